@@ -1,0 +1,72 @@
+"""Command line: build, serve, lock, check. Argument parsing only; the stages do the work."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+PROJECT_ROOT = Path.cwd()
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", action="append", metavar="FILE", help="a JSONL dataset (repeatable; default: every dataset/*.jsonl)")
+    p.add_argument("--source-root", metavar="DIR", help="a svix-webhooks checkout (default: $DATASET_SOURCE_ROOT; without one the committed lock is used)")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m generator", description="Review, check and publish ChatML datasets back-translated from Rust source.")
+    sub = ap.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="generate the Markdown and build the site")
+    _common(b)
+    b.add_argument("--out", default="site", metavar="DIR", help="site output folder (default: site/)")
+    b.add_argument("--work", default="build", metavar="DIR", help="folder for the generated Markdown and config (default: build/)")
+    b.add_argument("--site-url", metavar="URL", help="the URL the site is served from (sub-paths work)")
+    b.add_argument("--strict", action="store_true", help="exit non-zero when any line of a dataset is reported")
+    b.add_argument("--quiet", action="store_true", help="print only the summary")
+    s = sub.add_parser("serve", help="build, serve on localhost, rebuild when a JSONL or config changes")
+    _common(s)
+    s.add_argument("--work", default="build", metavar="DIR")
+    s.add_argument("--dev-addr", default="127.0.0.1:8000", metavar="HOST:PORT")
+    lk = sub.add_parser("lock", help="(re)write dataset/<stem>.lock.json from the source root")
+    _common(lk)
+    c = sub.add_parser("check", help="review gates: exit 0 when no error-level finding, 1 when there is one, 2 when input cannot be read")
+    _common(c)
+    c.add_argument("--format", choices=("text", "json", "github"), default="text")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from .index import default_source_root
+    from .pipeline import PipelineError
+
+    source_root = default_source_root(args.source_root)
+    try:
+        if args.command == "check":
+            from .commands import cmd_check
+
+            return cmd_check(args, source_root)
+        if args.command == "lock":
+            from .commands import cmd_lock
+
+            return cmd_lock(args, source_root)
+        if args.command == "build":
+            from .commands import cmd_build
+
+            return cmd_build(args, source_root)
+        if args.command == "serve":
+            from .commands import cmd_serve
+
+            return cmd_serve(args, source_root)
+    except PipelineError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

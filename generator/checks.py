@@ -1,0 +1,308 @@
+"""Review rules → Findings. Pure functions over linked examples; every rule id is stable.
+
+Severity defaults live in RULES; a dataset's config may override any of them (or turn it off).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+
+from .config import DatasetConfig
+from .link import fragment_problems
+from .load import THINK_CLOSE, THINK_OPEN
+from .model import Example, Finding, SourceIndex
+
+RULES: dict[str, tuple[str, str]] = {
+    # rule id: (default severity, what it means)
+    "schema.bom": ("warning", "file starts with a UTF-8 byte order mark"),
+    "schema.crlf": ("warning", "CRLF line endings"),
+    "schema.blank-line": ("warning", "blank line"),
+    "schema.no-final-newline": ("info", "last line without a final newline"),
+    "schema.large-line": ("warning", "a line over 1 MiB"),
+    "schema.utf8": ("error", "line is not valid UTF-8"),
+    "schema.json": ("error", "line is not valid JSON (or is truncated)"),
+    "schema.shape": ("error", "not the ChatML shape: type, roles system → user → assistant, string contents"),
+    "schema.duplicate-key": ("error", "a key occurs twice in one object"),
+    "schema.extra-keys": ("info", "keys beyond the schema (kept)"),
+    "schema.system-prompt": ("error", "system prompt differs from the dataset's config"),
+    "schema.assistant-format": ("error", "assistant is not <think>\\n…\\n</think>\\n\\n followed by code"),
+    "schema.think-tags": ("error", "a <think> or </think> tag outside its place"),
+    "fidelity.not-verbatim": ("error", "code differs from the pinned source"),
+    "fidelity.not-found": ("error", "code not found in the pinned source"),
+    "fidelity.fragment": ("error", "code covers only part of an item"),
+    "fidelity.foreign-imports": ("error", "imports given as context are not the quoted file's own"),
+    "fidelity.ambiguous": ("info", "identical text exists in more than one place"),
+    "scope.file": ("error", "code from a file outside the dataset's scope"),
+    "scope.out": ("error", "code from an item the config marks out of scope"),
+    "scope.test-module": ("error", "code from a test module"),
+    "scope.untargeted": ("warning", "code from an item the scope does not name"),
+    "reasoning.required-term": ("error", "the think block lacks a required term"),
+    "reasoning.unknown-identifier": ("error", "an identifier that exists nowhere (hallucination)"),
+    "duplicates.identical": ("error", "identical records"),
+    "duplicates.near": ("warning", "near-duplicate requests"),
+    "coverage.uncovered": ("warning", "an in-scope item no example covers"),
+    "coverage.missing-name": ("warning", "a name the config expects that the source does not define"),
+    "coverage.scope-unmatched": ("warning", "a scope selector that matches no item"),
+    "drift.file-missing": ("error", "a locked file is missing from the source root"),
+    "drift.file-changed": ("warning", "a source file differs from the lock"),
+    "drift.item-gone": ("error", "a locked item no longer exists"),
+    "drift.item-changed": ("warning", "a locked item's text changed"),
+    "drift.item-moved": ("warning", "a locked item moved"),
+    "drift.item-new": ("info", "an item not in the lock"),
+    "drift.file-new": ("info", "a scoped file not in the lock"),
+    "drift.example": ("error", "an example's code no longer matches the source root"),
+    "source.unreadable": ("error", "a source file cannot be used"),
+}
+
+_RUST_KEYWORDS = frozenset(
+    "as async await break const continue crate dyn else enum extern false fn for if impl in let loop match mod move mut "
+    "pub ref return self Self static struct super trait true type unsafe use where while bool u8 u16 u32 u64 usize i32 i64 f32 f64 str char".split()
+)
+_BACKTICK = re.compile(r"`([^`\n]+)`")
+_PATH = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)+!?")
+_CAMEL = re.compile(r"\b[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+\b")
+_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*!?")
+_STRING_LIT = re.compile(r'"(?:[^"\\]|\\.)*"')
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def severity_of(config: DatasetConfig | None, rule: str) -> str:
+    if config is not None and rule in config.severity:
+        return config.severity[rule]
+    return RULES.get(rule, ("error", ""))[0]
+
+
+def apply_severity(config: DatasetConfig | None, findings: list[Finding]) -> list[Finding]:
+    """Config overrides; 'off' drops the finding."""
+    out = []
+    for f in findings:
+        sev = severity_of(config, f.rule) if config is not None and f.rule in config.severity else f.severity
+        if sev == "off":
+            continue
+        out.append(f if sev == f.severity else Finding(f.rule, sev, f.path, f.line, f.message, f.dataset, f.detail))
+    return out
+
+
+def _record_finding(ex: Example, rule: str, message: str, detail: str = "") -> Finding:
+    r = ex.record
+    return Finding(rule, RULES[rule][0], str(r.path), r.line, message, r.dataset, detail)
+
+
+# --- per-record rules -------------------------------------------------------------------------
+
+
+def check_schema(ex: Example, config: DatasetConfig) -> list[Finding]:
+    r = ex.record
+    out = []
+    if r.system != config.system_prompt:
+        out.append(_record_finding(ex, "schema.system-prompt", f"system prompt differs from {config.config_path.name}: {_clip(r.system)!r}"))
+    a = r.assistant
+    if not a.startswith(THINK_OPEN):
+        out.append(_record_finding(ex, "schema.assistant-format", "assistant content must start with '<think>\\n'"))
+    elif THINK_CLOSE not in a:
+        out.append(_record_finding(ex, "schema.assistant-format", "no '\\n</think>\\n\\n' closing the think block"))
+    else:
+        if not ex.think.strip():
+            out.append(_record_finding(ex, "schema.assistant-format", "empty think block"))
+        if not ex.code.strip():
+            out.append(_record_finding(ex, "schema.assistant-format", "no code after the think block"))
+    for role, text in (("system", r.system), ("user", r.user)):
+        if "<think>" in text or "</think>" in text:
+            out.append(_record_finding(ex, "schema.think-tags", f"think tag in the {role} message"))
+    if "<think>" in ex.think or "</think>" in ex.think:
+        out.append(_record_finding(ex, "schema.think-tags", "nested think tag inside the think block"))
+    if "<think>" in ex.code or "</think>" in ex.code:
+        out.append(_record_finding(ex, "schema.think-tags", "think tag inside the code"))
+    if r.extra_keys:
+        pass  # reported by the loader as schema.extra-keys
+    return out
+
+
+def check_fidelity_scope(ex: Example, config: DatasetConfig, index: SourceIndex) -> list[Finding]:
+    out = []
+    item_files: set[str] = set()
+    import_only: list[tuple[int, str]] = []
+    for seg in ex.segments:
+        label = f"segment {seg.index + 1} (code lines {seg.code_start + 1}-{seg.code_start + seg.text.count(chr(10)) + 1})"
+        if seg.status == "not-found":
+            out.append(_record_finding(ex, "fidelity.not-found", f"{label} is not in the pinned source: {_clip(seg.text.strip().splitlines()[0])!r}"))
+            continue
+        where = f"{seg.path}:{seg.start_line}-{seg.end_line}"
+        if seg.status == "modified":
+            out.append(_record_finding(ex, "fidelity.not-verbatim", f"{label} differs from {where}", seg.diff))
+        if seg.path not in config.scope_files:
+            out.append(_record_finding(ex, "scope.file", f"{label} quotes {seg.path}, which is not in scope"))
+        for problem in fragment_problems(index, seg) if seg.status == "verbatim" else ():
+            out.append(_record_finding(ex, "fidelity.fragment", f"{label} {problem}"))
+        f = index.files.get(seg.path)
+        items = [i for i in (f.items if f else ()) if seg.start_line <= i.start_line and i.end_line <= seg.end_line]
+        top = [i for i in items if not any(o is not i and o.start_line <= i.start_line and i.end_line <= o.end_line for o in items)]
+        if top and all(i.kind == "use" for i in top):
+            import_only.append((seg.index, seg.path))
+        elif top:
+            item_files.add(seg.path)
+        for item in items:
+            if config.is_out(item.ident):
+                out.append(_record_finding(ex, "scope.out", f"{label} quotes {item.kind} {item.name}, which the config marks out of scope"))
+            elif config.exclude_test_modules and item.in_test:
+                out.append(_record_finding(ex, "scope.test-module", f"{label} quotes {item.kind} {item.name} from a #[cfg(test)] module"))
+        targeted = [i for i in top if i.kind != "use" and not i.in_test and not config.is_out(i.ident)]
+        if seg.path in config.scope_files and targeted and not any(config.in_scope(i.ident) or _has_scoped_child(config, index, i) for i in targeted):
+            names = ", ".join(i.name for i in targeted)
+            out.append(_record_finding(ex, "scope.untargeted", f"{label} quotes {names}, which the scope does not name"))
+    for seg_index, path in import_only:
+        if item_files and path not in item_files:
+            out.append(_record_finding(ex, "fidelity.foreign-imports", f"segment {seg_index + 1} gives imports of {path}, but the quoted item is from {', '.join(sorted(item_files))}"))
+    return out
+
+
+def _has_scoped_child(config: DatasetConfig, index: SourceIndex, item) -> bool:
+    f = index.files[item.path]
+    return any(config.in_scope(c.ident) for c in f.items if item.start_line <= c.start_line and c.end_line <= item.end_line)
+
+
+def required_terms_missing(think: str, terms) -> list[str]:
+    return [t for t in terms if not re.search(rf"(?<![A-Za-z0-9_]){re.escape(t)}(?![A-Za-z0-9_])", think, re.I)]
+
+
+def check_reasoning(ex: Example, config: DatasetConfig, known: "KnownNames") -> list[Finding]:
+    out = []
+    for term in required_terms_missing(ex.think, config.required_terms):
+        out.append(_record_finding(ex, "reasoning.required-term", f"the think block never mentions {term}"))
+    code_names = set(_TOKEN.findall(_STRING_LIT.sub('""', ex.code)))
+    code_parts = {p for n in code_names for p in n.rstrip("!").split("::")}
+    seen: set[str] = set()
+    for role, text in (("request", ex.record.user), ("reasoning", ex.think)):
+        for name in sorted(set(mentioned_identifiers(text))):
+            if name in seen:
+                continue
+            if not known.exists(name, code_names, code_parts):
+                seen.add(name)
+                out.append(_record_finding(ex, "reasoning.unknown-identifier", f"`{name}` in the {role} exists nowhere in the source, the quoted code or the allowlist"))
+    return out
+
+
+def mentioned_identifiers(text: str) -> list[str]:
+    """Identifiers written as code: backticked tokens, Type::method paths, CamelCase types."""
+    names: list[str] = []
+    rest = []
+    last = 0
+    for m in _BACKTICK.finditer(text):
+        rest.append(text[last : m.start()])
+        last = m.end()
+        inner = _STRING_LIT.sub('""', m.group(1))
+        for tok in _TOKEN.findall(inner):
+            if len(tok) >= 2 and tok not in _RUST_KEYWORDS and not tok[0].isdigit():
+                names.append(tok)
+    rest.append(text[last:])
+    prose = " ".join(rest)
+    names += _PATH.findall(prose)
+    names += [m for m in _CAMEL.findall(prose)]
+    return names
+
+
+class KnownNames:
+    """Everything an identifier may legitimately refer to, for one dataset."""
+
+    def __init__(self, index: SourceIndex, config: DatasetConfig):
+        self.idents: set[str] = set()
+        self.qualified: set[str] = set()
+        for f in index.files.values():
+            self.idents |= f.identifiers
+            for item in f.items:
+                if item.kind not in ("use", "impl"):
+                    self.qualified.add(item.name)
+                    self.idents.update(item.name.split("::"))
+        self.allow = set(config.allow)
+        self.allow_parts = {p for a in config.allow for p in a.rstrip("!").split("::")}
+        self.roots = {"std", "core", "crate", "self", "super", "alloc"}
+
+    def exists(self, name: str, code_names: set[str], code_parts: set[str]) -> bool:
+        if name in self.allow or name in self.qualified or name in code_names:
+            return True
+        bare = name.rstrip("!")
+        if bare in self.allow or bare in self.qualified:
+            return True
+        parts = bare.split("::")
+        return all(p in self.idents or p in self.allow_parts or p in code_parts or p in self.roots for p in parts)
+
+
+# --- whole-dataset rules ----------------------------------------------------------------------
+
+
+def check_duplicates(examples: list[Example], config: DatasetConfig) -> list[Finding]:
+    out = []
+    first: dict[bytes, Example] = {}
+    for ex in examples:
+        r = ex.record
+        key = hashlib.sha256("\x00".join((r.system, r.user, r.assistant)).encode("utf-8", "surrogatepass")).digest()
+        if key in first:
+            out.append(_record_finding(ex, "duplicates.identical", f"identical to the record at line {first[key].record.line}"))
+        else:
+            first[key] = ex
+    for a, b, score in near_duplicates([ex.record.user for ex in examples], config.near_threshold):
+        ea, eb = examples[a], examples[b]
+        if ea.record.user == eb.record.user and ea.record.assistant == eb.record.assistant:
+            continue  # already identical
+        out.append(_record_finding(eb, "duplicates.near", f"request is a near-duplicate of line {ea.record.line} (Jaccard {score:.2f} ≥ {config.near_threshold})"))
+    return out
+
+
+def shingles(text: str, k: int = 3) -> frozenset[str]:
+    words = _WORD.findall(text.lower())
+    if len(words) < k:
+        return frozenset([" ".join(words)]) if words else frozenset()
+    return frozenset(" ".join(words[i : i + k]) for i in range(len(words) - k + 1))
+
+
+def near_duplicates(texts: list[str], threshold: float, max_df: int = 64) -> list[tuple[int, int, float]]:
+    """Pairs (i < j) whose shingle Jaccard ≥ threshold. Candidates come from an inverted index
+    over shingles shared by at most max_df texts, so the cost stays near-linear."""
+    sets = [shingles(t) for t in texts]
+    postings: dict[str, list[int]] = defaultdict(list)
+    for i, s in enumerate(sets):
+        for sh in s:
+            postings[sh].append(i)
+    pairs: set[tuple[int, int]] = set()
+    for ids in postings.values():
+        if 1 < len(ids) <= max_df:
+            for x in range(len(ids)):
+                for y in range(x + 1, len(ids)):
+                    pairs.add((ids[x], ids[y]))
+    out = []
+    for i, j in sorted(pairs):
+        a, b = sets[i], sets[j]
+        inter = len(a & b)
+        score = inter / (len(a) + len(b) - inter) if a or b else 1.0
+        if score >= threshold:
+            out.append((i, j, score))
+    return out
+
+
+def check_coverage(config: DatasetConfig, index: SourceIndex, covered: dict[str, list[str]]) -> list[Finding]:
+    out = []
+    where = str(config.config_path)
+    for item in index.items():
+        if item.path not in config.scope_files or item.kind == "use":
+            continue
+        if config.in_scope(item.ident) and not config.is_out(item.ident) and not (config.exclude_test_modules and item.in_test):
+            if not covered.get(item.ident):
+                out.append(Finding("coverage.uncovered", RULES["coverage.uncovered"][0], item.path, item.start_line, f"{item.kind} {item.name} is in scope but no example covers it", config.stem))
+    defined = {i.name.rsplit("::", 1)[-1] for i in index.items()} | {i.name for i in index.items()}
+    for name in config.expected_names:
+        if name not in defined:
+            out.append(Finding("coverage.missing-name", RULES["coverage.missing-name"][0], where, 0, f"{name} is named by the scope but the source defines no such item", config.stem))
+    idents = {i.ident for i in index.items()}
+    for sel in config.scope_items + config.out_items:
+        path, _, name = sel.partition("::")
+        if path not in index.files:
+            continue
+        if name != "*" and sel not in idents and not any(i.startswith(sel + "::") for i in idents):
+            out.append(Finding("coverage.scope-unmatched", RULES["coverage.scope-unmatched"][0], where, 0, f"scope selector {sel} matches no item in the source", config.stem))
+    return out
+
+
+def _clip(text: str, n: int = 80) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"

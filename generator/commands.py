@@ -1,0 +1,57 @@
+"""The four commands, each a thin sequence of stage calls."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from . import report
+from .index import index_source
+from .lock import lock_data, write_lock
+from .config import load_config, ConfigError
+from .pipeline import PipelineError, discover, has_errors, run
+
+
+def _paths(args) -> list[Path]:
+    return discover(args.dataset, Path.cwd())
+
+
+def cmd_check(args, source_root) -> int:
+    results = run(_paths(args), source_root)
+    findings = [f for r in results for f in r.findings]
+    if args.format == "json":
+        sys.stdout.buffer.write(report.as_json(findings))
+    elif args.format == "github":
+        sys.stdout.write(report.as_github(findings))
+    else:
+        sys.stdout.write(report.as_text(findings))
+    return 1 if has_errors(results) else 0
+
+
+def cmd_lock(args, source_root) -> int:
+    if source_root is None:
+        raise PipelineError("lock needs the source: give --source-root DIR (or set DATASET_SOURCE_ROOT)")
+    for path in _paths(args):
+        try:
+            config = load_config(path)
+        except ConfigError as e:
+            raise PipelineError(str(e)) from None
+        index, problems = index_source(source_root, list(config.scope_files))
+        if problems:
+            raise PipelineError("; ".join(f"{p.location()}: {p.message}" for p in problems))
+        write_lock(config.lock_path, lock_data(index, config.repository, config.commit, list(config.scope_files)))
+        print(f"wrote {config.lock_path} ({len(index.files)} files, {sum(len(f.items) for f in index.files.values())} items)")
+    return 0
+
+
+def cmd_build(args, source_root) -> int:
+    from .build import build_site
+
+    return build_site(args, source_root)
+
+
+def cmd_serve(args, source_root) -> int:
+    from .build import serve
+
+    return serve(args, source_root)

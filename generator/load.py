@@ -1,0 +1,202 @@
+"""JSONL → Records. Reads line by line with orjson, keeps file and line of every record.
+
+A line that is not a valid record becomes a Finding (`file:line: reason`) and is skipped;
+everything else still loads. The file is opened read-only and never written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import orjson
+
+from .model import Finding, Record
+
+BOM = b"\xef\xbb\xbf"
+ROLES = ("system", "user", "assistant")
+TOP_KEYS = ("type", "messages")
+MESSAGE_KEYS = ("role", "content")
+LARGE_LINE = 1 << 20  # a line above 1 MiB is reported (it still loads)
+
+# One JSON string token, optionally followed by a colon (then it is an object key).
+_STRING_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"(\s*:)?', re.S)
+
+
+class DatasetUnreadable(Exception):
+    """The dataset file itself cannot be read (missing, a directory, no permission)."""
+
+
+def _count_keys(value) -> int:
+    if isinstance(value, dict):
+        return len(value) + sum(_count_keys(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_count_keys(v) for v in value)
+    return 0
+
+
+def _duplicate_key(raw: bytes, parsed) -> str | None:
+    """Name a key that occurs twice in one object, or None. orjson keeps the last silently."""
+    raw_keys = sum(1 for m in _STRING_TOKEN.finditer(raw) if m.group(1))
+    if raw_keys == _count_keys(parsed):
+        return None
+    found: list[str] = []
+
+    def hook(pairs):
+        seen = set()
+        for k, _ in pairs:
+            if k in seen and not found:
+                found.append(k)
+            seen.add(k)
+        return dict(pairs)
+
+    try:
+        json.loads(raw, object_pairs_hook=hook)
+    except ValueError:
+        return None
+    return found[0] if found else None
+
+
+def _shape_problem(obj) -> str | None:
+    """Why a parsed line is not a ChatML record, or None."""
+    if not isinstance(obj, dict):
+        return f"expected a JSON object, got {type(obj).__name__ if not isinstance(obj, list) else 'an array'}"
+    if obj.get("type") != "chatml":
+        if "type" not in obj:
+            return "missing key 'type'"
+        return f"'type' must be \"chatml\", got {orjson.dumps(obj['type']).decode()[:40]}"
+    messages = obj.get("messages")
+    if messages is None:
+        return "missing key 'messages'"
+    if not isinstance(messages, list):
+        return f"'messages' must be an array, got {_json_type(messages)}"
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict):
+            return f"messages[{i}] must be an object, got {_json_type(m)}"
+        for key in MESSAGE_KEYS:
+            if key not in m:
+                return f"messages[{i}] is missing '{key}'"
+            if not isinstance(m[key], str):
+                return f"messages[{i}].{key} must be a string, got {_json_type(m[key])}"
+    roles = tuple(m["role"] for m in messages)
+    if roles != ROLES:
+        return f"roles must be system, user, assistant in that order; got {', '.join(roles) or 'none'}"
+    return None
+
+
+def _json_type(value) -> str:
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _extra_keys(obj: dict) -> tuple[str, ...]:
+    extra = [k for k in obj if k not in TOP_KEYS]
+    for i, m in enumerate(obj["messages"]):
+        extra += [f"messages[{i}].{k}" for k in m if k not in MESSAGE_KEYS]
+    return tuple(extra)
+
+
+def iter_lines(path: Path):
+    """Yield (line_number, raw_bytes, ending) with the line ending split off; ending is b'' at EOF."""
+    try:
+        fh = open(path, "rb")
+    except IsADirectoryError:
+        raise DatasetUnreadable(f"{path}: is a directory, not a JSONL file") from None
+    except FileNotFoundError:
+        raise DatasetUnreadable(f"{path}: no such file") from None
+    except OSError as e:
+        raise DatasetUnreadable(f"{path}: cannot be read ({e.strerror})") from None
+    with fh:
+        for n, line in enumerate(fh, start=1):
+            if line.endswith(b"\n"):
+                body, ending = line[:-1], b"\n"
+                if body.endswith(b"\r"):
+                    body, ending = body[:-1], b"\r\n"
+            else:
+                body, ending = line, b""
+            yield n, body, ending
+
+
+def load_dataset(path: Path, dataset: str | None = None) -> tuple[list[Record], list[Finding]]:
+    """Read one JSONL file. Returns the valid records and the findings about its lines."""
+    dataset = dataset or path.stem
+    records: list[Record] = []
+    findings: list[Finding] = []
+    where = str(path)
+
+    def report(line: int, rule: str, severity: str, message: str) -> None:
+        findings.append(Finding(rule, severity, where, line, message, dataset))
+
+    crlf_reported = False
+    for n, raw, ending in iter_lines(path):
+        if n == 1 and raw.startswith(BOM):
+            report(n, "schema.bom", "warning", "file starts with a UTF-8 byte order mark (ignored)")
+            raw = raw[len(BOM):]
+        if ending == b"\r\n" and not crlf_reported:
+            report(n, "schema.crlf", "warning", "CRLF line ending (first of the file; read as LF)")
+            crlf_reported = True
+        if not raw.strip():
+            report(n, "schema.blank-line", "warning", "blank line (skipped)")
+            continue
+        if ending == b"":
+            report(n, "schema.no-final-newline", "info", "last line has no final newline")
+        if len(raw) > LARGE_LINE:
+            report(n, "schema.large-line", "warning", f"line is {len(raw) / (1 << 20):.1f} MiB")
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            report(n, "schema.utf8", "error", f"invalid UTF-8 at byte {e.start} of the line (skipped)")
+            continue
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError as e:
+            msg = str(e).split(": line", 1)[0]
+            truncated = ending == b"" and ("EOF" in msg or "end of" in msg.lower())
+            reason = "truncated line (ends inside a JSON value)" if truncated else f"invalid JSON: {msg}"
+            report(n, "schema.json", "error", f"{reason} (skipped)")
+            continue
+        problem = _shape_problem(obj)
+        if problem:
+            report(n, "schema.shape", "error", f"{problem} (skipped)")
+            continue
+        dup = _duplicate_key(raw, obj)
+        if dup is not None:
+            report(n, "schema.duplicate-key", "error", f"duplicate key '{dup}' in one object (skipped: which value is meant is unknown)")
+            continue
+        extra = _extra_keys(obj)
+        if extra:
+            report(n, "schema.extra-keys", "info", f"keys beyond the schema: {', '.join(extra)} (kept)")
+        msgs = obj["messages"]
+        records.append(
+            Record(
+                dataset=dataset,
+                path=path,
+                line=n,
+                raw=raw,
+                system=msgs[0]["content"],
+                user=msgs[1]["content"],
+                assistant=msgs[2]["content"],
+                extra_keys=extra,
+            )
+        )
+    return records, findings
+
+
+THINK_OPEN = "<think>\n"
+THINK_CLOSE = "\n</think>\n\n"
+
+
+def split_assistant(content: str) -> tuple[str, str, bool]:
+    """(think, code, well_formed). Lenient: a malformed answer still yields something to show."""
+    if content.startswith(THINK_OPEN):
+        close = content.find(THINK_CLOSE, len(THINK_OPEN))
+        if close != -1:
+            return content[len(THINK_OPEN):close], content[close + len(THINK_CLOSE):], True
+        close = content.find("</think>")
+        if close != -1:
+            return content[len(THINK_OPEN):close].strip("\n"), content[close + len("</think>"):].lstrip("\n"), False
+    return "", content, False

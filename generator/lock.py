@@ -1,0 +1,113 @@
+"""The pinned source lock: facts about the source (hashes, spans, names), never its text.
+
+With a lock the site builds without a checkout; with a checkout, `drift` compares the two.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from .model import Finding, Item, SourceFile, SourceIndex
+
+LOCK_VERSION = 1
+_ITEM_FIELDS = ("kind", "name", "start_line", "decl_line", "end_line", "start_byte", "end_byte", "sha256", "in_test", "parent", "lead_line")
+
+
+class LockError(Exception):
+    """A lock that cannot be read; the message names the file."""
+
+
+def lock_data(index: SourceIndex, repository: str, commit: str, files: list[str]) -> dict:
+    return {
+        "version": LOCK_VERSION,
+        "repository": repository,
+        "commit": commit,
+        "files": [
+            {
+                "path": f.path,
+                "sha256": f.sha256,
+                "line_count": f.line_count,
+                "items": [{k: getattr(i, k) for k in _ITEM_FIELDS} for i in f.items],
+                "line_hashes": list(f.line_hashes),
+                "norm_hashes": list(f.norm_hashes),
+                "identifiers": sorted(f.identifiers),
+            }
+            for f in (index.files[p] for p in sorted(files) if p in index.files)
+        ],
+    }
+
+
+def write_lock(path: Path, data: dict) -> None:
+    """Write atomically (temp file + rename), deterministic bytes."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+    tmp.replace(path)
+
+
+def read_lock(path: Path) -> tuple[SourceIndex, dict]:
+    try:
+        data = orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise LockError(f"{path}: no lock file (run `python -m generator lock --source-root DIR`)") from None
+    except orjson.JSONDecodeError as e:
+        raise LockError(f"{path}: not valid JSON ({e})") from None
+    except OSError as e:
+        raise LockError(f"{path}: cannot be read ({e.strerror})") from None
+    try:
+        if data.get("version") != LOCK_VERSION:
+            raise LockError(f"{path}: lock version {data.get('version')!r} is not {LOCK_VERSION}; rewrite it with `python -m generator lock`")
+        files = {}
+        for f in data["files"]:
+            items = tuple(Item(path=f["path"], **{k: it[k] for k in _ITEM_FIELDS}) for it in f["items"])
+            files[f["path"]] = SourceFile(
+                path=f["path"],
+                sha256=f["sha256"],
+                line_count=f["line_count"],
+                items=items,
+                line_hashes=tuple(f["line_hashes"]),
+                norm_hashes=tuple(f["norm_hashes"]),
+                identifiers=frozenset(f["identifiers"]),
+                text=None,
+            )
+    except LockError:
+        raise
+    except (KeyError, TypeError, AttributeError) as e:
+        raise LockError(f"{path}: malformed lock ({type(e).__name__}: {e}); rewrite it with `python -m generator lock`") from None
+    return SourceIndex(files, from_lock=True), data
+
+
+def drift(lock: SourceIndex, source: SourceIndex, lock_path: Path) -> list[Finding]:
+    """What changed in the source tree since the lock was written."""
+    out: list[Finding] = []
+    where = str(lock_path)
+
+    def add(rule, sev, path, line, msg):
+        out.append(Finding(rule, sev, path, line, msg))
+
+    for path in sorted(lock.files):
+        old = lock.files[path]
+        new = source.files.get(path)
+        if new is None:
+            add("drift.file-missing", "error", where, 0, f"{path}: in the lock but not in the source root")
+            continue
+        if new.sha256 == old.sha256:
+            continue
+        add("drift.file-changed", "warning", path, 0, f"{path}: sha256 differs from the lock ({old.sha256[:12]} → {new.sha256[:12]})")
+        new_items = {i.name: i for i in new.items}
+        for item in old.items:
+            cur = new_items.get(item.name)
+            if cur is None:
+                add("drift.item-gone", "error", path, item.start_line, f"{item.kind} {item.name} (lock lines {item.start_line}-{item.end_line}) no longer exists")
+            elif cur.sha256 != item.sha256:
+                add("drift.item-changed", "warning", path, cur.start_line, f"{item.kind} {item.name} changed (lock lines {item.start_line}-{item.end_line}, now {cur.start_line}-{cur.end_line})")
+            elif (cur.start_line, cur.end_line) != (item.start_line, item.end_line):
+                add("drift.item-moved", "warning", path, cur.start_line, f"{item.kind} {item.name} moved from lines {item.start_line}-{item.end_line} to {cur.start_line}-{cur.end_line}")
+        old_names = {i.name for i in old.items}
+        for item in new.items:
+            if item.name not in old_names:
+                add("drift.item-new", "info", path, item.start_line, f"{item.kind} {item.name} is not in the lock")
+    for path in sorted(set(source.files) - set(lock.files)):
+        add("drift.file-new", "info", path, 0, f"{path}: in scope but not in the lock (run `python -m generator lock`)")
+    return out

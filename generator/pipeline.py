@@ -1,0 +1,190 @@
+"""Run the stages for a set of datasets: load → index/lock → link → check.
+
+The result is plain data that `check` prints and `build` renders. Nothing here writes a file.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import checks
+from .config import DatasetConfig, load_config
+from .index import index_source
+from .link import LineIndex, coverage_of, locate
+from .load import load_dataset, split_assistant
+from .lock import LockError, drift, read_lock
+from .model import Example, Finding, SourceIndex
+
+
+class PipelineError(Exception):
+    """Input that cannot be used at all (exit 2)."""
+
+
+@dataclass
+class DatasetResult:
+    config: DatasetConfig
+    examples: list[Example]
+    findings: list[Finding]  # every finding of this dataset, per-record ones included
+    index: SourceIndex  # what the examples were linked against (lock when present)
+    source: SourceIndex | None  # the checkout's index (with text) when a source root was given
+    covered: dict[str, list[str]]  # item ident → example keys that cover it wholly
+    partly: dict[str, list[str]]  # item ident → example keys that cover part of it
+    lines_covered: dict[str, set[int]]  # source path → covered line numbers
+    lock_present: bool = False
+
+    def text_for(self, path: str) -> str | None:
+        """Source text usable for pages: only when it is the pinned (locked) text."""
+        if self.source is None or path not in self.source.files:
+            return None
+        src = self.source.files[path]
+        if path in self.index.files and self.index.files[path].sha256 != src.sha256:
+            return None
+        return src.text
+
+
+@dataclass
+class Timings:
+    stages: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.stages[stage] += seconds
+
+
+def discover(dataset_args: list[str] | None, root: Path) -> list[Path]:
+    if dataset_args:
+        return [Path(d) for d in dataset_args]
+    found = sorted((root / "dataset").glob("*.jsonl"))
+    if not found:
+        raise PipelineError(f"{root / 'dataset'}: no *.jsonl datasets found (name one with --dataset)")
+    return found
+
+
+def run(
+    jsonl_paths: list[Path],
+    source_root: Path | None,
+    progress=None,
+    timings: Timings | None = None,
+) -> list[DatasetResult]:
+    timings = timings or Timings()
+    results = []
+    for path in jsonl_paths:
+        results.append(run_one(path, source_root, progress, timings))
+    return results
+
+
+def run_one(path: Path, source_root: Path | None, progress=None, timings: Timings | None = None) -> DatasetResult:
+    timings = timings or Timings()
+    say = progress or (lambda msg: None)
+    t = time.perf_counter()
+    try:
+        config = load_config(path)
+    except Exception as e:  # ConfigError carries file and reason
+        raise PipelineError(str(e)) from None
+    from .load import DatasetUnreadable
+
+    try:
+        records, findings = load_dataset(path, config.stem)
+    except DatasetUnreadable as e:
+        raise PipelineError(str(e)) from None
+    say(f"{path}: read {len(records)} records ({len(findings)} line reports)")
+    timings.add("load", time.perf_counter() - t)
+
+    t = time.perf_counter()
+    lock_index = None
+    if config.lock_path.exists():
+        try:
+            lock_index, lock_meta = read_lock(config.lock_path)
+        except LockError as e:
+            raise PipelineError(str(e)) from None
+        if lock_meta.get("commit") != config.commit:
+            findings.append(Finding("drift.file-changed", "warning", str(config.lock_path), 0, f"lock pins commit {lock_meta.get('commit')} but the config pins {config.commit}", config.stem))
+    source_index = None
+    if source_root is not None:
+        try:
+            source_index, source_findings = index_source(source_root, list(config.scope_files))
+        except Exception as e:
+            raise PipelineError(str(e)) from None
+        findings += [_with_dataset(f, config.stem) for f in source_findings]
+        if lock_index is not None:
+            findings += [_with_dataset(f, config.stem) for f in drift(lock_index, source_index, config.lock_path)]
+    if lock_index is None and source_index is None:
+        raise PipelineError(f"{path}: no source to link against: give --source-root DIR (or DATASET_SOURCE_ROOT), or commit {config.lock_path.name}")
+    index = lock_index if lock_index is not None else source_index
+    say(f"{path}: indexed {sum(len(f.items) for f in index.files.values())} items in {len(index.files)} files" + (" (from the lock)" if index.from_lock else ""))
+    timings.add("index", time.perf_counter() - t)
+
+    t = time.perf_counter()
+    examples = link_examples(records, index)
+    drifted_source = source_index is not None and lock_index is not None and any(
+        source_index.files.get(p) is None or source_index.files[p].sha256 != f.sha256 for p, f in lock_index.files.items()
+    )
+    drift_findings = []
+    if drifted_source:
+        current = LineIndex.build(source_index)
+        for ex in examples:
+            now = locate(current, ex.code)
+            was = {(s.index, s.status) for s in ex.segments}
+            for seg in now:
+                if seg.status != "verbatim" and (seg.index, "verbatim") in was:
+                    drift_findings.append(Finding("drift.example", "error", str(ex.record.path), ex.record.line, f"segment {seg.index + 1} matched the pinned source but no longer matches the source root", config.stem, seg.diff))
+    covered, partly, lines_covered = aggregate(examples)
+    timings.add("link", time.perf_counter() - t)
+
+    t = time.perf_counter()
+    known = checks.KnownNames(index, config)
+    record_findings: list[Finding] = []
+    for ex in examples:
+        fs = checks.check_schema(ex, config) + checks.check_fidelity_scope(ex, config, index) + checks.check_reasoning(ex, config, known)
+        record_findings += fs
+    record_findings += checks.check_duplicates(examples, config)
+    whole = checks.check_coverage(config, index, covered)
+    all_findings = checks.apply_severity(config, findings + drift_findings + record_findings + whole)
+    all_findings.sort(key=lambda f: (f.path, f.line, f.rule, f.message))
+    by_record: dict[tuple[str, int], list[Finding]] = defaultdict(list)
+    for f in all_findings:
+        by_record[(f.path, f.line)].append(f)
+    for ex in examples:
+        ex.findings = by_record.get((str(ex.record.path), ex.record.line), [])
+    timings.add("check", time.perf_counter() - t)
+    say(f"{path}: {len(all_findings)} findings")
+    return DatasetResult(config, examples, all_findings, index, source_index, covered, partly, lines_covered, lock_index is not None)
+
+
+def _with_dataset(f: Finding, stem: str) -> Finding:
+    return Finding(f.rule, f.severity, f.path, f.line, f.message, stem, f.detail)
+
+
+def link_examples(records, index: SourceIndex) -> list[Example]:
+    li = LineIndex.build(index)
+    cache: dict[str, tuple] = {}  # identical code blocks are located once
+    examples = []
+    for n, rec in enumerate(records, start=1):
+        think, code, _ = split_assistant(rec.assistant)
+        hit = cache.get(code)
+        if hit is None:
+            segs = locate(li, code)
+            hit = (segs, coverage_of(index, segs))
+            cache[code] = hit
+        examples.append(Example(record=rec, number=n, think=think, code=code, segments=list(hit[0]), coverage=hit[1]))
+    return examples
+
+
+def aggregate(examples: list[Example]):
+    covered: dict[str, list[str]] = defaultdict(list)
+    partly: dict[str, list[str]] = defaultdict(list)
+    lines: dict[str, set[int]] = defaultdict(set)
+    for ex in examples:
+        for ident in ex.coverage.full:
+            covered[ident].append(ex.record.key)
+        for ident in ex.coverage.partial:
+            partly[ident].append(ex.record.key)
+        for path, s, e in ex.coverage.lines:
+            lines[path].update(range(s, e + 1))
+    return dict(covered), dict(partly), dict(lines)
+
+
+def has_errors(results: list[DatasetResult]) -> bool:
+    return any(f.severity == "error" for r in results for f in r.findings)
