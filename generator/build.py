@@ -1,0 +1,173 @@
+"""Generate the Markdown + mkdocs config into a work folder, then run `mkdocs build`.
+
+The generator never imports mkdocs: it writes plain Markdown and a config that INHERITs the
+project's mkdocs.yml, and runs mkdocs as a program. The site is built into a temporary folder
+and swapped in, so a failed build leaves the previous site untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import orjson
+
+from .pipeline import Timings, discover, run
+from .render import render_page
+from .views import build_views
+from .write import read_tree, swap_in, sync_tree
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def project_root() -> Path:
+    cwd = Path.cwd()
+    return cwd if (cwd / "mkdocs.yml").is_file() else PACKAGE_ROOT
+
+
+def generate(results, work: Path, root: Path, site_url: str | None = None, timings: Timings | None = None, say=print) -> dict:
+    """Write the docs folder and mkdocs config for `results`. Returns counts."""
+    timings = timings or Timings()
+    t = time.perf_counter()
+    site = build_views(results)
+    files = read_tree(root / "docs")
+    generated: dict[str, bytes] = {}
+    for page in site.pages:
+        generated[page.path] = render_page(page).encode("utf-8")
+    for path, data in site.data.items():
+        generated[path] = data if isinstance(data, bytes) else orjson.dumps(data)
+    clash = sorted(set(files) & set(generated))
+    if clash:
+        raise RuntimeError(f"docs/{clash[0]}: a hand-written file has the path of a generated page; rename it")
+    files.update(generated)
+    timings.add("render", time.perf_counter() - t)
+    t = time.perf_counter()
+    written, removed = sync_tree(work / "docs", files)
+    config = {
+        "INHERIT": str((root / "mkdocs.yml").resolve()),
+        "docs_dir": "docs",
+        "nav": site.nav + _handwritten_nav(root),
+    }
+    if site_url:
+        config["site_url"] = site_url
+    cfg_bytes = orjson.dumps(config, option=orjson.OPT_INDENT_2) + b"\n"
+    cfg_path = work / "mkdocs.yml"
+    if not cfg_path.exists() or cfg_path.read_bytes() != cfg_bytes:
+        cfg_path.write_bytes(cfg_bytes)
+    timings.add("write", time.perf_counter() - t)
+    pages = len(site.pages)
+    say(f"wrote {pages} pages and {len(site.data)} data files into {work / 'docs'} ({written} changed, {removed} removed)")
+    return {"pages": pages, "written": written, "removed": removed, "config": cfg_path}
+
+
+def _handwritten_nav(root: Path) -> list:
+    """Hand-written pages (docs/*.md other than assets) go last in the nav, in name order."""
+    out = []
+    for path in sorted((root / "docs").glob("*.md")):
+        title = path.stem.replace("-", " ").replace("_", " ").capitalize()
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith("# "):
+                title = line[2:].strip()
+                break
+        out.append({title: path.name})
+    return out
+
+
+def run_mkdocs(config: Path, site_dir: Path, say=print) -> tuple[bool, str]:
+    cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(config), "-d", str(site_dir)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    out = (proc.stdout + proc.stderr).strip()
+    return proc.returncode == 0, out
+
+
+def build_site(args, source_root, say=None) -> int:
+    quiet = getattr(args, "quiet", False)
+    say = say or (print if not quiet else (lambda *a, **k: None))
+    root = project_root()
+    timings = Timings()
+    t0 = time.perf_counter()
+    paths = discover(args.dataset, root)
+    results = run(paths, source_root, progress=say, timings=timings)
+    work = Path(args.work)
+    out = Path(args.out)
+    gen = generate(results, work, root, getattr(args, "site_url", None), timings, say)
+    tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    say(f"running mkdocs build ({gen['pages']} pages)…")
+    t = time.perf_counter()
+    ok, log = run_mkdocs(gen["config"], tmp.resolve(), say)
+    timings.add("mkdocs", time.perf_counter() - t)
+    if not ok:
+        shutil.rmtree(tmp, ignore_errors=True)
+        print(log, file=sys.stderr)
+        print(f"error: mkdocs build failed; {out}/ was left as it was", file=sys.stderr)
+        return 1
+    swap_in(tmp, out)
+    line_reports = [f for r in results for f in r.findings if f.rule.startswith("schema.") and f.path == str(r.config.jsonl) and f.rule in _LOADER_RULES]
+    summary = _summary(results, out, time.perf_counter() - t0)
+    print(summary)
+    for f in line_reports:
+        print(f"{f.location()}: {f.message}", file=sys.stderr)
+    if getattr(args, "strict", False) and line_reports:
+        print(f"error: --strict: {len(line_reports)} line(s) reported", file=sys.stderr)
+        return 1
+    return 0
+
+
+_LOADER_RULES = {"schema.bom", "schema.crlf", "schema.blank-line", "schema.no-final-newline", "schema.large-line", "schema.utf8", "schema.json", "schema.shape", "schema.duplicate-key", "schema.extra-keys"}
+
+
+def _summary(results, out: Path, seconds: float) -> str:
+    from .views import DatasetViews
+
+    parts = []
+    for r in results:
+        t = DatasetViews(r).totals()
+        parts.append(
+            f"{r.config.stem}: {t['examples']} examples, {t['covered_items']}/{t['items']} items covered "
+            f"({t['line_pct']:.1f}% of in-scope lines), {t['errors']} errors, {t['warnings']} warnings"
+        )
+    return "\n".join(parts + [f"site written to {out}/ in {seconds:.1f}s"])
+
+
+def serve(args, source_root) -> int:
+    """Build, serve with mkdocs (live reload on docs changes), regenerate when inputs change."""
+    root = project_root()
+    work = Path(args.work)
+    paths = discover(args.dataset, root)
+
+    def regenerate():
+        results = run(paths, source_root)
+        generate(results, work, root)
+
+    regenerate()
+    watched = [p for p in paths] + [p.with_suffix(".toml") for p in paths] + [p.with_name(p.stem + ".lock.json") for p in paths]
+
+    def stamp():
+        return tuple(p.stat().st_mtime_ns if p.exists() else 0 for p in watched)
+
+    stop = threading.Event()
+
+    def watch():
+        last = stamp()
+        while not stop.wait(0.5):
+            now = stamp()
+            if now != last:
+                last = now
+                try:
+                    regenerate()
+                    print("inputs changed: regenerated", flush=True)
+                except Exception as e:  # keep serving the last good pages
+                    print(f"error: {e}", file=sys.stderr, flush=True)
+
+    threading.Thread(target=watch, daemon=True).start()
+    cmd = [sys.executable, "-m", "mkdocs", "serve", "-f", str(work / "mkdocs.yml"), "-a", args.dev_addr, "--livereload"]
+    try:
+        return subprocess.call(cmd)
+    finally:
+        stop.set()

@@ -1,0 +1,53 @@
+"""Rust → highlighted HTML, one string per source line; each distinct text is highlighted once."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from functools import lru_cache
+
+from markupsafe import Markup
+from pygments import highlight as _pyg
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import RustLexer
+
+_FORMATTER = HtmlFormatter(nowrap=True)
+_LEXER = RustLexer(stripnl=False, ensurenl=False)
+
+# Characters that would hide or reorder text when shown raw: C0/C1 controls (not \n, \t), bidi
+# controls, zero-width characters, and the BOM. They are shown as visible markers instead.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]"
+)
+
+
+def _marker(m: re.Match) -> str:
+    ch = m.group(0)
+    name = unicodedata.name(ch, "CONTROL CHARACTER")
+    return f'<span class="cc" title="U+{ord(ch):04X} {name}">U+{ord(ch):04X}</span>'
+
+
+def mark_invisible(escaped_html: str) -> str:
+    """Replace invisible/control characters in already-escaped HTML with visible markers."""
+    return _INVISIBLE.sub(_marker, escaped_html)
+
+
+def text_html(text: str) -> Markup:
+    """Record text → safe HTML: escaped, never interpreted, invisible characters made visible."""
+    return Markup(mark_invisible(html.escape(text, quote=True)))
+
+
+@lru_cache(maxsize=4096)
+def rust_lines(code: str) -> tuple[str, ...]:
+    """Highlighted HTML per line of `code` (balanced spans on every line)."""
+    if not code:
+        return ("",)
+    out = _pyg(code, _LEXER, _FORMATTER)
+    lines = out.split("\n")
+    want = code.count("\n") + 1
+    if len(lines) > want:  # Pygments may add a final newline
+        lines = lines[:want]
+    while len(lines) < want:
+        lines.append("")
+    return tuple(mark_invisible(l) for l in lines)

@@ -1,0 +1,40 @@
+"""One Jinja environment: templates receive plain data from views.py and return Markdown text.
+
+Record text only ever reaches a template as a value (autoescaped), never as template source.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import orjson
+from markupsafe import Markup
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from .views import Page
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+def yaml_str(value: str) -> Markup:
+    """A YAML scalar for front matter: JSON strings are valid YAML flow scalars."""
+    return Markup(orjson.dumps(str(value)).decode())
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=False,
+        lstrip_blocks=False,
+    )
+    env.filters["yaml_str"] = yaml_str
+    return env
+
+
+def render_page(page: Page) -> str:
+    return environment().get_template(page.template).render(**page.context)

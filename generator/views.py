@@ -1,0 +1,456 @@
+"""Linked results → per-page view data: plain dicts with finished URLs and safe HTML pieces.
+
+No I/O and no templates here. Every list that reaches a page is sorted.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from markupsafe import Markup
+
+from . import charts, urls
+from .checks import RULES
+from .highlight import rust_lines, text_html
+from .model import Example, Item
+from .pipeline import DatasetResult
+
+MAX_LINKS_PER_ITEM = 12  # a coverage row lists this many examples, then links to the filtered index
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+ADMONITION = {"error": "failure", "warning": "warning", "info": "info"}
+
+
+@dataclass
+class Page:
+    path: str  # docs path of the generated Markdown
+    template: str
+    context: dict
+    title: str = ""
+
+
+@dataclass
+class SiteViews:
+    pages: list[Page] = field(default_factory=list)
+    data: dict[str, bytes | dict] = field(default_factory=dict)  # docs path → JSON-able data or raw bytes
+    nav: list = field(default_factory=list)
+
+
+def first_line(text: str, limit: int = 120) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            line = line.strip()
+            return line if len(line) <= limit else line[: limit - 1] + "…"
+    return "(empty)"
+
+
+def target_items(r: DatasetResult) -> list[Item]:
+    """Items the dataset means to cover (coverage counts these)."""
+    c = r.config
+    return [
+        i
+        for i in r.index.items()
+        if i.path in c.scope_files and i.kind != "use" and c.in_scope(i.ident) and not c.is_out(i.ident) and not (c.exclude_test_modules and i.in_test)
+    ]
+
+
+def item_status(r: DatasetResult, item: Item) -> str:
+    if r.covered.get(item.ident):
+        return "covered"
+    if r.partly.get(item.ident):
+        return "partial"
+    return "uncovered"
+
+
+def source_pages_available(r: DatasetResult) -> set[str]:
+    return {p for p in r.config.scope_files if r.text_for(p) is not None}
+
+
+class DatasetViews:
+    """Everything about one dataset that its pages need, computed once."""
+
+    def __init__(self, r: DatasetResult):
+        self.r = r
+        self.stem = r.config.stem
+        self.examples = sorted(r.examples, key=lambda e: e.record.line)
+        self.by_key = {e.record.key: e for e in self.examples}
+        self.targets = target_items(r)
+        self.with_source = source_pages_available(r)
+        self.items_by_ident = {i.ident: i for i in r.index.items()}
+        self.file_stats = self._file_stats()
+
+    # --- links -----------------------------------------------------------------------------
+    def example_href(self, from_page: str, key: str) -> str:
+        return urls.href(from_page, urls.example(self.stem, self.by_key[key].record.line))
+
+    def source_href(self, from_page: str, path: str, start: int, end: int | None = None) -> str | None:
+        if path not in self.with_source:
+            return None
+        return urls.href(from_page, urls.source(self.stem, path), urls.range_anchor(start, end or start))
+
+    def item_href(self, from_page: str, item: Item) -> str:
+        return self.source_href(from_page, item.path, item.start_line, item.end_line) or self.r.config.permalink(item.path, item.start_line, item.end_line)
+
+    # --- coverage numbers --------------------------------------------------------------------
+    def _file_stats(self) -> list[dict]:
+        by_file: dict[str, list[Item]] = defaultdict(list)
+        for i in self.targets:
+            by_file[i.path].append(i)
+        rows = []
+        for path in self.r.config.scope_files:
+            items = by_file.get(path, [])
+            scope_lines = {n for i in items for n in range(i.start_line, i.end_line + 1)}
+            covered_lines = scope_lines & self.r.lines_covered.get(path, set())
+            statuses = Counter(item_status(self.r, i) for i in items)
+            rows.append(
+                {
+                    "path": path,
+                    "items": len(items),
+                    "covered": statuses["covered"],
+                    "partial": statuses["partial"],
+                    "uncovered": statuses["uncovered"],
+                    "scope_lines": len(scope_lines),
+                    "covered_lines": len(covered_lines),
+                    "pct": (100.0 * len(covered_lines) / len(scope_lines)) if scope_lines else 0.0,
+                }
+            )
+        return rows
+
+    def totals(self) -> dict:
+        items = sum(f["items"] for f in self.file_stats)
+        covered = sum(f["covered"] for f in self.file_stats)
+        lines = sum(f["scope_lines"] for f in self.file_stats)
+        cov_lines = sum(f["covered_lines"] for f in self.file_stats)
+        sev = Counter(f.severity for f in self.r.findings)
+        return {
+            "examples": len(self.examples),
+            "invalid_lines": len({f.line for f in self.r.findings if f.path == str(self.r.config.jsonl) and f.rule in ("schema.utf8", "schema.json", "schema.shape", "schema.duplicate-key")}),
+            "items": items,
+            "covered_items": covered,
+            "item_pct": 100.0 * covered / items if items else 0.0,
+            "scope_lines": lines,
+            "covered_lines": cov_lines,
+            "line_pct": 100.0 * cov_lines / lines if lines else 0.0,
+            "errors": sev["error"],
+            "warnings": sev["warning"],
+            "infos": sev["info"],
+            "ok_examples": sum(1 for e in self.examples if e.status == "ok"),
+        }
+
+
+def _findings_view(findings) -> list[dict]:
+    return [
+        {
+            "severity": f.severity,
+            "admonition": ADMONITION[f.severity],
+            "rule": f.rule,
+            "rule_help": RULES.get(f.rule, ("", ""))[1],
+            "message": f.message,
+            "detail": f.detail,
+        }
+        for f in sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], f.rule, f.message))
+    ]
+
+
+def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Example | None) -> Page:
+    stem, cfg = dv.stem, dv.r.config
+    path = urls.example(stem, ex.record.line)
+    segments = []
+    for seg in ex.segments:
+        lines = rust_lines(seg.text)
+        numbered = []
+        for k, html_line in enumerate(lines):
+            n = seg.start_line + k if seg.status == "verbatim" else None
+            numbered.append({"n": n, "html": Markup(html_line), "href": dv.source_href(path, seg.path, n) if n else None})
+        segments.append(
+            {
+                "index": seg.index + 1,
+                "status": seg.status,
+                "path": seg.path,
+                "start": seg.start_line,
+                "end": seg.end_line,
+                "lines": numbered,
+                "source_href": dv.source_href(path, seg.path, seg.start_line, seg.end_line) if seg.path else None,
+                "permalink": cfg.permalink(seg.path, seg.start_line, seg.end_line) if seg.path else None,
+                "diff": seg.diff,
+            }
+        )
+    covered = []
+    for ident in ex.coverage.full:
+        item = dv.items_by_ident.get(ident)
+        if item is not None and item.kind != "use":
+            covered.append({"name": item.name, "kind": item.kind, "href": dv.item_href(path, item)})
+    ctx = {
+        "stem": stem,
+        "dataset_title": cfg.title,
+        "number": ex.number,
+        "total": len(dv.examples),
+        "line": ex.record.line,
+        "jsonl_name": cfg.jsonl.name,
+        "status": ex.status,
+        "system": text_html(ex.record.system),
+        "system_matches": ex.record.system == cfg.system_prompt,
+        "user": text_html(ex.record.user),
+        "think": text_html(ex.think),
+        "code_raw": text_html(ex.code),
+        "segments": segments,
+        "covered": covered,
+        "findings": _findings_view(ex.findings),
+        "raw": ex.record.raw.decode("utf-8"),
+        "prev_href": urls.href(path, urls.example(stem, prev.record.line)) if prev else None,
+        "prev_number": prev.number if prev else None,
+        "next_href": urls.href(path, urls.example(stem, nxt.record.line)) if nxt else None,
+        "next_number": nxt.number if nxt else None,
+        "index_href": urls.href(path, urls.examples_index(stem)),
+        "dataset_href": urls.href(path, urls.dataset_home(stem)),
+        "download_href": urls.href(path, urls.data_file(stem, cfg.jsonl.name)),
+    }
+    return Page(path, "example.md.j2", ctx, f"Example {ex.number}")
+
+
+def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
+    r, stem = dv.r, dv.stem
+    page = urls.source(stem, path_in_repo)
+    text = r.text_for(path_in_repo)
+    f = r.index.files[path_in_repo]
+    lines_html = rust_lines(text.rstrip("\n") if text.endswith("\n") else text)
+    covered = r.lines_covered.get(path_in_repo, set())
+    targets = [i for i in dv.targets if i.path == path_in_repo]
+    in_scope = {n for i in targets for n in range(i.start_line, i.end_line + 1)}
+    states = ["covered" if n in covered else "uncovered" if n in in_scope else "other" for n in range(1, len(lines_html) + 1)]
+    badge_at: dict[int, dict] = {}
+    items = []
+    target_idents = {i.ident for i in targets}
+    for item in f.items:
+        if item.kind == "use" and not r.covered.get(item.ident):
+            continue
+        keys = sorted(set(r.covered.get(item.ident, [])), key=lambda k: dv.by_key[k].record.line)
+        part = sorted(set(r.partly.get(item.ident, [])) - set(keys), key=lambda k: dv.by_key[k].record.line)
+        anchor = urls.item_anchor(item.name, item.start_line)
+        row = {
+            "anchor": anchor,
+            "kind": item.kind,
+            "name": item.name,
+            "start": item.start_line,
+            "end": item.end_line,
+            "line_href": urls.href(page, page, urls.range_anchor(item.start_line, item.end_line)),
+            "permalink": r.config.permalink(item.path, item.start_line, item.end_line),
+            "in_scope": item.ident in target_idents,
+            "status": item_status(r, item) if item.ident in target_idents else ("covered" if keys else "not targeted"),
+            "examples": [{"label": f"#{dv.by_key[k].number}", "href": urls.href(page, urls.example(stem, dv.by_key[k].record.line))} for k in keys[:MAX_LINKS_PER_ITEM]],
+            "more": max(len(keys) - MAX_LINKS_PER_ITEM, 0),
+            "more_href": urls.href(page, urls.examples_index(stem), "item=" + urls.slug(item.name)),
+            "partial": len(part),
+        }
+        items.append(row)
+        if keys:
+            badge_at[item.start_line] = {"count": len(keys), "href": f"#{anchor}"}
+    ctx = {
+        "path": path_in_repo,
+        "stem": stem,
+        "dataset_title": r.config.title,
+        "lines": [
+            {"n": n, "html": Markup(h), "state": states[n - 1], "badge": badge_at.get(n)}
+            for n, h in enumerate(lines_html, start=1)
+        ],
+        "items": items,
+        "strip": charts.line_strip(states, href_for_line=lambda n: f"#L{n}"),
+        "file_permalink": f"{r.config.repository.rstrip('/')}/blob/{r.config.commit}/{path_in_repo}",
+        "commit": r.config.commit,
+        "sha256": f.sha256,
+        "coverage_href": urls.href(page, urls.coverage(stem)),
+    }
+    return Page(page, "source.md.j2", ctx, path_in_repo.rsplit("/", 1)[-1])
+
+
+def coverage_page(dv: DatasetViews) -> Page:
+    r, stem = dv.r, dv.stem
+    page = urls.coverage(stem)
+    files = []
+    for fs in dv.file_stats:
+        files.append(
+            {
+                **fs,
+                "href": urls.href(page, urls.source(stem, fs["path"])) if fs["path"] in dv.with_source else f"{r.config.repository.rstrip('/')}/blob/{r.config.commit}/{fs['path']}",
+                "bar": charts.bar(fs["pct"] / 100, f"{fs['pct']:.0f}% of in-scope lines covered"),
+            }
+        )
+    order = {"uncovered": 0, "partial": 1, "covered": 2}
+    rows = []
+    for item in sorted(dv.targets, key=lambda i: (order[item_status(r, i)], i.path, i.start_line)):
+        keys = sorted(set(r.covered.get(item.ident, [])), key=lambda k: dv.by_key[k].record.line)
+        rows.append(
+            {
+                "status": item_status(r, item),
+                "kind": item.kind,
+                "name": item.name,
+                "path": item.path,
+                "file": item.path.rsplit("/", 1)[-1],
+                "start": item.start_line,
+                "end": item.end_line,
+                "href": dv.item_href(page, item),
+                "count": len(keys),
+                "partial": len(set(r.partly.get(item.ident, [])) - set(keys)),
+                "examples": [{"label": f"#{dv.by_key[k].number}", "href": urls.href(page, urls.example(stem, dv.by_key[k].record.line))} for k in keys[:MAX_LINKS_PER_ITEM]],
+                "more": max(len(keys) - MAX_LINKS_PER_ITEM, 0),
+                "filter_href": urls.href(page, urls.examples_index(stem), "item=" + urls.slug(item.name)),
+            }
+        )
+    missing = [f.message for f in r.findings if f.rule == "coverage.missing-name"]
+    unmatched = [f.message for f in r.findings if f.rule == "coverage.scope-unmatched"]
+    ctx = {
+        "stem": stem,
+        "dataset_title": r.config.title,
+        "totals": dv.totals(),
+        "total_bar": charts.bar(dv.totals()["line_pct"] / 100, "in-scope lines covered", width=320, height=16),
+        "files": files,
+        "items": rows,
+        "missing": sorted(missing),
+        "unmatched": sorted(unmatched),
+        "out_items": list(r.config.out_items),
+        "from_lock": r.index.from_lock,
+    }
+    return Page(page, "coverage.md.j2", ctx, "Coverage")
+
+
+def example_rows(dv: DatasetViews, from_page: str) -> dict:
+    rows = []
+    for ex in dv.examples:
+        items = [dv.items_by_ident[i] for i in ex.coverage.full if i in dv.items_by_ident]
+        names = [i.name for i in items if i.kind != "use"]
+        files = sorted({p.rsplit("/", 1)[-1] for p, _, _ in ex.coverage.lines})
+        rows.append(
+            [
+                ex.number,
+                ex.record.line,
+                first_line(ex.record.user),
+                "; ".join(names),
+                " ".join(urls.slug(n) for n in names),
+                ", ".join(files),
+                sum(e - s + 1 for _, s, e in ex.coverage.lines),
+                ex.status,
+                len(ex.findings),
+                urls.href(from_page, urls.example(dv.stem, ex.record.line)),
+            ]
+        )
+    return {
+        "columns": [
+            {"key": "number", "label": "#", "type": "number"},
+            {"key": "line", "label": "Line", "type": "number"},
+            {"key": "request", "label": "Request", "type": "text", "link": True},
+            {"key": "items", "label": "Items covered", "type": "text"},
+            {"key": "item_slugs", "label": "", "type": "hidden", "filter": "item"},
+            {"key": "files", "label": "Files", "type": "text", "filter": "select", "split": ", "},
+            {"key": "lines", "label": "Lines", "type": "number"},
+            {"key": "status", "label": "Status", "type": "text", "filter": "select"},
+            {"key": "findings", "label": "Findings", "type": "number"},
+        ],
+        "rows": rows,
+    }
+
+
+def finding_rows(dv: DatasetViews, from_page: str) -> dict:
+    rows = []
+    jsonl = str(dv.r.config.jsonl)
+    line_to_key = {ex.record.line: ex for ex in dv.examples}
+    for f in dv.r.findings:
+        href = ""
+        if f.path == jsonl and f.line in line_to_key:
+            href = urls.href(from_page, urls.example(dv.stem, f.line))
+        elif f.path in dv.with_source and f.line:
+            href = urls.href(from_page, urls.source(dv.stem, f.path), urls.line_anchor(f.line))
+        rows.append([f.severity, f.rule, f.location(), f.message, href])
+    rows.sort(key=lambda r: (SEVERITY_ORDER[r[0]], r[1], r[2]))
+    return {
+        "columns": [
+            {"key": "severity", "label": "Severity", "type": "text", "filter": "select"},
+            {"key": "rule", "label": "Rule", "type": "text", "filter": "select"},
+            {"key": "location", "label": "Where", "type": "text", "link": True},
+            {"key": "message", "label": "Finding", "type": "text"},
+        ],
+        "rows": rows,
+    }
+
+
+def dataset_home_page(dv: DatasetViews) -> Page:
+    r, stem, cfg = dv.r, dv.stem, dv.r.config
+    page = urls.dataset_home(stem)
+    totals = dv.totals()
+    rules = Counter((f.severity, f.rule) for f in r.findings)
+    ctx = {
+        "stem": stem,
+        "title": cfg.title,
+        "description": cfg.description,
+        "totals": totals,
+        "bar": charts.bar(totals["line_pct"] / 100, f"{totals['line_pct']:.0f}% of in-scope lines covered", width=320, height=16),
+        "repository": cfg.repository,
+        "commit": cfg.commit,
+        "license": cfg.license,
+        "copyright": cfg.copyright,
+        "files": [{"path": p, "href": urls.href(page, urls.source(stem, p)) if p in dv.with_source else f"{cfg.repository.rstrip('/')}/blob/{cfg.commit}/{p}"} for p in cfg.scope_files],
+        "rules": [{"severity": s, "rule": rule, "count": n} for (s, rule), n in sorted(rules.items(), key=lambda kv: (SEVERITY_ORDER[kv[0][0]], kv[0][1]))],
+        "hist_user": charts.histogram([len(e.record.user.split()) for e in dv.examples], "request length (words)"),
+        "hist_think": charts.histogram([len(e.think.split()) for e in dv.examples], "reasoning length (words)"),
+        "hist_code": charts.histogram([e.code.count("\n") + 1 for e in dv.examples], "code length (lines)"),
+        "examples_href": urls.href(page, urls.examples_index(stem)),
+        "coverage_href": urls.href(page, urls.coverage(stem)),
+        "findings_href": urls.href(page, urls.findings(stem)),
+        "download_href": urls.href(page, urls.data_file(stem, cfg.jsonl.name)),
+        "first_href": urls.href(page, urls.example(stem, dv.examples[0].record.line)) if dv.examples else None,
+        "jsonl_name": cfg.jsonl.name,
+        "from_lock": r.index.from_lock,
+        "lock_present": r.lock_present,
+    }
+    return Page(page, "dataset.md.j2", ctx, cfg.title)
+
+
+def build_views(results: list[DatasetResult]) -> SiteViews:
+    site = SiteViews()
+    summaries = []
+    nav = [{"Home": urls.home()}]
+    for r in sorted(results, key=lambda r: r.config.stem):
+        dv = DatasetViews(r)
+        stem = dv.stem
+        site.pages.append(dataset_home_page(dv))
+        ex_page = urls.examples_index(stem)
+        data_ex = urls.data_file(stem, "examples.json")
+        site.data[data_ex] = example_rows(dv, ex_page)
+        site.pages.append(Page(ex_page, "table.md.j2", {"title": "Examples", "dataset_title": r.config.title, "data_href": urls.href(ex_page, data_ex), "kind": "examples", "count": len(dv.examples), "default_sort": 0}, "Examples"))
+        f_page = urls.findings(stem)
+        data_f = urls.data_file(stem, "findings.json")
+        site.data[data_f] = finding_rows(dv, f_page)
+        site.pages.append(Page(f_page, "table.md.j2", {"title": "Findings", "dataset_title": r.config.title, "data_href": urls.href(f_page, data_f), "kind": "findings", "count": len(r.findings), "default_sort": -1}, "Findings"))
+        site.pages.append(coverage_page(dv))
+        site.data[urls.data_file(stem, r.config.jsonl.name)] = r.config.jsonl.read_bytes()
+        sources = []
+        for p in sorted(dv.with_source):
+            sp = source_page(dv, p)
+            site.pages.append(sp)
+            sources.append({p: sp.path})
+        exs = dv.examples
+        for i, ex in enumerate(exs):
+            site.pages.append(example_page(dv, ex, exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None))
+        section = [{"Overview": urls.dataset_home(stem)}, {"Examples": ex_page}, {"Coverage": urls.coverage(stem)}, {"Findings": f_page}]
+        if sources:
+            section.append({"Source": sources})
+        nav.append({r.config.title: section})
+        t = dv.totals()
+        summaries.append(
+            {
+                "stem": stem,
+                "title": r.config.title,
+                "href": urls.href(urls.home(), urls.dataset_home(stem)),
+                "examples_href": urls.href(urls.home(), ex_page),
+                "coverage_href": urls.href(urls.home(), urls.coverage(stem)),
+                "findings_href": urls.href(urls.home(), f_page),
+                "totals": t,
+                "bar": charts.bar(t["line_pct"] / 100, f"{t['line_pct']:.0f}% of in-scope lines covered", width=240, height=14),
+                "repository": r.config.repository,
+                "commit": r.config.commit,
+                "license": r.config.license,
+                "copyright": r.config.copyright,
+            }
+        )
+    site.pages.insert(0, Page(urls.home(), "home.md.j2", {"datasets": summaries}, "Home"))
+    site.nav = nav
+    return site
