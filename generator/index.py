@@ -63,16 +63,32 @@ def _leading(node: Node) -> tuple[int, int, list[str]]:
     start = node.start_point[0]
     attrs: list[str] = []
     sib = node.prev_named_sibling
-    while sib is not None and _last_row(sib) >= start - 1 and (sib.type == "attribute_item" or _is_doc(sib)):
+    while sib is not None:
+        before = sib.prev_named_sibling
+        if _is_trailing_comment(sib, before):  # `#[attr] // note`: the comment rides on the attribute
+            sib = before
+            continue
+        if _last_row(sib) < start - 1 or not (sib.type == "attribute_item" or _is_doc(sib)):
+            break
         if sib.type == "attribute_item":
             attrs.append(sib.text.decode("utf-8", "replace"))
         start = sib.start_point[0]
-        sib = sib.prev_named_sibling
+        sib = before
     lead = start
     while sib is not None and sib.type == "line_comment" and not _is_doc(sib) and _last_row(sib) >= lead - 1:
         lead = sib.start_point[0]
         sib = sib.prev_named_sibling
     return start, lead, attrs
+
+
+def _is_trailing_comment(node: Node, before: Node | None) -> bool:
+    return (
+        node.type == "line_comment"
+        and not _is_doc(node)
+        and before is not None
+        and before.type == "attribute_item"
+        and _last_row(before) == node.start_point[0]
+    )
 
 
 def _is_cfg_test(attrs: list[str]) -> bool:
@@ -235,3 +251,21 @@ def index_source(root: Path, files: list[str]) -> tuple[SourceIndex, list[Findin
 def default_source_root(cli_value: str | None) -> Path | None:
     value = cli_value or os.environ.get("DATASET_SOURCE_ROOT")
     return Path(value) if value else None
+
+
+def index_lines_only(root: Path, exclude: set[str], limit: int = 5000) -> SourceIndex:
+    """Line hashes (no items, no text) of every readable .rs file under root except `exclude`:
+    enough to say where out-of-scope code was quoted from."""
+    files: dict[str, SourceFile] = {}
+    for path in sorted(root.rglob("*.rs"))[:limit]:
+        rel = path.relative_to(root).as_posix()
+        if rel in exclude:
+            continue
+        data, problem = read_source_file(root, rel)
+        if problem:
+            continue
+        lines = data.decode("utf-8").split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        files[rel] = SourceFile(rel, "", len(lines), (), tuple(line_hash(l) for l in lines), tuple(line_hash(normalise(l)) for l in lines))
+    return SourceIndex(files)

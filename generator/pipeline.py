@@ -16,7 +16,7 @@ from .index import index_source
 from .link import LineIndex, coverage_of, locate
 from .load import load_dataset, split_assistant
 from .lock import LockError, drift, read_lock
-from .model import Example, Finding, SourceIndex
+from .model import Example, Finding, Segment, SourceIndex
 
 
 class PipelineError(Exception):
@@ -56,10 +56,18 @@ class Timings:
 def discover(dataset_args: list[str] | None, root: Path) -> list[Path]:
     if dataset_args:
         return [Path(d) for d in dataset_args]
-    found = sorted((root / "dataset").glob("*.jsonl"))
+    found = sorted(_relative((root / "dataset")).glob("*.jsonl"))
     if not found:
         raise PipelineError(f"{root / 'dataset'}: no *.jsonl datasets found (name one with --dataset)")
     return found
+
+
+def _relative(path: Path) -> Path:
+    """Shorter paths in messages: relative to the working directory when inside it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
 
 
 def run(
@@ -113,11 +121,19 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
     if lock_index is None and source_index is None:
         raise PipelineError(f"{path}: no source to link against: give --source-root DIR (or DATASET_SOURCE_ROOT), or commit {config.lock_path.name}")
     index = lock_index if lock_index is not None else source_index
+    if lock_index is not None and source_index is not None:
+        # Same bytes as pinned: use the checkout's entry, which also carries the text (for diffs).
+        index = SourceIndex(
+            {p: (source_index.files[p] if p in source_index.files and source_index.files[p].sha256 == f.sha256 else f) for p, f in lock_index.files.items()},
+            from_lock=True,
+        )
     say(f"{path}: indexed {sum(len(f.items) for f in index.files.values())} items in {len(index.files)} files" + (" (from the lock)" if index.from_lock else ""))
     timings.add("index", time.perf_counter() - t)
 
     t = time.perf_counter()
     examples = link_examples(records, index)
+    if source_root is not None:
+        find_outside_scope(examples, source_root, set(config.scope_files))
     drifted_source = source_index is not None and lock_index is not None and any(
         source_index.files.get(p) is None or source_index.files[p].sha256 != f.sha256 for p, f in lock_index.files.items()
     )
@@ -170,6 +186,27 @@ def link_examples(records, index: SourceIndex) -> list[Example]:
             cache[code] = hit
         examples.append(Example(record=rec, number=n, think=think, code=code, segments=list(hit[0]), coverage=hit[1]))
     return examples
+
+
+def find_outside_scope(examples: list[Example], source_root: Path, scoped: set[str]) -> None:
+    """Segments not found in the scoped files are looked up in every other .rs file of the
+    source root (hashes only, built once and only when needed); a hit becomes a located
+    segment in that file, which the scope rule then reports."""
+    missing = [(ex, i) for ex in examples for i, s in enumerate(ex.segments) if s.status == "not-found"]
+    if not missing:
+        return
+    from .index import index_lines_only
+
+    wide = index_lines_only(source_root, scoped)
+    if not wide.files:
+        return
+    li = LineIndex.build(wide)
+    for ex, i in missing:
+        seg = ex.segments[i]
+        found = [s for s in locate(li, seg.text) if s.status == "verbatim"]
+        if len(found) == 1 and found[0].text == seg.text:
+            hit = found[0]
+            ex.segments[i] = Segment(seg.index, seg.text, seg.code_start, "verbatim", hit.path, hit.start_line, hit.end_line)
 
 
 def aggregate(examples: list[Example]):

@@ -1,0 +1,91 @@
+"""Shared paths and builders for the tests. Test fixtures are built here, in code, so each
+planted defect sits at a known line; they are test data, never training data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import orjson
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(os.environ.get("TEST_CORPUS", ROOT.parent / "shared" / "corpus" / "svix-webhooks"))
+DATASET = ROOT / "dataset" / "retry_state_machine.jsonl"
+CONFIG = ROOT / "dataset" / "retry_state_machine.toml"
+LOCK = ROOT / "dataset" / "retry_state_machine.lock.json"
+RETRY = "server/svix-server/src/core/retry.rs"
+QUEUE = "server/svix-server/src/queue/mod.rs"
+CACHE = "server/svix-server/src/core/cache/mod.rs"
+WORKER = "server/svix-server/src/worker.rs"
+CFG = "server/svix-server/src/cfg.rs"
+PROMPT = (
+    "You are the Svix Maintainer AI, an expert in the internal svix-server Rust architecture, "
+    "specializing in retry state machine and retry scheduling for webhook delivery."
+)
+
+
+def source_lines(path: str, start: int, end: int) -> str:
+    """Lines start..end (1-based, inclusive) of a corpus file, exactly."""
+    lines = (CORPUS / path).read_text(encoding="utf-8").split("\n")
+    return "\n".join(lines[start - 1 : end])
+
+
+def record(user: str, think: str, code: str, system: str = PROMPT, **extra) -> dict:
+    rec = {
+        "type": "chatml",
+        "messages": [
+            {"role": "system", "content": system},
+            {"role": "user", "content": user},
+            {"role": "assistant", "content": f"<think>\n{think}\n</think>\n\n{code}"},
+        ],
+    }
+    rec.update(extra)
+    return rec
+
+
+def dumps(rec) -> bytes:
+    return orjson.dumps(rec)
+
+
+def make_dataset(folder: Path, stem: str, lines: list[bytes], lock: bool = True) -> Path:
+    """A dataset folder with the committed config (and lock) under a new stem."""
+    folder.mkdir(parents=True, exist_ok=True)
+    jsonl = folder / f"{stem}.jsonl"
+    jsonl.write_bytes(b"".join(l + b"\n" for l in lines))
+    shutil.copy(CONFIG, folder / f"{stem}.toml")
+    if lock:
+        shutil.copy(LOCK, folder / f"{stem}.lock.json")
+    return jsonl
+
+
+THINK = (
+    "The Retry state machine sleeps with tokio between attempts; chrono is not involved because the "
+    "delays are relative. A borrowed schedule slice is consumed one entry per retry."
+)
+
+
+def clean_records() -> list[dict]:
+    """Records that break no rule (each quotes whole in-scope items verbatim)."""
+    imports = source_lines(RETRY, 1, 3)
+    return [
+        record("We need a helper that keeps retrying an async call on transient errors.", THINK, imports + "\n\n" + source_lines(RETRY, 5, 21)),
+        record(
+            "Queue operations should get a few quick retries when the broker hiccups.",
+            "The queue uses a const slice of tokio-friendly millisecond delays; chrono plays no part here, and only `ErrorType::Queue` errors are retried by `should_retry`.",
+            source_lines(QUEUE, 20, 24) + "\n\n" + source_lines(QUEUE, 28, 30),
+        ),
+        record(
+            "Please document the state machine type so people know why it exists.",
+            "`Retry` holds the schedule and the predicate; tokio sleeps happen in `Retry::run`, and chrono is only used by the worker.",
+            imports + "\n\n" + source_lines(RETRY, 23, 30),
+        ),
+    ]
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    if not (CORPUS / RETRY).is_file():
+        pytest.fail(f"the source corpus is missing at {CORPUS}")
+    return CORPUS
