@@ -79,10 +79,11 @@ def _handwritten_nav(root: Path) -> list:
 
 
 def run_mkdocs(config: Path, site_dir: Path, say=print) -> tuple[bool, str]:
-    cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(config), "-d", str(site_dir)]
+    cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site_dir)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
-    out = (proc.stdout + proc.stderr).strip()
-    return proc.returncode == 0, out
+    # --quiet would hide the warnings that --strict counts; keep only what matters instead.
+    out = "\n".join(l for l in (proc.stdout + proc.stderr).splitlines() if not l.startswith(("INFO", "  - ")))
+    return proc.returncode == 0, out.strip()
 
 
 def build_site(args, source_root, say=None) -> int:
@@ -129,7 +130,7 @@ def _summary(results, out: Path, seconds: float) -> str:
     for r in results:
         t = DatasetViews(r).totals()
         parts.append(
-            f"{r.config.stem}: {t['examples']} examples, {t['covered_items']}/{t['items']} items covered "
+            f"{r.config.stem}: {t['examples']} examples, {t['covered_items']}/{t['item_count']} items covered "
             f"({t['line_pct']:.1f}% of in-scope lines), {t['errors']} errors, {t['warnings']} warnings"
         )
     return "\n".join(parts + [f"site written to {out}/ in {seconds:.1f}s"])

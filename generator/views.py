@@ -105,7 +105,7 @@ class DatasetViews:
             rows.append(
                 {
                     "path": path,
-                    "items": len(items),
+                    "item_count": len(items),
                     "covered": statuses["covered"],
                     "partial": statuses["partial"],
                     "uncovered": statuses["uncovered"],
@@ -117,7 +117,7 @@ class DatasetViews:
         return rows
 
     def totals(self) -> dict:
-        items = sum(f["items"] for f in self.file_stats)
+        items = sum(f["item_count"] for f in self.file_stats)
         covered = sum(f["covered"] for f in self.file_stats)
         lines = sum(f["scope_lines"] for f in self.file_stats)
         cov_lines = sum(f["covered_lines"] for f in self.file_stats)
@@ -125,7 +125,7 @@ class DatasetViews:
         return {
             "examples": len(self.examples),
             "invalid_lines": len({f.line for f in self.r.findings if f.path == str(self.r.config.jsonl) and f.rule in ("schema.utf8", "schema.json", "schema.shape", "schema.duplicate-key")}),
-            "items": items,
+            "item_count": items,
             "covered_items": covered,
             "item_pct": 100.0 * covered / items if items else 0.0,
             "scope_lines": lines,

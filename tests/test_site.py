@@ -1,0 +1,208 @@
+"""End to end: build real sites and read the HTML they contain."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from pathlib import Path
+
+import orjson
+import pytest
+
+from generator.__main__ import main
+
+from conftest import CORPUS, DATASET, RETRY, ROOT, QUEUE, clean_records, dumps, make_dataset, source_lines
+from sitecheck import broken_links, parse, text_of
+from test_checks import fixture_records
+
+COMMIT = "4fc0cfb8b426c87ef7e2b937e7d896a71d456a47"
+UPSTREAM = f"https://github.com/svix/svix-webhooks/blob/{COMMIT}/"
+
+
+def build(tmp: Path, *args: str) -> int:
+    return main(["build", "--work", str(tmp / "work"), "--out", str(tmp / "site"), "--quiet", *args])
+
+
+def digest_tree(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def committed_site(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("committed")
+    before = DATASET.read_bytes()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(ROOT)
+        assert build(tmp, "--source-root", str(CORPUS)) == 0
+    assert DATASET.read_bytes() == before
+    return tmp / "site"
+
+
+@pytest.fixture(scope="module")
+def fixture_site(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("fixture-site")
+    lines = [dumps(r) for r, _ in fixture_records()]
+    lines.insert(3, b"{this line is broken")  # line 4: reported, skipped
+    jsonl = make_dataset(tmp / "ds", "fixture", lines)
+    before = jsonl.read_bytes()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(ROOT)
+        assert build(tmp, "--dataset", str(jsonl), "--source-root", str(CORPUS)) == 0
+    assert jsonl.read_bytes() == before
+    return tmp / "site", jsonl
+
+
+def test_every_valid_record_has_a_page_and_the_broken_line_none(fixture_site):
+    site, jsonl = fixture_site
+    pages = sorted(int(p.parent.name.split("-")[1]) for p in (site / "datasets/fixture/examples").glob("line-*/index.html"))
+    n = len(fixture_records()) + 1
+    assert pages == [l for l in range(1, n + 1) if l != 4]
+
+
+def test_no_broken_links(fixture_site, committed_site):
+    assert broken_links(fixture_site[0]) == []
+    assert broken_links(committed_site) == []
+
+
+def test_example_page_links_exact_lines_and_permalinks(fixture_site):
+    site, _ = fixture_site
+    page = site / "datasets/fixture/examples/line-1/index.html"
+    links = parse(page).links
+    # record 1 quotes retry.rs lines 1-3 + 5-21, one contiguous span 1-21
+    assert (UPSTREAM + RETRY + "#L1-L21", "upstream permalink") in links
+    assert ("../../source/server/svix-server/src/core/retry.rs/#L1-L21", "source page") in links
+    # every code line number links to that line of the source page
+    assert ("../../source/server/svix-server/src/core/retry.rs/#L15", "15") in links
+    # record 2 quotes queue lines 20-24 and 28-30: two segments, two permalinks
+    page2 = parse(site / "datasets/fixture/examples/line-2/index.html").links
+    assert [h for h, t in page2 if t == "upstream permalink"] == [UPSTREAM + QUEUE + "#L20-L24", UPSTREAM + QUEUE + "#L28-L30"]
+
+
+def test_source_page_links_back_to_examples(fixture_site):
+    site, _ = fixture_site
+    src = site / "datasets/fixture/source/server/svix-server/src/core/retry.rs/index.html"
+    p = parse(src)
+    assert {f"L{n}" for n in range(1, 68)} <= p.ids
+    back = [h for h, t in p.links if t.startswith("#")]
+    assert "../../../../../../examples/line-1/" in back  # run_with_retries ← example 1
+    html = src.read_text()
+    assert re.search(r'class="cl st-covered" id="L15"', html)
+    assert re.search(r'class="cl st-uncovered" id="L33"', html) is None  # Retry::new is covered (record 18)
+
+
+def test_coverage_table_names_each_retry_item_with_its_status(committed_site, fixture_site):
+    def statuses(site: Path, stem: str):
+        html = (site / f"datasets/{stem}/coverage/index.html").read_text()
+        rows = re.findall(r'<tr class="row-(\w+)"><td>\w+</td><td>(\w+)</td><td><a href="[^"]*"><code>([^<]+)</code></a></td><td>retry.rs</td>', html)
+        return sorted((name.replace("&lt;", "<").replace("&gt;", ">").replace("&#39;", "'"), kind, status) for status, kind, name in rows)
+
+    assert statuses(committed_site, "retry_state_machine") == [
+        ("Retry", "struct", "covered"),
+        ("Retry::new", "fn", "covered"),
+        ("Retry::run", "fn", "covered"),
+        ("impl<'a, Re> Retry<'a, Re>", "impl", "covered"),
+        ("run_with_retries", "fn", "covered"),
+    ]
+    # The fixture never quotes the impl whole except in record 18, Retry::run is cut only by record 9? no: check literally.
+    fixture = dict(((n, k), s) for n, k, s in statuses(fixture_site[0], "fixture"))
+    assert fixture[("run_with_retries", "fn")] == "covered"
+    assert fixture[("Retry", "struct")] == "covered"
+
+
+def test_coverage_page_lists_names_the_source_does_not_define(committed_site):
+    text = text_of(committed_site / "datasets/retry_state_machine/coverage/index.html")
+    assert "RetryState is named by the scope but the source defines no such item" in text
+    assert "RetrySchedule is named by the scope but the source defines no such item" in text
+
+
+def test_findings_appear_on_example_pages_and_in_the_findings_data(fixture_site):
+    site, jsonl = fixture_site
+    html = (site / "datasets/fixture/examples/line-17/index.html").read_text()  # RetryState, shifted by the broken line
+    assert 'data-rule="reasoning.unknown-identifier"' in html
+    data = orjson.loads((site / "datasets/fixture/data/findings.json").read_bytes())
+    rows = {(r[1], r[2]) for r in data["rows"]}
+    assert ("reasoning.unknown-identifier", f"{jsonl}:17") in rows
+    assert ("schema.json", f"{jsonl}:4") in rows
+
+
+def test_example_index_data_has_every_example(fixture_site):
+    site, _ = fixture_site
+    data = orjson.loads((site / "datasets/fixture/data/examples.json").read_bytes())
+    assert [r[1] for r in data["rows"]] == [l for l in range(1, len(fixture_records()) + 2) if l != 4]
+    assert data["rows"][0][3] == "run_with_retries"
+
+
+def test_copy_button_carries_the_exact_jsonl_line(fixture_site):
+    site, jsonl = fixture_site
+    raw_lines = jsonl.read_bytes().split(b"\n")
+    for line in (1, 6, 17):
+        html = (site / f"datasets/fixture/examples/line-{line}/index.html").read_text()
+        m = re.search(r'<textarea id="jsonl-raw"[^>]*>(.*?)</textarea>', html, re.S)
+        import html as h
+
+        assert h.unescape(m.group(1)).encode() == raw_lines[line - 1]
+
+
+def test_home_has_counts_provenance_and_license(committed_site):
+    text = " ".join(text_of(committed_site / "index.html").split())
+    assert "22 examples" in text
+    assert COMMIT in text
+    assert "Copyright (c) 2021 Svix" in text and "MIT License" in text
+
+
+def test_offline_no_external_assets(committed_site):
+    for page in committed_site.rglob("*.html"):
+        for src in parse(page).scripts:
+            assert not re.match(r"(https?:)?//", src), f"{page}: external asset {src}"
+    css = " ".join(p.read_text(errors="replace") for p in committed_site.rglob("*.css"))
+    assert "fonts.googleapis" not in css and "fonts.gstatic" not in css
+
+
+def test_example_pages_stay_out_of_the_nav(committed_site):
+    html = (committed_site / "index.html").read_text()
+    assert "examples/line-" not in re.sub(r"<article.*?</article>", "", html, flags=re.S)
+
+
+def test_build_without_a_source_root_uses_the_lock(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("DATASET_SOURCE_ROOT", raising=False)
+    assert build(tmp_path) == 0
+    site = tmp_path / "site"
+    assert not (site / "datasets/retry_state_machine/source").exists()
+    page = parse(site / "datasets/retry_state_machine/examples/line-1/index.html")
+    assert any(h.startswith(UPSTREAM + RETRY + "#L") for h, _ in page.links)
+    assert broken_links(site) == []
+
+
+def test_builds_are_deterministic(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert build(a, "--source-root", str(CORPUS)) == 0
+    assert build(b, "--source-root", str(CORPUS)) == 0
+    da, db = digest_tree(a / "site"), digest_tree(b / "site")
+    # sitemap.xml carries the build date: the same on one day, so only compare outside midnight.
+    assert {k: v for k, v in da.items()} == {k: v for k, v in db.items()}
+
+
+def test_failed_build_leaves_previous_site_intact(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "docs", project / "docs")
+    shutil.copy(ROOT / "mkdocs.yml", project / "mkdocs.yml")
+    shutil.copytree(ROOT / "dataset", project / "dataset")
+    monkeypatch.chdir(project)
+    assert build(project, "--source-root", str(CORPUS)) == 0
+    before = digest_tree(project / "site")
+    (project / "docs" / "broken.md").write_text("# Broken\n\n[nowhere](missing-page.md)\n")
+    assert build(project, "--source-root", str(CORPUS)) == 1
+    assert digest_tree(project / "site") == before
+    assert not list(project.glob("site.tmp-*")) and not list(project.glob("site.old-*"))
+
+
+def test_strict_turns_line_reports_into_failure(tmp_path, monkeypatch, capsys):
+    jsonl = make_dataset(tmp_path / "ds", "ds", [dumps(clean_records()[0]), b"{oops"])
+    monkeypatch.chdir(ROOT)
+    assert build(tmp_path, "--dataset", str(jsonl), "--source-root", str(CORPUS)) == 0
+    err = capsys.readouterr().err
+    assert f"{jsonl}:2: invalid JSON" in err
+    assert build(tmp_path, "--dataset", str(jsonl), "--source-root", str(CORPUS), "--strict") == 1
