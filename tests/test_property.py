@@ -1,0 +1,113 @@
+"""Property-based tests: arbitrary lines and structures never crash the loader or the
+renderer; every line is either a record or reported; record text always comes out as text."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from generator.highlight import rust_lines, text_html
+from generator.load import load_dataset, split_assistant
+
+from conftest import PROMPT
+
+SKIPPING_RULES = {"schema.utf8", "schema.json", "schema.shape", "schema.duplicate-key", "schema.blank-line"}
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+messages = st.lists(
+    st.fixed_dictionaries({"role": st.sampled_from(["system", "user", "assistant", "tool", ""]) | st.integers(), "content": st.text() | st.integers() | st.none()}),
+    max_size=4,
+)
+records = st.fixed_dictionaries({"type": st.sampled_from(["chatml", "other"]) | st.integers(), "messages": messages | json_values})
+def _dump(value) -> bytes:
+    # stdlib json: big integers and lone surrogates (→ invalid UTF-8) are part of the fuzz
+    return json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+lines = st.one_of(
+    st.binary(max_size=200).filter(lambda b: b"\n" not in b and b"\r" not in b),
+    json_values.map(_dump),
+    records.map(_dump),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(lines, max_size=12), st.booleans(), st.booleans())
+def test_loader_reports_every_bad_line(tmp_path, body, crlf, final_newline):
+    sep = b"\r\n" if crlf else b"\n"
+    data = sep.join(body) + (sep if final_newline and body else b"")
+    path = tmp_path / "p.jsonl"
+    path.write_bytes(data)
+    recs, findings = load_dataset(path)
+    n_lines = len(data.splitlines()) if data else 0
+    skipped = {f.line for f in findings if f.rule in SKIPPING_RULES}
+    loaded = {r.line for r in recs}
+    assert not (skipped & loaded)
+    assert skipped | loaded == set(range(1, n_lines + 1))
+    for f in findings:
+        assert "\n" not in f.message and f.path == str(path) and 1 <= f.line <= max(n_lines, 1)
+    for r in recs:
+        assert isinstance(r.user, str) and isinstance(r.assistant, str)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_text_is_escaped_and_only_invisible_characters_change(text):
+    out = str(text_html(text))
+    assert "<" not in re.sub(r'<span class="cc" title="U\+[0-9A-F]{4,6} [^"<>]*">U\+[0-9A-F]{4,6}</span>', "", out)
+    plain = re.sub(r'<span class="cc" title="[^"]*">(U\+[0-9A-F]{4,6})</span>', lambda m: chr(int(m.group(1)[2:], 16)), out)
+    assert html.unescape(plain) == text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_highlighter_keeps_one_html_line_per_code_line(code):
+    out = rust_lines(code)
+    assert len(out) == code.count("\n") + 1
+    for line in out:
+        assert line.count("<span") == line.count("</span>")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.text(max_size=300), st.text(max_size=300), st.text(max_size=300))
+def test_example_pages_render_any_text(tmp_path, user, think, code):
+    """The full views + templates path on a record with arbitrary text."""
+    from generator.config import load_config
+    from generator.pipeline import link_examples, aggregate
+    from generator.render import render_page
+    from generator.views import DatasetViews, example_page
+    from generator.lock import read_lock
+    from generator.model import Record
+    from conftest import CONFIG, LOCK
+    import shutil
+
+    rec = {"type": "chatml", "messages": [{"role": "system", "content": PROMPT}, {"role": "user", "content": user}, {"role": "assistant", "content": f"<think>\n{think}\n</think>\n\n{code}"}]}
+    raw = orjson.dumps(rec)
+    jsonl = tmp_path / "p.jsonl"
+    jsonl.write_bytes(raw + b"\n")
+    shutil.copy(CONFIG, tmp_path / "p.toml")
+    config = load_config(jsonl)
+    index, _ = read_lock(LOCK)
+    recs, _ = load_dataset(jsonl)
+    examples = link_examples(recs, index)
+    covered, partly, lines = aggregate(examples)
+    from generator.pipeline import DatasetResult
+
+    result = DatasetResult(config, examples, [], index, None, covered, partly, lines)
+    md = render_page(example_page(DatasetViews(result), examples[0], None, None))
+    body = md.split("## Request", 1)[1]
+    # nothing from the record survives unescaped
+    for s in (user, think):
+        for ch in "<>":
+            if ch in s:
+                assert html.escape(ch) in body
+    assert html.unescape(re.search(r'<textarea id="jsonl-raw"[^>]*>(.*?)</textarea>', md, re.S).group(1)) == raw.decode()
