@@ -7,7 +7,11 @@ and swapped in, so a failed build leaves the previous site untouched.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import html
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,7 +22,8 @@ from pathlib import Path
 import orjson
 
 from .pipeline import Timings, discover, run
-from .render import render_page
+from . import urls
+from .render import render_page, templates_digest
 from .views import build_views
 from .write import read_tree, swap_in, sync_tree
 
@@ -30,20 +35,28 @@ def project_root() -> Path:
     return cwd if (cwd / "mkdocs.yml").is_file() else PACKAGE_ROOT
 
 
+SLOT_TITLE, SLOT_H1, SLOT_BODY = "@@PAGE_TITLE@@", "@@PAGE_H1@@", "@@PAGE_BODY@@"
+
+
+class BuildError(Exception):
+    """The build cannot go on; the message is one line."""
+
+
 def generate(results, work: Path, root: Path, site_url: str | None = None, timings: Timings | None = None, say=print) -> dict:
-    """Write the docs folder and mkdocs config for `results`. Returns counts."""
+    """Write the docs folder and mkdocs config for `results`; return the views for assembly."""
     timings = timings or Timings()
     t = time.perf_counter()
     site = build_views(results)
     files = read_tree(root / "docs")
     generated: dict[str, bytes] = {}
     for page in site.pages:
-        generated[page.path] = render_page(page).encode("utf-8")
+        if not page.standalone:
+            generated[page.path] = render_page(page).encode("utf-8")
     for path, data in site.data.items():
         generated[path] = data if isinstance(data, bytes) else orjson.dumps(data)
     clash = sorted(set(files) & set(generated))
     if clash:
-        raise RuntimeError(f"docs/{clash[0]}: a hand-written file has the path of a generated page; rename it")
+        raise BuildError(f"docs/{clash[0]}: a hand-written file has the path of a generated page; rename it")
     files.update(generated)
     timings.add("render", time.perf_counter() - t)
     t = time.perf_counter()
@@ -60,9 +73,81 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
     if not cfg_path.exists() or cfg_path.read_bytes() != cfg_bytes:
         cfg_path.write_bytes(cfg_bytes)
     timings.add("write", time.perf_counter() - t)
-    pages = len(site.pages)
-    say(f"wrote {pages} pages and {len(site.data)} data files into {work / 'docs'} ({written} changed, {removed} removed)")
-    return {"pages": pages, "written": written, "removed": removed, "config": cfg_path}
+    md_pages = sum(1 for p in site.pages if not p.standalone)
+    say(f"wrote {md_pages} Markdown pages and {len(site.data)} data files into {work / 'docs'} ({written} changed, {removed} removed)")
+    return {"pages": md_pages, "written": written, "removed": removed, "config": cfg_path, "site": site}
+
+
+def assemble(site_dir: Path, site, cache: Path, say=print) -> tuple[int, int]:
+    """Frame each standalone page (the examples) with its dataset's shell page, as mkdocs
+    rendered it, and place it in the built site. Pages are cached by a fingerprint of their
+    inputs, so a rebuild renders only what changed; the site gets hard links to the cache.
+    Returns (pages, rendered)."""
+    digest = templates_digest()
+    frames: dict[str, tuple[str, str, str]] = {}
+    for stem, shell_path in site.shells.items():
+        shell_dir = site_dir / urls.page_url(shell_path)
+        text = (shell_dir / "index.html").read_text(encoding="utf-8")
+        head, sep, tail = text.partition(SLOT_BODY)
+        if not sep or SLOT_H1 not in head:
+            raise BuildError(f"{shell_dir / 'index.html'}: the theme dropped the page slot; cannot frame example pages")
+        frames[stem] = (head, tail, hashlib.sha256(text.encode()).hexdigest())
+        shutil.rmtree(shell_dir)
+    _drop_from_sitemap(site_dir, [urls.page_url(p) for p in site.shells.values()])
+    cache.mkdir(parents=True, exist_ok=True)
+    used: set[str] = set()
+    rendered = 0
+    pages = [p for p in site.pages if p.standalone]
+    for n, page in enumerate(pages, start=1):
+        stem = page.context["stem"]
+        head, tail, frame_hash = frames[stem]
+        key = hashlib.sha256(orjson.dumps(page.context, option=orjson.OPT_SORT_KEYS) + f"\0{digest}\0{frame_hash}\0{page.title}".encode()).hexdigest()
+        cached = cache / f"{key}.html"
+        if not cached.exists():
+            shell_url = urls.page_url(site.shells[stem])
+            own_url = urls.page_url(page.path)
+            title = html.escape(page.title)
+            body = render_page(page)
+            framed = head.replace(SLOT_TITLE, title).replace(SLOT_H1, html.escape(page.title.split(" · ")[0])).replace(shell_url, own_url) + body + tail
+            tmp = cached.with_name(cached.name + ".tmp")
+            tmp.write_text(framed, encoding="utf-8")
+            os.replace(tmp, cached)
+            rendered += 1
+        dest = site_dir / urls.page_url(page.path) / "index.html"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(cached, dest)
+        except OSError:
+            shutil.copyfile(cached, dest)
+        used.add(cached.name)
+        if n % 5000 == 0:
+            say(f"  {n}/{len(pages)} example pages placed")
+    for stale in cache.glob("*.html"):
+        if stale.name not in used:
+            stale.unlink()
+    _add_search_entries(site_dir, site.search)
+    return len(pages), rendered
+
+
+def _add_search_entries(site_dir: Path, entries: list[dict]) -> None:
+    index = site_dir / "search" / "search_index.json"
+    if not index.exists() or not entries:
+        return
+    data = orjson.loads(index.read_bytes())
+    data["docs"].extend(entries)
+    index.write_bytes(orjson.dumps(data))
+
+
+def _drop_from_sitemap(site_dir: Path, page_urls: list[str]) -> None:
+    sitemap = site_dir / "sitemap.xml"
+    if not sitemap.exists():
+        return
+    text = sitemap.read_text(encoding="utf-8")
+    for url in page_urls:
+        text = re.sub(r"\s*<url>\s*<loc>[^<]*" + re.escape(url) + r"</loc>.*?</url>", "", text, flags=re.S)
+    sitemap.write_text(text, encoding="utf-8")
+    with open(site_dir / "sitemap.xml.gz", "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", filename="", mtime=0) as gz:
+        gz.write(text.encode("utf-8"))
 
 
 def _handwritten_nav(root: Path) -> list:
@@ -108,6 +193,15 @@ def build_site(args, source_root, say=None) -> int:
         print(log, file=sys.stderr)
         print(f"error: mkdocs build failed; {out}/ was left as it was", file=sys.stderr)
         return 1
+    t = time.perf_counter()
+    try:
+        placed, rendered = assemble(tmp, gen["site"], work / "cache" / "pages", say)
+    except BuildError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        print(f"error: {e}; {out}/ was left as it was", file=sys.stderr)
+        return 1
+    timings.add("examples", time.perf_counter() - t)
+    say(f"placed {placed} example pages ({rendered} rendered, {placed - rendered} from the cache)")
     swap_in(tmp, out)
     line_reports = [f for r in results for f in r.findings if f.rule.startswith("schema.") and f.path == str(r.config.jsonl) and f.rule in _LOADER_RULES]
     summary = _summary(results, out, time.perf_counter() - t0)

@@ -12,6 +12,7 @@ import orjson
 from markupsafe import Markup
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from .highlight import rust_lines, text_html
 from .views import Page
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -33,8 +34,20 @@ def environment() -> Environment:
         lstrip_blocks=False,
     )
     env.filters["yaml_str"] = yaml_str
+    env.filters["text"] = text_html
+    env.globals["rust_lines"] = lambda code: [Markup(l) for l in rust_lines(code)]
     return env
 
 
 def render_page(page: Page) -> str:
     return environment().get_template(page.template).render(**page.context)
+
+
+def templates_digest() -> str:
+    """Changes when any template changes: part of every cached page's fingerprint."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in sorted(TEMPLATES.glob("*.j2")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()

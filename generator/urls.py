@@ -52,6 +52,12 @@ def example(stem: str, line: int) -> str:
     return f"{dataset_dir(stem)}/examples/line-{line}.md"
 
 
+def example_shell(stem: str) -> str:
+    """The page mkdocs renders once per dataset; example pages are this frame with their body.
+    It sits beside the example pages, so every relative URL in the frame fits them all."""
+    return f"{dataset_dir(stem)}/examples/line-0.md"
+
+
 def source(stem: str, path: str) -> str:
     parts = [slug(p) for p in path.split("/") if p not in ("", ".", "..")]
     return f"{dataset_dir(stem)}/source/{'/'.join(parts)}.md"

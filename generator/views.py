@@ -27,6 +27,7 @@ class Page:
     template: str
     context: dict
     title: str = ""
+    standalone: bool = False  # rendered to HTML outside mkdocs, inside the dataset's shell page
 
 
 @dataclass
@@ -34,6 +35,8 @@ class SiteViews:
     pages: list[Page] = field(default_factory=list)
     data: dict[str, bytes | dict] = field(default_factory=dict)  # docs path → JSON-able data or raw bytes
     nav: list = field(default_factory=list)
+    search: list[dict] = field(default_factory=list)  # extra search entries (examples)
+    shells: dict[str, str] = field(default_factory=dict)  # dataset stem → docs path of its shell page
 
 
 def first_line(text: str, limit: int = 120) -> str:
@@ -153,15 +156,17 @@ def _findings_view(findings) -> list[dict]:
 
 
 def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Example | None) -> Page:
+    """An example page: rendered to HTML outside mkdocs and framed by the dataset's shell page.
+
+    The context is plain and cheap (code is highlighted by the template, once per distinct
+    block), so it doubles as the page's cache fingerprint."""
     stem, cfg = dv.stem, dv.r.config
     path = urls.example(stem, ex.record.line)
     segments = []
     for seg in ex.segments:
-        lines = rust_lines(seg.text)
-        numbered = []
-        for k, html_line in enumerate(lines):
-            n = seg.start_line + k if seg.status == "verbatim" else None
-            numbered.append({"n": n, "html": Markup(html_line), "href": dv.source_href(path, seg.path, n) if n else None})
+        count = seg.text.count("\n") + 1
+        numbers = [seg.start_line + k if seg.status == "verbatim" else None for k in range(count)]
+        base = dv.source_href(path, seg.path, seg.start_line) if seg.status == "verbatim" else None
         segments.append(
             {
                 "index": seg.index + 1,
@@ -169,7 +174,9 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
                 "path": seg.path,
                 "start": seg.start_line,
                 "end": seg.end_line,
-                "lines": numbered,
+                "text": seg.text,
+                "numbers": numbers,
+                "line_base": base.split("#", 1)[0] + "#L" if base else None,
                 "source_href": dv.source_href(path, seg.path, seg.start_line, seg.end_line) if seg.path else None,
                 "permalink": cfg.permalink(seg.path, seg.start_line, seg.end_line) if seg.path else None,
                 "diff": seg.diff,
@@ -188,11 +195,10 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
         "line": ex.record.line,
         "jsonl_name": cfg.jsonl.name,
         "status": ex.status,
-        "system": text_html(ex.record.system),
+        "system": ex.record.system,
         "system_matches": ex.record.system == cfg.system_prompt,
-        "user": text_html(ex.record.user),
-        "think": text_html(ex.think),
-        "code_raw": text_html(ex.code),
+        "user": ex.record.user,
+        "think": ex.think,
         "segments": segments,
         "covered": covered,
         "findings": _findings_view(ex.findings),
@@ -205,7 +211,16 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
         "dataset_href": urls.href(path, urls.dataset_home(stem)),
         "download_href": urls.href(path, urls.data_file(stem, cfg.jsonl.name)),
     }
-    return Page(path, "example.md.j2", ctx, f"Example {ex.number}")
+    return Page(path, "example.html.j2", ctx, f"Example {ex.number} · {cfg.title}", standalone=True)
+
+
+def example_search_entry(dv: DatasetViews, ex: Example) -> dict:
+    """What search indexes for an example: its request and reasoning, nothing else."""
+    return {
+        "location": urls.page_url(urls.example(dv.stem, ex.record.line)),
+        "title": str(text_html(f"Example {ex.number}: {first_line(ex.record.user, 80)}")),
+        "text": str(text_html(ex.record.user + "\n" + ex.think)),
+    }
 
 
 def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
@@ -430,6 +445,10 @@ def build_views(results: list[DatasetResult]) -> SiteViews:
         exs = dv.examples
         for i, ex in enumerate(exs):
             site.pages.append(example_page(dv, ex, exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None))
+            site.search.append(example_search_entry(dv, ex))
+        shell = urls.example_shell(stem)
+        site.pages.append(Page(shell, "shell.md.j2", {}, "shell"))
+        site.shells[stem] = shell
         section = [{"Overview": urls.dataset_home(stem)}, {"Examples": ex_page}, {"Coverage": urls.coverage(stem)}, {"Findings": f_page}]
         if sources:
             section.append({"Source": sources})

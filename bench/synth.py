@@ -1,0 +1,79 @@
+"""Synthetic benchmark datasets: seeded, with code blocks that are real slices of the corpus.
+
+Benchmark data only: written under bench/out/, never into dataset/.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "dataset" / "retry_state_machine.toml"
+LOCK = ROOT / "dataset" / "retry_state_machine.lock.json"
+PROMPT = (
+    "You are the Svix Maintainer AI, an expert in the internal svix-server Rust architecture, "
+    "specializing in retry state machine and retry scheduling for webhook delivery."
+)
+WORDS = (
+    "queue cache retry schedule attempt delivery webhook endpoint backoff broker redis outage incident "
+    "latency budget error transient predicate worker message timeout slice tokio chrono duration state "
+    "machine sleep borrow closure future loop bound config legacy array parse ack nack send enqueue"
+).split()
+VOICES = ["We need", "Can we", "Incident follow-up:", "Review comment:", "Refactor:", "Bug:", "Please", "Ops asks:"]
+
+
+def corpus_blocks(source_root: Path) -> list[str]:
+    """Whole items (with the file's imports) from the in-scope files, as the dataset quotes them."""
+    from generator.config import load_config
+    from generator.index import index_source
+
+    cfg = load_config(ROOT / "dataset" / "retry_state_machine.jsonl")
+    index, _ = index_source(source_root, list(cfg.scope_files))
+    blocks = []
+    for path, f in sorted(index.files.items()):
+        lines = f.text.split("\n")
+        uses = [i for i in f.items if i.kind == "use" and not i.parent]
+        imports = "\n".join(lines[uses[0].start_line - 1 : uses[-1].end_line]) if uses else ""
+        for item in f.items:
+            if item.kind in ("use", "mod") or item.in_test or cfg.is_out(item.ident) or item.line_count > 200:
+                continue
+            body = "\n".join(lines[item.start_line - 1 : item.end_line])
+            blocks.append(f"{imports}\n\n{body}" if imports else body)
+    return blocks
+
+
+def sentence(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n))
+
+
+def synth_records(n: int, blocks: list[str], seed: int = 42):
+    rng = random.Random(seed)
+    for i in range(n):
+        user = f"{rng.choice(VOICES)} {sentence(rng, rng.randint(12, 60))} (ticket {i})."
+        think = f"The state machine sleeps with tokio; chrono stamps the next attempt. {sentence(rng, rng.randint(60, 220))}."
+        code = blocks[rng.randrange(len(blocks))]
+        yield {
+            "type": "chatml",
+            "messages": [
+                {"role": "system", "content": PROMPT},
+                {"role": "user", "content": user},
+                {"role": "assistant", "content": f"<think>\n{think}\n</think>\n\n{code}"},
+            ],
+        }
+
+
+def write_dataset(folder: Path, n: int, source_root: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"bench_{n}"
+    jsonl = folder / f"{stem}.jsonl"
+    blocks = corpus_blocks(source_root)
+    with open(jsonl, "wb") as fh:
+        for rec in synth_records(n, blocks):
+            fh.write(orjson.dumps(rec) + b"\n")
+    shutil.copy(CONFIG, folder / f"{stem}.toml")
+    shutil.copy(LOCK, folder / f"{stem}.lock.json")
+    return jsonl
