@@ -120,7 +120,19 @@ def check_schema(ex: Example, config: DatasetConfig) -> list[Finding]:
     return out
 
 
-def check_fidelity_scope(ex: Example, config: DatasetConfig, index: SourceIndex) -> list[Finding]:
+def check_fidelity_scope(ex: Example, config: DatasetConfig, index: SourceIndex, cache: dict | None = None) -> list[Finding]:
+    """Fidelity and scope depend only on the code block: computed once per distinct block."""
+    key = ex.code
+    if cache is not None and key in cache:
+        problems = cache[key]
+    else:
+        problems = [(f.rule, f.message, f.detail) for f in _fidelity_scope(ex, config, index)]
+        if cache is not None:
+            cache[key] = problems
+    return [_record_finding(ex, rule, message, detail) for rule, message, detail in problems]
+
+
+def _fidelity_scope(ex: Example, config: DatasetConfig, index: SourceIndex) -> list[Finding]:
     out = []
     item_files: set[str] = set()
     import_only: list[tuple[int, str]] = []
@@ -167,18 +179,28 @@ def required_terms_missing(think: str, terms) -> list[str]:
     return [t for t in terms if not re.search(rf"(?<![A-Za-z0-9_]){re.escape(t)}(?![A-Za-z0-9_])", think, re.I)]
 
 
-def check_reasoning(ex: Example, config: DatasetConfig, known: "KnownNames") -> list[Finding]:
+def code_names(code: str) -> tuple[set[str], set[str]]:
+    """Identifiers a code block defines or uses (string literals excluded), and their parts."""
+    names = set(_TOKEN.findall(_STRING_LIT.sub('""', code)))
+    return names, {p for n in names for p in n.rstrip("!").split("::")}
+
+
+def check_reasoning(ex: Example, config: DatasetConfig, known: "KnownNames", cache: dict | None = None) -> list[Finding]:
     out = []
     for term in required_terms_missing(ex.think, config.required_terms):
         out.append(_record_finding(ex, "reasoning.required-term", f"the think block never mentions {term}"))
-    code_names = set(_TOKEN.findall(_STRING_LIT.sub('""', ex.code)))
-    code_parts = {p for n in code_names for p in n.rstrip("!").split("::")}
+    if cache is not None:
+        if ex.code not in cache:
+            cache[ex.code] = code_names(ex.code)
+        names_in_code, code_parts = cache[ex.code]
+    else:
+        names_in_code, code_parts = code_names(ex.code)
     seen: set[str] = set()
     for role, text in (("request", ex.record.user), ("reasoning", ex.think)):
         for name in sorted(set(mentioned_identifiers(text))):
             if name in seen:
                 continue
-            if not known.exists(name, code_names, code_parts):
+            if not known.exists(name, names_in_code, code_parts):
                 seen.add(name)
                 out.append(_record_finding(ex, "reasoning.unknown-identifier", f"`{name}` in the {role} exists nowhere in the source, the quoted code or the allowlist"))
     return out
@@ -257,28 +279,39 @@ def shingles(text: str, k: int = 3) -> frozenset[str]:
     return frozenset(" ".join(words[i : i + k]) for i in range(len(words) - k + 1))
 
 
-def near_duplicates(texts: list[str], threshold: float, max_df: int = 64) -> list[tuple[int, int, float]]:
-    """Pairs (i < j) whose shingle Jaccard ≥ threshold. Candidates come from an inverted index
-    over shingles shared by at most max_df texts, so the cost stays near-linear."""
+def near_duplicates(texts: list[str], threshold: float) -> list[tuple[int, int, float]]:
+    """Pairs (i < j) whose shingle Jaccard ≥ threshold, found exactly with prefix filtering
+    (the all-pairs similarity-join trick): order each text's shingles rarest first; two texts
+    with Jaccard ≥ t must share a shingle within the first |A| - ceil(t·|A|) + 1 of each. Only
+    those prefixes are indexed, so common phrases never produce candidate pairs."""
+    import math
+
     sets = [shingles(t) for t in texts]
-    postings: dict[str, list[int]] = defaultdict(list)
-    for i, s in enumerate(sets):
+    df: dict[str, int] = defaultdict(int)
+    for s in sets:
         for sh in s:
-            postings[sh].append(i)
-    pairs: set[tuple[int, int]] = set()
-    for ids in postings.values():
-        if 1 < len(ids) <= max_df:
-            for x in range(len(ids)):
-                for y in range(x + 1, len(ids)):
-                    pairs.add((ids[x], ids[y]))
+            df[sh] += 1
+    postings: dict[str, list[int]] = defaultdict(list)
     out = []
-    for i, j in sorted(pairs):
-        a, b = sets[i], sets[j]
-        inter = len(a & b)
-        score = inter / (len(a) + len(b) - inter) if a or b else 1.0
-        if score >= threshold:
-            out.append((i, j, score))
-    return out
+    for i, s in enumerate(sets):
+        if not s:
+            continue
+        ordered = sorted(s, key=lambda sh: (df[sh], sh))
+        prefix = ordered[: len(ordered) - math.ceil(threshold * len(ordered) - 1e-9) + 1]
+        candidates: set[int] = set()
+        for sh in prefix:
+            candidates.update(postings[sh])
+        for j in sorted(candidates):
+            b = sets[j]
+            if min(len(s), len(b)) < threshold * max(len(s), len(b)):
+                continue  # sizes alone rule it out
+            inter = len(s & b)
+            score = inter / (len(s) + len(b) - inter)
+            if score >= threshold:
+                out.append((j, i, score))
+        for sh in prefix:
+            postings[sh].append(i)
+    return sorted(out)
 
 
 def check_coverage(config: DatasetConfig, index: SourceIndex, covered: dict[str, list[str]]) -> list[Finding]:

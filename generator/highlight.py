@@ -51,3 +51,19 @@ def rust_lines(code: str) -> tuple[str, ...]:
     while len(lines) < want:
         lines.append("")
     return tuple(mark_invisible(l) for l in lines)
+
+
+@lru_cache(maxsize=4096)
+def code_block_html(code: str, first_line: int | None) -> Markup:
+    """A code block as one `<span class="cl">` per line, with the upstream line number in the
+    gutter when the block is located (first_line), blank gutters when it is not."""
+    parts = []
+    for k, line in enumerate(rust_lines(code)):
+        n = "" if first_line is None else str(first_line + k)
+        parts.append(f'<span class="cl"><span class="ln">{n}</span><span class="lc">{line}</span></span>')
+    return Markup("".join(parts))
+
+
+def textarea_text(text: str) -> Markup:
+    """Text for a <textarea>: only & and < need escaping there (quotes stay readable)."""
+    return Markup(text.replace("&", "&amp;").replace("<", "&lt;"))

@@ -38,6 +38,8 @@ def _count_keys(value) -> int:
 
 def _duplicate_key(raw: bytes, parsed) -> str | None:
     """Name a key that occurs twice in one object, or None. orjson keeps the last silently."""
+    if _plain_chatml_keys(raw, parsed):
+        return None
     raw_keys = sum(1 for m in _STRING_TOKEN.finditer(raw) if m.group(1))
     if raw_keys == _count_keys(parsed):
         return None
@@ -56,6 +58,22 @@ def _duplicate_key(raw: bytes, parsed) -> str | None:
     except ValueError:
         return None
     return found[0] if found else None
+
+
+def _plain_chatml_keys(raw: bytes, obj) -> bool:
+    """Fast path for the common record: exactly the schema's keys, each written once. A key
+    repeated in the raw text would add an unescaped `"key"` (inside strings quotes are escaped)."""
+    if len(obj) != 2:
+        return False
+    msgs = obj["messages"]
+    if any(len(m) != 2 for m in msgs):
+        return False
+    return (
+        raw.count(b'"type"') == 1
+        and raw.count(b'"messages"') == 1
+        and raw.count(b'"role"') == len(msgs)
+        and raw.count(b'"content"') == len(msgs)
+    )
 
 
 def _shape_problem(obj) -> str | None:

@@ -152,9 +152,12 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
     t = time.perf_counter()
     known = checks.KnownNames(index, config)
     record_findings: list[Finding] = []
+    per_code: dict = {}
+    names_per_code: dict = {}
     for ex in examples:
-        fs = checks.check_schema(ex, config) + checks.check_fidelity_scope(ex, config, index) + checks.check_reasoning(ex, config, known)
-        record_findings += fs
+        record_findings += checks.check_schema(ex, config)
+        record_findings += checks.check_fidelity_scope(ex, config, index, per_code)
+        record_findings += checks.check_reasoning(ex, config, known, names_per_code)
     record_findings += checks.check_duplicates(examples, config)
     whole = checks.check_coverage(config, index, covered)
     all_findings = checks.apply_severity(config, findings + drift_findings + record_findings + whole)

@@ -12,7 +12,7 @@ import orjson
 from markupsafe import Markup
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from .highlight import rust_lines, text_html
+from .highlight import code_block_html, text_html, textarea_text
 from .views import Page
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -35,7 +35,8 @@ def environment() -> Environment:
     )
     env.filters["yaml_str"] = yaml_str
     env.filters["text"] = text_html
-    env.globals["rust_lines"] = lambda code: [Markup(l) for l in rust_lines(code)]
+    env.globals["code_block"] = code_block_html
+    env.filters["textarea"] = textarea_text
     return env
 
 

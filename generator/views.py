@@ -164,8 +164,6 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
     path = urls.example(stem, ex.record.line)
     segments = []
     for seg in ex.segments:
-        count = seg.text.count("\n") + 1
-        numbers = [seg.start_line + k if seg.status == "verbatim" else None for k in range(count)]
         base = dv.source_href(path, seg.path, seg.start_line) if seg.status == "verbatim" else None
         segments.append(
             {
@@ -175,7 +173,7 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
                 "start": seg.start_line,
                 "end": seg.end_line,
                 "text": seg.text,
-                "numbers": numbers,
+                "first_line": seg.start_line if seg.status == "verbatim" else None,
                 "line_base": base.split("#", 1)[0] + "#L" if base else None,
                 "source_href": dv.source_href(path, seg.path, seg.start_line, seg.end_line) if seg.path else None,
                 "permalink": cfg.permalink(seg.path, seg.start_line, seg.end_line) if seg.path else None,

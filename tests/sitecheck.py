@@ -25,6 +25,8 @@ class PageParser(HTMLParser):
             self.ids.add(a["id"])
         if tag == "a":
             self._a.append([a.get("href"), ""])
+        if a.get("data-line-base"):  # example code blocks: numbers open base + n by script
+            self.links.append((a["data-line-base"] + "1", "line-base"))
         if tag in ("script", "img", "iframe") and a.get("src"):
             self.scripts.append(a["src"])
         if tag == "link" and a.get("href"):

@@ -79,7 +79,7 @@ def test_example_to_highlighted_source_lines_and_back(site, page):
     assert highlighted.nth(10).is_visible()
     # an upstream line number on the example page lands on exactly that line
     page.go_back()
-    page.locator(".code-lines a", has_text="15").first.click()
+    page.locator(".code-lines .ln-link", has_text="15").first.click()
     page.wait_for_selector("#L15.hl")
     assert page.url.endswith("retry.rs/#L15")
     assert page.locator(".cl.hl").count() == 1

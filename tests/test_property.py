@@ -111,3 +111,20 @@ def test_example_pages_render_any_text(tmp_path, user, think, code):
             if ch in s:
                 assert html.escape(ch) in body
     assert html.unescape(re.search(r'<textarea id="jsonl-raw"[^>]*>(.*?)</textarea>', md, re.S).group(1)) == raw.decode()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.sampled_from("a b c d e f g h".split()), min_size=0, max_size=12).map(" ".join), max_size=25), st.sampled_from([0.3, 0.5, 0.8, 1.0]))
+def test_near_duplicates_equals_brute_force(texts, threshold):
+    from generator.checks import near_duplicates, shingles
+
+    expected = []
+    sets = [shingles(t) for t in texts]
+    for i in range(len(texts)):
+        for j in range(i + 1, len(texts)):
+            a, b = sets[i], sets[j]
+            if a and b:
+                score = len(a & b) / len(a | b)
+                if score >= threshold:
+                    expected.append((i, j, score))
+    assert [(i, j) for i, j, _ in near_duplicates(texts, threshold)] == [(i, j) for i, j, _ in expected]

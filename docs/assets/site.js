@@ -271,8 +271,31 @@
     if (first) first.scrollIntoView({ block: "center" });
   }
 
+  /* ---- example pages: an upstream line number opens that line on the source page ---------- */
+  function setupLineLinks() {
+    document.querySelectorAll(".code-lines[data-line-base]").forEach(function (block) {
+      var base = block.getAttribute("data-line-base");
+      block.querySelectorAll(".ln").forEach(function (ln) {
+        if (!ln.textContent) return;
+        ln.setAttribute("role", "link");
+        ln.setAttribute("tabindex", "0");
+        ln.setAttribute("title", "Open line " + ln.textContent + " on the source page");
+        ln.classList.add("ln-link");
+      });
+      block.addEventListener("click", function (e) {
+        var ln = e.target.closest(".ln-link");
+        if (ln) location.href = base + ln.textContent;
+      });
+      block.addEventListener("keydown", function (e) {
+        var ln = e.target.closest(".ln-link");
+        if (ln && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); location.href = base + ln.textContent; }
+      });
+    });
+  }
+
   function init() {
     setupCopy();
+    setupLineLinks();
     document.querySelectorAll(".datatable[data-src]").forEach(setupDataTable);
     document.querySelectorAll(".table-tools[data-table]").forEach(setupStaticTable);
     if (document.querySelector(".source-lines")) {

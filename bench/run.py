@@ -1,0 +1,200 @@
+"""Scale benchmark: synthesise datasets, build each with the full pipeline and with a naive
+mkdocs baseline in the same run, and print the figures.
+
+    python bench/run.py                      # 1,000 and 10,000 records
+    python bench/run.py --sizes 1000,10000,100000
+    python bench/run.py --source-root ../shared/corpus/svix-webhooks
+
+Each measurement runs in a fresh process so peak memory is its own. Output goes to bench/out/
+(ignored by git); dataset/ is never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+OUT = HERE / "out"
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+
+def peak_mb(who=resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def dir_stats(site: Path) -> dict:
+    total, largest, largest_name, pages = 0, 0, "", 0
+    for p in site.rglob("*"):
+        if p.is_file():
+            size = p.stat().st_size
+            total += size
+            if p.suffix == ".html":
+                pages += 1
+                if size > largest:
+                    largest, largest_name = size, str(p.relative_to(site))
+    search = site / "search" / "search_index.json"
+    return {"site_bytes": total, "pages": pages, "largest_page_bytes": largest, "largest_page": largest_name, "search_bytes": search.stat().st_size if search.exists() else 0}
+
+
+def measure_pipeline(jsonl: Path, source_root: Path, work: Path, out: Path) -> dict:
+    """The real build, stage by stage (the same functions `python -m generator build` calls)."""
+    from generator.build import assemble, generate, project_root, run_mkdocs
+    from generator.pipeline import Timings, run
+    from generator.write import swap_in
+
+    stages: dict[str, dict] = {}
+    t0 = time.perf_counter()
+    timings = Timings()
+    results = run([jsonl], source_root, timings=timings)
+    for name in ("load", "index", "link", "check"):
+        stages[name] = {"seconds": timings.stages.get(name, 0.0)}
+    stages["check"]["peak_mb"] = peak_mb()
+    t = time.perf_counter()
+    gen = generate(results, work, project_root(), None, timings, say=lambda *a: None)
+    stages["render"] = {"seconds": time.perf_counter() - t, "peak_mb": peak_mb()}
+    tmp = out.with_name(out.name + ".tmp-bench")
+    shutil.rmtree(tmp, ignore_errors=True)
+    t = time.perf_counter()
+    ok, log = run_mkdocs(gen["config"], tmp.resolve())
+    if not ok:
+        raise SystemExit(log)
+    stages["mkdocs build"] = {"seconds": time.perf_counter() - t, "peak_mb": peak_mb(resource.RUSAGE_CHILDREN)}
+    t = time.perf_counter()
+    placed, rendered = assemble(tmp, gen["site"], work / "cache" / "pages", say=lambda *a: None)
+    stages["example pages"] = {"seconds": time.perf_counter() - t, "peak_mb": peak_mb()}
+    swap_in(tmp, out)
+    return {"stages": stages, "total_seconds": time.perf_counter() - t0, "peak_mb": peak_mb(), "rendered": rendered, **dir_stats(out)}
+
+
+NAIVE_MKDOCS = """site_name: naive baseline
+theme:
+  name: material
+  font: false
+plugins:
+  - search
+nav:
+  - Home: index.md
+"""
+
+
+def measure_naive(jsonl: Path, work: Path, out: Path) -> dict:
+    """One plain Markdown page per record, code in a fenced block, same theme, bounded nav."""
+    import orjson
+
+    docs = work / "docs"
+    shutil.rmtree(work, ignore_errors=True)
+    docs.mkdir(parents=True)
+    (work / "mkdocs.yml").write_text(NAIVE_MKDOCS)
+    (docs / "index.md").write_text("# Naive baseline\n")
+    t0 = time.perf_counter()
+    with open(jsonl, "rb") as fh:
+        for n, line in enumerate(fh, start=1):
+            rec = orjson.loads(line)
+            user, assistant = rec["messages"][1]["content"], rec["messages"][2]["content"]
+            think, _, code = assistant.partition("\n</think>\n\n")
+            (docs / f"r{n}.md").write_text(f"# Record {n}\n\n## Request\n\n{user}\n\n## Reasoning\n\n{think[len('<think>'):]}\n\n## Code\n\n````rust\n{code}\n````\n")
+    write_s = time.perf_counter() - t0
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(work / "mkdocs.yml"), "-d", str(out)], capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(proc.stderr)
+    return {"stages": {"write markdown": {"seconds": write_s}, "mkdocs build": {"seconds": time.perf_counter() - t, "peak_mb": peak_mb(resource.RUSAGE_CHILDREN)}}, "total_seconds": time.perf_counter() - t0, "peak_mb": max(peak_mb(), peak_mb(resource.RUSAGE_CHILDREN)), **dir_stats(out)}
+
+
+def edit_one_record(jsonl: Path) -> None:
+    """Change the request of the middle record (a reviewer's typical edit)."""
+    lines = jsonl.read_bytes().split(b"\n")
+    mid = len(lines) // 2
+    lines[mid] = lines[mid].replace(b'"role":"user","content":"', b'"role":"user","content":"(edited) ', 1)
+    jsonl.write_bytes(b"\n".join(lines))
+
+
+def child(args) -> None:
+    size, kind = args.child.split(":")
+    jsonl = OUT / "data" / f"bench_{size}.jsonl"
+    flavour = "naive" if kind == "naive" else "pipeline"
+    work, out = OUT / f"work-{flavour}-{size}", OUT / f"site-{flavour}-{size}"
+    if kind == "naive":
+        res = measure_naive(jsonl, work, out)
+    else:
+        if kind == "full":
+            shutil.rmtree(work, ignore_errors=True)
+        res = measure_pipeline(jsonl, Path(args.source_root), work, out)
+    print(json.dumps(res))
+
+
+def spawn(spec: str, source_root: str) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", spec, "--source-root", source_root], capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode:
+        raise SystemExit(f"{spec} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def fmt_mb(b: float) -> str:
+    return f"{b / 1e6:.1f} MB"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1000,10000")
+    ap.add_argument("--source-root", default=os.environ.get("DATASET_SOURCE_ROOT", str(ROOT.parent / "shared" / "corpus" / "svix-webhooks")))
+    ap.add_argument("--no-naive", action="store_true", help="skip the naive baseline (e.g. for 100,000)")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        return child(args)
+    from synth import write_dataset
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rows = {}
+    for n in sizes:
+        print(f"== {n:,} records", flush=True)
+        jsonl = write_dataset(OUT / "data", n, Path(args.source_root))
+        full = spawn(f"{n}:full", args.source_root)
+        rows[n] = {"full": full}
+        print(f"  pipeline: {full['total_seconds']:.1f} s, peak {full['peak_mb']:.0f} MB", flush=True)
+        edit_one_record(jsonl)
+        inc = spawn(f"{n}:incremental", args.source_root)
+        rows[n]["incremental"] = inc
+        print(f"  one record edited, rebuilt: {inc['total_seconds']:.1f} s ({inc['rendered']} pages rendered)", flush=True)
+        if not args.no_naive and n <= 20000:
+            naive = spawn(f"{n}:naive", args.source_root)
+            rows[n]["naive"] = naive
+            print(f"  naive baseline: {naive['total_seconds']:.1f} s", flush=True)
+    print()
+    for n, r in rows.items():
+        f = r["full"]
+        print(f"## {n:,} records")
+        print(f"{'stage':<16}{'seconds':>10}{'peak MB':>10}")
+        for name, st in f["stages"].items():
+            print(f"{name:<16}{st['seconds']:>10.2f}{st.get('peak_mb', 0):>10.0f}")
+        print(f"{'total':<16}{f['total_seconds']:>10.2f}{f['peak_mb']:>10.0f}")
+        print(f"pages/s: {f['pages'] / f['total_seconds']:.0f}   per record: {1000 * f['total_seconds'] / n:.2f} ms")
+        print(f"site: {fmt_mb(f['site_bytes'])} in {f['pages']} pages; largest page {f['largest_page_bytes'] / 1e3:.0f} KB ({f['largest_page']})")
+        print(f"search index: {fmt_mb(f['search_bytes'])} ({f['search_bytes'] / n:.0f} bytes per record)")
+        inc = r["incremental"]
+        print(f"edit one record + rebuild: {inc['total_seconds']:.2f} s = {100 * inc['total_seconds'] / f['total_seconds']:.0f}% of a full build")
+        if "naive" in r:
+            nv = r["naive"]
+            print(f"naive baseline: {nv['total_seconds']:.2f} s (mkdocs {nv['stages']['mkdocs build']['seconds']:.2f} s), site {fmt_mb(nv['site_bytes'])}, search index {fmt_mb(nv['search_bytes'])}")
+            print(f"ratio pipeline / naive: {f['total_seconds'] / nv['total_seconds']:.2f}x")
+        print()
+    if len(rows) >= 2:
+        small, big = sizes[0], sizes[1]
+        a = rows[small]["full"]["total_seconds"] / small
+        b = rows[big]["full"]["total_seconds"] / big
+        print(f"per-record cost at {big:,} / at {small:,}: {b / a:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
