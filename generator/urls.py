@@ -8,7 +8,6 @@ line number, dataset folders by a slug of the file stem, source pages by a check
 
 from __future__ import annotations
 
-import posixpath
 import re
 
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
@@ -79,13 +78,19 @@ def page_url(docs_path: str) -> str:
 
 
 def href(from_page: str, to: str, anchor: str = "") -> str:
-    """Relative URL from one page (docs path) to a page or static file (docs path)."""
+    """Relative URL from one page (docs path) to a page or static file (docs path).
+
+    Plain string work (no os.path): it runs for every link of every page."""
     base = page_url(from_page)
     target = page_url(to)
-    base_dir = base if base.endswith("/") or base == "" else posixpath.dirname(base) + "/"
-    rel = posixpath.relpath(target or ".", base_dir or ".")
-    if to.endswith(".md") and not rel.endswith("/"):
-        rel += "/"
+    base_parts = base.split("/")[:-1]  # directories of the page's URL
+    target_parts = target.split("/")
+    common = 0
+    while common < len(base_parts) and common < len(target_parts) - 1 and base_parts[common] == target_parts[common]:
+        common += 1
+    rel = "../" * (len(base_parts) - common) + "/".join(target_parts[common:])
+    if rel == "":
+        rel = "./"
     return rel + (f"#{anchor}" if anchor else "")
 
 

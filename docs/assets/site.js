@@ -298,7 +298,15 @@
     setupLineLinks();
     document.querySelectorAll(".datatable[data-src]").forEach(setupDataTable);
     document.querySelectorAll(".table-tools[data-table]").forEach(setupStaticTable);
-    if (document.querySelector(".source-lines")) {
+    var src = document.querySelector(".source-lines");
+    if (src) {
+      // a click in the gutter (the counter) links that line
+      src.addEventListener("click", function (e) {
+        var line = e.target.closest(".cl");
+        if (!line || e.target.closest("a")) return;
+        var box = line.getBoundingClientRect();
+        if (e.clientX - box.left < 70) location.hash = line.id;
+      });
       highlightRange();
       window.addEventListener("hashchange", highlightRange);
     }
