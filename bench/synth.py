@@ -27,7 +27,7 @@ VOICES = ["We need", "Can we", "Incident follow-up:", "Review comment:", "Refact
 
 
 def corpus_blocks(source_root: Path) -> list[str]:
-    """Whole items (with the file's imports) from the in-scope files, as the dataset quotes them."""
+    """Whole in-scope items (with the file's imports), as a scoped dataset quotes them."""
     from generator.config import load_config
     from generator.index import index_source
 
@@ -39,7 +39,11 @@ def corpus_blocks(source_root: Path) -> list[str]:
         uses = [i for i in f.items if i.kind == "use" and not i.parent]
         imports = "\n".join(lines[uses[0].start_line - 1 : uses[-1].end_line]) if uses else ""
         for item in f.items:
-            if item.kind in ("use", "mod") or item.in_test or cfg.is_out(item.ident) or item.line_count > 200:
+            # what a scoped dataset quotes: its in-scope items (or a container of them)
+            inner = [c for c in f.items if item.start_line <= c.start_line and c.end_line <= item.end_line]
+            if item.kind in ("use", "mod") or item.in_test or cfg.is_out(item.ident):
+                continue
+            if not any(cfg.in_scope(c.ident) for c in inner):
                 continue
             body = "\n".join(lines[item.start_line - 1 : item.end_line])
             blocks.append(f"{imports}\n\n{body}" if imports else body)

@@ -38,6 +38,21 @@ def text_html(text: str) -> Markup:
     return Markup(mark_invisible(html.escape(text, quote=True)))
 
 
+# Token classes the theme gives no colour of their own (whitespace, plain names): unwrapped.
+_PLAIN_SPAN = re.compile(r'<span class="(?:w|n)">([^<]*)</span>')
+# Two neighbouring spans of one class become one.
+_SAME_CLASS = re.compile(r'<span class="([a-z0-9]+)">([^<]*)</span><span class="\1">')
+
+
+def _compact(line: str) -> str:
+    line = _PLAIN_SPAN.sub(r"\1", line)
+    while True:
+        merged = _SAME_CLASS.sub(r'<span class="\1">\2', line)
+        if merged == line:
+            return line
+        line = merged
+
+
 @lru_cache(maxsize=4096)
 def rust_lines(code: str) -> tuple[str, ...]:
     """Highlighted HTML per line of `code` (balanced spans on every line)."""
@@ -50,7 +65,7 @@ def rust_lines(code: str) -> tuple[str, ...]:
         lines = lines[:want]
     while len(lines) < want:
         lines.append("")
-    return tuple(mark_invisible(l) for l in lines)
+    return tuple(mark_invisible(_compact(l)) for l in lines)
 
 
 @lru_cache(maxsize=4096)
