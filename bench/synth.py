@@ -36,7 +36,14 @@ def corpus_blocks(source_root: Path) -> list[str]:
     blocks = []
     for path, f in sorted(index.files.items()):
         lines = f.text.split("\n")
-        uses = [i for i in f.items if i.kind == "use" and not i.parent]
+        # the file's import section: top-level items from the first `use` while they are `use`s
+        top = [i for i in f.items if not i.parent]
+        first = next((k for k, i in enumerate(top) if i.kind == "use"), None)
+        uses = []
+        for i in top[first:] if first is not None else []:
+            if i.kind != "use":
+                break
+            uses.append(i)
         imports = "\n".join(lines[uses[0].start_line - 1 : uses[-1].end_line]) if uses else ""
         for item in f.items:
             # what a scoped dataset quotes: its in-scope items (or a container of them)
