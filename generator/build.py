@@ -38,11 +38,22 @@ def project_root() -> Path:
 SLOT_TITLE, SLOT_H1, SLOT_BODY = "@@PAGE_TITLE@@", "@@PAGE_H1@@", "@@PAGE_BODY@@"
 
 
+LIVERELOAD_JS = b"""(function () {
+  var first = null;
+  setInterval(function () {
+    fetch("/__build_id", { cache: "no-store" }).then(function (r) { return r.text(); }).then(function (id) {
+      if (first === null) first = id; else if (id !== first) location.reload();
+    }).catch(function () {});
+  }, 1000);
+})();
+"""
+
+
 class BuildError(Exception):
     """The build cannot go on; the message is one line."""
 
 
-def generate(results, work: Path, root: Path, site_url: str | None = None, timings: Timings | None = None, say=print) -> dict:
+def generate(results, work: Path, root: Path, site_url: str | None = None, timings: Timings | None = None, say=print, live: bool = False) -> dict:
     """Write the docs folder and mkdocs config for `results`; return the views for assembly."""
     timings = timings or Timings()
     t = time.perf_counter()
@@ -60,6 +71,8 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
     files.update(generated)
     timings.add("render", time.perf_counter() - t)
     t = time.perf_counter()
+    if live:
+        files["assets/livereload.js"] = LIVERELOAD_JS
     written, removed = sync_tree(work / "docs", files)
     config = {
         "INHERIT": str((root / "mkdocs.yml").resolve()),
@@ -68,6 +81,8 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
     }
     if site_url:
         config["site_url"] = site_url
+    if live:  # serve: pages poll the server and reload after a rebuild
+        config["extra_javascript"] = ["assets/site.js", "assets/livereload.js"]
     cfg_bytes = orjson.dumps(config, option=orjson.OPT_INDENT_2) + b"\n"
     cfg_path = work / "mkdocs.yml"
     if not cfg_path.exists() or cfg_path.read_bytes() != cfg_bytes:
@@ -171,17 +186,13 @@ def run_mkdocs(config: Path, site_dir: Path, say=print) -> tuple[bool, str]:
     return proc.returncode == 0, out.strip()
 
 
-def build_site(args, source_root, say=None) -> int:
-    quiet = getattr(args, "quiet", False)
-    say = say or (print if not quiet else (lambda *a, **k: None))
+def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: str | None, say, live: bool = False):
+    """One full build into `out` (swapped in only on success). Returns (ok, results)."""
     root = project_root()
     timings = Timings()
     t0 = time.perf_counter()
-    paths = discover(args.dataset, root)
     results = run(paths, source_root, progress=say, timings=timings)
-    work = Path(args.work)
-    out = Path(args.out)
-    gen = generate(results, work, root, getattr(args, "site_url", None), timings, say)
+    gen = generate(results, work, root, site_url, timings, say, live=live)
     tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     say(f"running mkdocs build ({gen['pages']} pages)…")
@@ -192,20 +203,29 @@ def build_site(args, source_root, say=None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
         print(log, file=sys.stderr)
         print(f"error: mkdocs build failed; {out}/ was left as it was", file=sys.stderr)
-        return 1
+        return False, results
     t = time.perf_counter()
     try:
         placed, rendered = assemble(tmp, gen["site"], work / "cache" / "pages", say)
     except BuildError as e:
         shutil.rmtree(tmp, ignore_errors=True)
         print(f"error: {e}; {out}/ was left as it was", file=sys.stderr)
-        return 1
+        return False, results
     timings.add("examples", time.perf_counter() - t)
     say(f"placed {placed} example pages ({rendered} rendered, {placed - rendered} from the cache)")
     swap_in(tmp, out)
-    line_reports = [f for r in results for f in r.findings if f.rule.startswith("schema.") and f.path == str(r.config.jsonl) and f.rule in _LOADER_RULES]
-    summary = _summary(results, out, time.perf_counter() - t0)
-    print(summary)
+    print(_summary(results, out, time.perf_counter() - t0), flush=True)
+    return True, results
+
+
+def build_site(args, source_root, say=None) -> int:
+    quiet = getattr(args, "quiet", False)
+    say = say or (print if not quiet else (lambda *a, **k: None))
+    paths = discover(args.dataset, project_root())
+    ok, results = build_once(paths, source_root, Path(args.work), Path(args.out), getattr(args, "site_url", None), say)
+    if not ok:
+        return 1
+    line_reports = [f for r in results for f in r.findings if f.path == str(r.config.jsonl) and f.rule in _LOADER_RULES]
     for f in line_reports:
         print(f"{f.location()}: {f.message}", file=sys.stderr)
     if getattr(args, "strict", False) and line_reports:
@@ -231,20 +251,50 @@ def _summary(results, out: Path, seconds: float) -> str:
 
 
 def serve(args, source_root) -> int:
-    """Build, serve with mkdocs (live reload on docs changes), regenerate when inputs change."""
+    """Build, serve the site on localhost, rebuild when a dataset, its config or lock, or a
+    hand-written page changes; open pages reload themselves after each rebuild."""
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
     root = project_root()
     work = Path(args.work)
+    out = work / "serve-site"
     paths = discover(args.dataset, root)
+    host, _, port = args.dev_addr.rpartition(":")
+    state = {"build": 0}
 
-    def regenerate():
-        results = run(paths, source_root)
-        generate(results, work, root)
+    def rebuild() -> None:
+        ok, _ = build_once(paths, source_root, work, out, f"http://{host}:{port}/", say=print, live=True)
+        if ok:
+            state["build"] += 1
 
-    regenerate()
-    watched = [p for p in paths] + [p.with_suffix(".toml") for p in paths] + [p.with_name(p.stem + ".lock.json") for p in paths]
+    class Handler(SimpleHTTPRequestHandler):
+        def do_GET(self):
+            if self.path == "/__build_id":
+                body = str(state["build"]).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Cache-Control", "no-store")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            super().do_GET()
+
+        def log_message(self, *a):
+            pass
+
+    rebuild()
+    watched = [*paths, *(p.with_suffix(".toml") for p in paths), *(p.with_name(p.stem + ".lock.json") for p in paths), root / "docs", root / "mkdocs.yml"]
 
     def stamp():
-        return tuple(p.stat().st_mtime_ns if p.exists() else 0 for p in watched)
+        marks = []
+        for p in watched:
+            if p.is_dir():
+                marks += [(str(f), f.stat().st_mtime_ns) for f in sorted(p.rglob("*")) if f.is_file()]
+            elif p.exists():
+                marks.append((str(p), p.stat().st_mtime_ns))
+        return marks
 
     stop = threading.Event()
 
@@ -254,15 +304,20 @@ def serve(args, source_root) -> int:
             now = stamp()
             if now != last:
                 last = now
+                print("inputs changed: rebuilding", flush=True)
                 try:
-                    regenerate()
-                    print("inputs changed: regenerated", flush=True)
-                except Exception as e:  # keep serving the last good pages
+                    rebuild()
+                except Exception as e:  # keep serving the last good site
                     print(f"error: {e}", file=sys.stderr, flush=True)
 
     threading.Thread(target=watch, daemon=True).start()
-    cmd = [sys.executable, "-m", "mkdocs", "serve", "-f", str(work / "mkdocs.yml"), "-a", args.dev_addr, "--livereload"]
+    httpd = ThreadingHTTPServer((host, int(port)), functools.partial(Handler, directory=str(out)))
+    print(f"serving {out}/ on http://{host}:{httpd.server_address[1]}/ (Ctrl-C stops)", flush=True)
     try:
-        return subprocess.call(cmd)
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
     finally:
         stop.set()
+        httpd.server_close()
+    return 0
