@@ -89,11 +89,17 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
         cfg_path.write_bytes(cfg_bytes)
     timings.add("write", time.perf_counter() - t)
     md_pages = sum(1 for p in site.pages if not p.standalone)
+    # What mkdocs reads, less the data files (it only copies those; they are placed afresh).
+    key = hashlib.sha256(cfg_bytes)
+    for rel in sorted(files):
+        if rel not in site.data:
+            key.update(rel.encode() + b"\0" + hashlib.sha256(files[rel]).digest())
     say(f"wrote {md_pages} Markdown pages and {len(site.data)} data files into {work / 'docs'} ({written} changed, {removed} removed)")
-    return {"pages": md_pages, "written": written, "removed": removed, "config": cfg_path, "site": site}
+    data = {rel: files[rel] for rel in site.data}
+    return {"pages": md_pages, "written": written, "removed": removed, "config": cfg_path, "site": site, "mkdocs_key": key.hexdigest(), "data": data}
 
 
-def assemble(site_dir: Path, site, cache: Path, say=print) -> tuple[int, int]:
+def assemble(site_dir: Path, site, cache: Path, say=print, frames_from: Path | None = None) -> tuple[int, int]:
     """Frame each standalone page (the examples) with its dataset's shell page, as mkdocs
     rendered it, and place it in the built site. Pages are cached by a fingerprint of their
     inputs, so a rebuild renders only what changed; the site gets hard links to the cache.
@@ -101,22 +107,23 @@ def assemble(site_dir: Path, site, cache: Path, say=print) -> tuple[int, int]:
     digest = templates_digest()
     frames: dict[str, tuple[str, str, str]] = {}
     for stem, shell_path in site.shells.items():
-        shell_dir = site_dir / urls.page_url(shell_path)
+        shell_dir = (frames_from or site_dir) / urls.page_url(shell_path)
         text = (shell_dir / "index.html").read_text(encoding="utf-8")
         head, sep, tail = text.partition(SLOT_BODY)
         if not sep or SLOT_H1 not in head:
             raise BuildError(f"{shell_dir / 'index.html'}: the theme dropped the page slot; cannot frame example pages")
         frames[stem] = (head, tail, hashlib.sha256(text.encode()).hexdigest())
-        shutil.rmtree(shell_dir)
+        if frames_from is None:
+            shutil.rmtree(shell_dir)
     _drop_from_sitemap(site_dir, [urls.page_url(p) for p in site.shells.values()])
     cache.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
     rendered = 0
-    pages = [p for p in site.pages if p.standalone]
-    for n, page in enumerate(pages, start=1):
+    total = sum(len(dv.examples) for dv in site.datasets)
+    for n, page in enumerate(site.standalone_pages(), start=1):
         stem = page.context["stem"]
         head, tail, frame_hash = frames[stem]
-        key = hashlib.sha256(orjson.dumps(page.context, option=orjson.OPT_SORT_KEYS) + f"\0{digest}\0{frame_hash}\0{page.title}".encode()).hexdigest()
+        key = hashlib.sha256(orjson.dumps(page.context, option=orjson.OPT_SORT_KEYS, default=_digest_bytes) + f"\0{digest}\0{frame_hash}\0{page.title}".encode()).hexdigest()
         cached = cache / f"{key}.html"
         if not cached.exists():
             shell_url = urls.page_url(site.shells[stem])
@@ -136,21 +143,43 @@ def assemble(site_dir: Path, site, cache: Path, say=print) -> tuple[int, int]:
             shutil.copyfile(cached, dest)
         used.add(cached.name)
         if n % 5000 == 0:
-            say(f"  {n}/{len(pages)} example pages placed")
+            say(f"  {n}/{total} example pages placed")
     for stale in cache.glob("*.html"):
         if stale.name not in used:
             stale.unlink()
-    _add_search_entries(site_dir, site.search)
-    return len(pages), rendered
+    _add_search_entries(site_dir, site.search_entries())
+    return total, rendered
 
 
-def _add_search_entries(site_dir: Path, entries: list[dict]) -> None:
+def _digest_bytes(value):
+    if isinstance(value, bytes):
+        return hashlib.sha256(value).hexdigest()
+    raise TypeError(type(value).__name__)
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write by rename: files in a built site may be hard links into a cache."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _add_search_entries(site_dir: Path, entries) -> None:
+    """Append entries to mkdocs' search index, streaming them into a new file."""
     index = site_dir / "search" / "search_index.json"
-    if not index.exists() or not entries:
+    if not index.exists():
         return
     data = orjson.loads(index.read_bytes())
-    data["docs"].extend(entries)
-    index.write_bytes(orjson.dumps(data))
+    docs = data.pop("docs")
+    tmp = index.with_name(index.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(orjson.dumps(data)[:-1] + b',"docs":[')
+        first = True
+        for entry in (*docs, *entries):
+            fh.write((b"" if first else b",") + orjson.dumps(entry))
+            first = False
+        fh.write(b"]}")
+    os.replace(tmp, index)
 
 
 def _drop_from_sitemap(site_dir: Path, page_urls: list[str]) -> None:
@@ -160,9 +189,8 @@ def _drop_from_sitemap(site_dir: Path, page_urls: list[str]) -> None:
     text = sitemap.read_text(encoding="utf-8")
     for url in page_urls:
         text = re.sub(r"\s*<url>\s*<loc>[^<]*" + re.escape(url) + r"</loc>.*?</url>", "", text, flags=re.S)
-    sitemap.write_text(text, encoding="utf-8")
-    with open(site_dir / "sitemap.xml.gz", "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", filename="", mtime=0) as gz:
-        gz.write(text.encode("utf-8"))
+    replace_file(sitemap, text.encode("utf-8"))
+    replace_file(site_dir / "sitemap.xml.gz", gzip.compress(text.encode("utf-8"), mtime=0))
 
 
 def _handwritten_nav(root: Path) -> list:
@@ -176,6 +204,30 @@ def _handwritten_nav(root: Path) -> list:
                 break
         out.append({title: path.name})
     return out
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def link_tree(src: Path, dest: Path, skip: set[str]) -> None:
+    """dest becomes a tree of hard links to src's files (copies across file systems).
+    `skip` names page folders (URL form, `a/b/`) left out."""
+    skip_dirs = {s.rstrip("/") for s in skip}
+    for dirpath, dirnames, filenames in os.walk(src):
+        rel = os.path.relpath(dirpath, src)
+        rel = "" if rel == "." else rel.replace(os.sep, "/")
+        dirnames[:] = [d for d in dirnames if f"{rel}/{d}".lstrip("/") not in skip_dirs]
+        target = dest / rel if rel else dest
+        target.mkdir(parents=True, exist_ok=True)
+        for name in filenames:
+            try:
+                os.link(os.path.join(dirpath, name), target / name)
+            except OSError:
+                shutil.copy2(os.path.join(dirpath, name), target / name)
 
 
 def run_mkdocs(config: Path, site_dir: Path, say=print) -> tuple[bool, str]:
@@ -195,18 +247,30 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
     gen = generate(results, work, root, site_url, timings, say, live=live)
     tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    say(f"running mkdocs build ({gen['pages']} pages)…")
     t = time.perf_counter()
-    ok, log = run_mkdocs(gen["config"], tmp.resolve(), say)
+    built = work / "mkdocs-out"
+    if _read(work / "mkdocs-out.key") == gen["mkdocs_key"] and built.is_dir():
+        say("mkdocs inputs unchanged: reusing its last output")
+    else:
+        say(f"running mkdocs build ({gen['pages']} pages)…")
+        fresh = work / "mkdocs-out.tmp"
+        shutil.rmtree(fresh, ignore_errors=True)
+        ok, log = run_mkdocs(gen["config"], fresh.resolve(), say)
+        if not ok:
+            shutil.rmtree(fresh, ignore_errors=True)
+            print(log, file=sys.stderr)
+            print(f"error: mkdocs build failed; {out}/ was left as it was", file=sys.stderr)
+            return False, results
+        shutil.rmtree(built, ignore_errors=True)
+        os.replace(fresh, built)
+        (work / "mkdocs-out.key").write_text(gen["mkdocs_key"])
+    link_tree(built, tmp, skip={urls.page_url(p) for p in gen["site"].shells.values()} - {""})
+    for rel, data in gen["data"].items():
+        replace_file(tmp / rel, data)
     timings.add("mkdocs", time.perf_counter() - t)
-    if not ok:
-        shutil.rmtree(tmp, ignore_errors=True)
-        print(log, file=sys.stderr)
-        print(f"error: mkdocs build failed; {out}/ was left as it was", file=sys.stderr)
-        return False, results
     t = time.perf_counter()
     try:
-        placed, rendered = assemble(tmp, gen["site"], work / "cache" / "pages", say)
+        placed, rendered = assemble(tmp, gen["site"], work / "cache" / "pages", say, frames_from=built)
     except BuildError as e:
         shutil.rmtree(tmp, ignore_errors=True)
         print(f"error: {e}; {out}/ was left as it was", file=sys.stderr)

@@ -79,6 +79,8 @@ def code_block_html(code: str, first_line: int | None) -> Markup:
     return Markup("".join(parts))
 
 
-def textarea_text(text: str) -> Markup:
+def textarea_text(text: str | bytes) -> Markup:
     """Text for a <textarea>: only & and < need escaping there (quotes stay readable)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
     return Markup(text.replace("&", "&amp;").replace("<", "&lt;"))

@@ -150,6 +150,7 @@ def load_dataset(path: Path, dataset: str | None = None) -> tuple[list[Record], 
         findings.append(Finding(rule, severity, where, line, message, dataset))
 
     crlf_reported = False
+    shared: dict[str, str] = {}  # one copy of a text many records repeat (the system prompt)
     for n, raw, ending in iter_lines(path):
         if n == 1 and raw.startswith(BOM):
             report(n, "schema.bom", "warning", "file starts with a UTF-8 byte order mark (ignored)")
@@ -195,7 +196,7 @@ def load_dataset(path: Path, dataset: str | None = None) -> tuple[list[Record], 
                 path=path,
                 line=n,
                 raw=raw,
-                system=msgs[0]["content"],
+                system=shared.setdefault(msgs[0]["content"], msgs[0]["content"]),
                 user=msgs[1]["content"],
                 assistant=msgs[2]["content"],
                 extra_keys=extra,

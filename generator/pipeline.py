@@ -185,9 +185,10 @@ def link_examples(records, index: SourceIndex) -> list[Example]:
         hit = cache.get(code)
         if hit is None:
             segs = locate(li, code)
-            hit = (segs, coverage_of(index, segs))
+            hit = (code, segs, coverage_of(index, segs))
             cache[code] = hit
-        examples.append(Example(record=rec, number=n, think=think, code=code, segments=list(hit[0]), coverage=hit[1]))
+        # hit[0]: one shared copy of a code block that many records quote
+        examples.append(Example(record=rec, number=n, think=think, code=hit[0], segments=list(hit[1]), coverage=hit[2]))
     return examples
 
 

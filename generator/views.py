@@ -35,8 +35,20 @@ class SiteViews:
     pages: list[Page] = field(default_factory=list)
     data: dict[str, bytes | dict] = field(default_factory=dict)  # docs path → JSON-able data or raw bytes
     nav: list = field(default_factory=list)
-    search: list[dict] = field(default_factory=list)  # extra search entries (examples)
     shells: dict[str, str] = field(default_factory=dict)  # dataset stem → docs path of its shell page
+    datasets: list = field(default_factory=list)  # DatasetViews, for the pages made lazily below
+
+    def standalone_pages(self):
+        """Example pages, made one at a time (100,000 contexts need not sit in memory)."""
+        for dv in self.datasets:
+            exs = dv.examples
+            for i, ex in enumerate(exs):
+                yield example_page(dv, ex, exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None)
+
+    def search_entries(self):
+        for dv in self.datasets:
+            for ex in dv.examples:
+                yield example_search_entry(dv, ex)
 
 
 def first_line(text: str, limit: int = 120) -> str:
@@ -200,7 +212,7 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
         "segments": segments,
         "covered": covered,
         "findings": _findings_view(ex.findings),
-        "raw": ex.record.raw.decode("utf-8"),
+        "raw": ex.record.raw,  # bytes: decoded by the template, hashed for the fingerprint
         "prev_href": urls.href(path, urls.example(stem, prev.record.line)) if prev else None,
         "prev_number": prev.number if prev else None,
         "next_href": urls.href(path, urls.example(stem, nxt.record.line)) if nxt else None,
@@ -442,10 +454,7 @@ def build_views(results: list[DatasetResult]) -> SiteViews:
             sp = source_page(dv, p)
             site.pages.append(sp)
             sources.append({p: sp.path})
-        exs = dv.examples
-        for i, ex in enumerate(exs):
-            site.pages.append(example_page(dv, ex, exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None))
-            site.search.append(example_search_entry(dv, ex))
+        site.datasets.append(dv)
         shell = urls.example_shell(stem)
         site.pages.append(Page(shell, "shell.md.j2", {}, "shell"))
         site.shells[stem] = shell
