@@ -57,8 +57,25 @@ def corpus_blocks(source_root: Path) -> list[str]:
     return blocks
 
 
+_VOCAB: list[str] = []
+
+
+def vocabulary(source_root: Path) -> list[str]:
+    """Words people write about this code: the corpus's identifiers and comment words."""
+    import re
+
+    if not _VOCAB:
+        words = set(WORDS)
+        for path in sorted((source_root / "server/svix-server/src").rglob("*.rs")):
+            for w in re.findall(r"[A-Za-z]{3,}", path.read_text(encoding="utf-8", errors="replace")):
+                words.add(w.lower())
+        _VOCAB.extend(sorted(words))
+    return _VOCAB
+
+
 def sentence(rng: random.Random, n: int) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(n))
+    vocab = _VOCAB or WORDS
+    return " ".join(rng.choice(vocab) for _ in range(n))
 
 
 def synth_records(n: int, blocks: list[str], seed: int = 42):
@@ -82,6 +99,7 @@ def write_dataset(folder: Path, n: int, source_root: Path) -> Path:
     stem = f"bench_{n}"
     jsonl = folder / f"{stem}.jsonl"
     blocks = corpus_blocks(source_root)
+    vocabulary(source_root)
     with open(jsonl, "wb") as fh:
         for rec in synth_records(n, blocks):
             fh.write(orjson.dumps(rec) + b"\n")

@@ -279,11 +279,16 @@ def shingles(text: str, k: int = 3) -> frozenset[str]:
     return frozenset(" ".join(words[i : i + k]) for i in range(len(words) - k + 1))
 
 
+MAX_CANDIDATES = 2000  # per text; only a flood of templated near-copies ever reaches it
+
+
 def near_duplicates(texts: list[str], threshold: float) -> list[tuple[int, int, float]]:
     """Pairs (i < j) whose shingle Jaccard ≥ threshold, found exactly with prefix filtering
     (the all-pairs similarity-join trick): order each text's shingles rarest first; two texts
     with Jaccard ≥ t must share a shingle within the first |A| - ceil(t·|A|) + 1 of each. Only
-    those prefixes are indexed, so common phrases never produce candidate pairs."""
+    those prefixes are indexed, so common phrases never produce candidate pairs. A text whose
+    prefix already gathered MAX_CANDIDATES earlier texts stops collecting (a dataset of templated
+    copies would otherwise cost n²); it is reported against those it did collect."""
     import math
 
     sets = [shingles(t) for t in texts]
@@ -301,6 +306,8 @@ def near_duplicates(texts: list[str], threshold: float) -> list[tuple[int, int, 
         candidates: set[int] = set()
         for sh in prefix:
             candidates.update(postings[sh])
+            if len(candidates) >= MAX_CANDIDATES:
+                break
         for j in sorted(candidates):
             b = sets[j]
             if min(len(s), len(b)) < threshold * max(len(s), len(b)):

@@ -9,6 +9,7 @@ line number, dataset folders by a slug of the file stem, source pages by a check
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -57,6 +58,7 @@ def example_shell(stem: str) -> str:
     return f"{dataset_dir(stem)}/examples/line-0.md"
 
 
+@lru_cache(maxsize=None)
 def source(stem: str, path: str) -> str:
     parts = [slug(p) for p in path.split("/") if p not in ("", ".", "..")]
     return f"{dataset_dir(stem)}/source/{'/'.join(parts)}.md"

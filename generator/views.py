@@ -92,6 +92,7 @@ class DatasetViews:
         self.targets = target_items(r)
         self.with_source = source_pages_available(r)
         self.items_by_ident = {i.ident: i for i in r.index.items()}
+        self._rel: dict[tuple[str, str], str] = {}
         self.file_stats = self._file_stats()
 
     # --- links -----------------------------------------------------------------------------
@@ -101,7 +102,17 @@ class DatasetViews:
     def source_href(self, from_page: str, path: str, start: int, end: int | None = None) -> str | None:
         if path not in self.with_source:
             return None
-        return urls.href(from_page, urls.source(self.stem, path), urls.range_anchor(start, end or start))
+        return self.rel(from_page, urls.source(self.stem, path)) + "#" + urls.range_anchor(start, end or start)
+
+    def rel(self, from_page: str, to: str) -> str:
+        """urls.href without anchor, memoised per folder of from_page: every example page sits
+        one level below the same folder, so their links to other pages are all the same."""
+        folder = urls.page_url(from_page).rsplit("/", 2)[0]
+        key = (folder, to)
+        hit = self._rel.get(key)
+        if hit is None:
+            hit = self._rel[key] = urls.href(from_page, to)
+        return hit
 
     def item_href(self, from_page: str, item: Item) -> str:
         return self.source_href(from_page, item.path, item.start_line, item.end_line) or self.r.config.permalink(item.path, item.start_line, item.end_line)
@@ -213,13 +224,13 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
         "covered": covered,
         "findings": _findings_view(ex.findings),
         "raw": ex.record.raw,  # bytes: decoded by the template, hashed for the fingerprint
-        "prev_href": urls.href(path, urls.example(stem, prev.record.line)) if prev else None,
+        "prev_href": dv.rel(path, urls.example(stem, prev.record.line)) if prev else None,
         "prev_number": prev.number if prev else None,
-        "next_href": urls.href(path, urls.example(stem, nxt.record.line)) if nxt else None,
+        "next_href": dv.rel(path, urls.example(stem, nxt.record.line)) if nxt else None,
         "next_number": nxt.number if nxt else None,
-        "index_href": urls.href(path, urls.examples_index(stem)),
-        "dataset_href": urls.href(path, urls.dataset_home(stem)),
-        "download_href": urls.href(path, urls.data_file(stem, cfg.jsonl.name)),
+        "index_href": dv.rel(path, urls.examples_index(stem)),
+        "dataset_href": dv.rel(path, urls.dataset_home(stem)),
+        "download_href": dv.rel(path, urls.data_file(stem, cfg.jsonl.name)),
     }
     return Page(path, "example.html.j2", ctx, f"Example {ex.number} · {cfg.title}", standalone=True)
 
