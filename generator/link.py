@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from .index import line_hash, normalise
-from .model import Coverage, Item, Segment, SourceIndex
+from .model import Coverage, Segment, SourceIndex
 
 
 @dataclass
@@ -58,7 +58,7 @@ def chunks(code: str) -> list[_Chunk]:
     return out
 
 
-def _exact_candidates(li: LineIndex, chunk: _Chunk, hashes: tuple[str, ...]) -> list[tuple[str, int]]:
+def _exact_candidates(li: LineIndex, hashes: tuple[str, ...]) -> list[tuple[str, int]]:
     out = []
     for path, n in li.exact.get(hashes[0], ()):
         fh = li.index.files[path].line_hashes
@@ -110,7 +110,7 @@ def locate(li: LineIndex, code: str) -> list[Segment]:
     cand = []
     for ck in cks:
         hashes = tuple(line_hash(l) for l in ck.lines)
-        cand.append((hashes, _exact_candidates(li, ck, hashes)))
+        cand.append((hashes, _exact_candidates(li, hashes)))
     weight: dict[str, int] = defaultdict(int)
     for ck, (_, cs) in zip(cks, cand):
         for path in {p for p, _ in cs}:

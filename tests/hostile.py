@@ -1,6 +1,6 @@
 """Hostile record content: each payload would set a window.__pwned_* global if it ever ran."""
 
-from conftest import PROMPT, RETRY, THINK, record, source_lines
+from conftest import RETRY, THINK, record, source_lines
 
 LONG = "A" * 20000
 PAYLOADS = {

@@ -3,7 +3,6 @@ served from a sub-path on localhost, every request to anything else blocked."""
 
 from __future__ import annotations
 
-import shutil
 
 import orjson
 import pytest

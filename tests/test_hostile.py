@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import html as htmllib
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,7 @@ import pytest
 from generator.__main__ import main
 
 from conftest import ARTIFACTS, CORPUS, ROOT, Served, dumps, make_dataset, offline_page
-from hostile import LONG, PAYLOADS, hostile_records
+from hostile import LONG, hostile_records
 from sitecheck import broken_links
 
 EXPECT_VISIBLE = {

@@ -1,6 +1,5 @@
-from pathlib import Path
 
-from generator.index import index_file, index_source, parse_items
+from generator.index import index_source, parse_items
 
 from conftest import CACHE, QUEUE, RETRY, WORKER
 

@@ -4,7 +4,7 @@ import orjson
 
 from generator.load import load_dataset, split_assistant
 
-from conftest import PROMPT, clean_records, dumps, record
+from conftest import clean_records, dumps, record
 
 
 def load_bytes(tmp_path, data: bytes):

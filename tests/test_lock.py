@@ -9,7 +9,7 @@ from generator.__main__ import main
 from generator.index import index_source
 from generator.lock import LockError, drift, lock_data, read_lock
 
-from conftest import CFG, CORPUS, LOCK, QUEUE, RETRY, ROOT, WORKER, CACHE, make_dataset, clean_records, dumps
+from conftest import CFG, LOCK, QUEUE, RETRY, ROOT, WORKER, CACHE, make_dataset, clean_records, dumps
 
 FILES = [RETRY, QUEUE, CACHE, WORKER, CFG]
 

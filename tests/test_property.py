@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generator.highlight import rust_lines, text_html
-from generator.load import load_dataset, split_assistant
+from generator.load import load_dataset
 
 from conftest import PROMPT
 
@@ -86,7 +86,6 @@ def test_example_pages_render_any_text(tmp_path, user, think, code):
     from generator.render import render_page
     from generator.views import DatasetViews, example_page
     from generator.lock import read_lock
-    from generator.model import Record
     from conftest import CONFIG, LOCK
     import shutil
 

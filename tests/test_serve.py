@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -10,7 +9,6 @@ import sys
 import time
 import urllib.request
 
-import pytest
 
 from conftest import CORPUS, ROOT, clean_records, dumps, make_dataset
 

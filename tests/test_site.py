@@ -12,7 +12,7 @@ import pytest
 
 from generator.__main__ import main
 
-from conftest import CORPUS, DATASET, RETRY, ROOT, QUEUE, clean_records, dumps, make_dataset, source_lines
+from conftest import CORPUS, DATASET, RETRY, ROOT, QUEUE, clean_records, dumps, make_dataset, record, source_lines
 from sitecheck import broken_links, parse, text_of
 from test_checks import fixture_records
 
@@ -106,10 +106,28 @@ def test_coverage_table_names_each_retry_item_with_its_status(committed_site, fi
         ("impl<'a, Re> Retry<'a, Re>", "impl", "covered"),
         ("run_with_retries", "fn", "covered"),
     ]
-    # The fixture never quotes the impl whole except in record 18, Retry::run is cut only by record 9? no: check literally.
-    fixture = dict(((n, k), s) for n, k, s in statuses(fixture_site[0], "fixture"))
-    assert fixture[("run_with_retries", "fn")] == "covered"
-    assert fixture[("Retry", "struct")] == "covered"
+    # In the fixture, record 1 quotes run_with_retries and record 3 the struct; record 18 the whole impl.
+    assert statuses(fixture_site[0], "fixture") == [
+        ("Retry", "struct", "covered"),
+        ("Retry::new", "fn", "covered"),
+        ("Retry::run", "fn", "covered"),
+        ("impl<'a, Re> Retry<'a, Re>", "impl", "covered"),
+        ("run_with_retries", "fn", "covered"),
+    ]
+
+
+def test_coverage_statuses_uncovered_and_partial(tmp_path, monkeypatch):
+    """A dataset quoting only Retry::run leaves the impl partial and the rest uncovered."""
+    jsonl = make_dataset(tmp_path / "ds", "only", [dumps(record("One attempt.", "tokio sleeps; chrono not used.", source_lines(RETRY, 40, 66)))])
+    monkeypatch.chdir(ROOT)
+    assert build(tmp_path, "--dataset", str(jsonl), "--source-root", str(CORPUS)) == 0
+    html = (tmp_path / "site/datasets/only/coverage/index.html").read_text()
+    rows = re.findall(r'<tr class="row-(\w+)"><td>\w+</td><td>(\w+)</td><td><a href="[^"]*"><code>([^<]+)</code></a></td><td>retry.rs</td>', html)
+    got = sorted((n.replace("&lt;", "<").replace("&gt;", ">").replace("&#39;", "'"), s) for s, k, n in rows)
+    assert got == [("Retry", "uncovered"), ("Retry::new", "uncovered"), ("Retry::run", "covered"), ("impl<'a, Re> Retry<'a, Re>", "partial"), ("run_with_retries", "uncovered")]
+    # uncovered items come first in the table
+    order = [s for s, _, _ in re.findall(r'<tr class="row-(\w+)"><td>\w+</td><td>(\w+)</td><td><a href="[^"]*"><code>([^<]+)</code>', html)]
+    assert order == sorted(order, key=["uncovered", "partial", "covered"].index)
 
 
 def test_coverage_page_lists_names_the_source_does_not_define(committed_site):
