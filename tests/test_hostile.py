@@ -112,6 +112,16 @@ def test_payloads_are_visible_and_never_execute(hostile_site, browser):
             if name in EXPECT_VISIBLE:
                 assert EXPECT_VISIBLE[name] in text, f"line {line} ({name}) payload not visible as text"
             assert page.locator("article").is_visible()
+        # from a finding to its example: the stray </think> in a request is a schema finding
+        page.goto(f"{server.base}/site/datasets/hostile/findings/")
+        page.wait_for_selector(".datatable[data-ready='1']")
+        page.locator("select[data-col='rule']").select_option("schema.think-tags")
+        rows = page.locator(".datatable-json tbody tr")
+        assert rows.count() >= 1
+        rows.first.locator("a").click()
+        page.wait_for_load_state("load")
+        assert "/datasets/hostile/examples/line-" in page.url
+        assert page.locator(".finding[data-rule='schema.think-tags']").count() == 2  # in the request and in the reasoning
         # search results render record text too: it must stay text there as well
         page.goto(f"{server.base}/site/")
         page.wait_for_load_state("networkidle")
