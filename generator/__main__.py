@@ -39,6 +39,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from .index import default_source_root
+    from .build import BuildError
     from .pipeline import PipelineError
 
     source_root = default_source_root(args.source_root)
@@ -62,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     except PipelineError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except BuildError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return 2

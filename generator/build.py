@@ -1,8 +1,11 @@
-"""Generate the Markdown + mkdocs config into a work folder, then run `mkdocs build`.
+"""Generate the Markdown + mkdocs config into a work folder, run `mkdocs build`, then frame
+the example pages.
 
 The generator never imports mkdocs: it writes plain Markdown and a config that INHERITs the
-project's mkdocs.yml, and runs mkdocs as a program. The site is built into a temporary folder
-and swapped in, so a failed build leaves the previous site untouched.
+project's mkdocs.yml, and runs mkdocs as a program (only when what it reads has changed). mkdocs
+renders the summary pages and one shell page per dataset; every example page is our own HTML
+inside that shell. The site is laid out in a temporary folder and swapped in, so a failed build
+leaves the previous site untouched.
 """
 
 from __future__ import annotations
@@ -99,7 +102,7 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
     return {"pages": md_pages, "written": written, "removed": removed, "config": cfg_path, "site": site, "mkdocs_key": key.hexdigest(), "data": data}
 
 
-def assemble(site_dir: Path, site, cache: Path, say=print, frames_from: Path | None = None) -> tuple[int, int]:
+def assemble(site_dir: Path, site, cache: Path, say=print, *, frames_from: Path) -> tuple[int, int]:
     """Frame each standalone page (the examples) with its dataset's shell page, as mkdocs
     rendered it, and place it in the built site. Pages are cached by a fingerprint of their
     inputs, so a rebuild renders only what changed; the site gets hard links to the cache.
@@ -107,14 +110,12 @@ def assemble(site_dir: Path, site, cache: Path, say=print, frames_from: Path | N
     digest = templates_digest()
     frames: dict[str, tuple[str, str, str]] = {}
     for stem, shell_path in site.shells.items():
-        shell_dir = (frames_from or site_dir) / urls.page_url(shell_path)
+        shell_dir = frames_from / urls.page_url(shell_path)
         text = (shell_dir / "index.html").read_text(encoding="utf-8")
         head, sep, tail = text.partition(SLOT_BODY)
         if not sep or SLOT_H1 not in head:
             raise BuildError(f"{shell_dir / 'index.html'}: the theme dropped the page slot; cannot frame example pages")
         frames[stem] = (head, tail, hashlib.sha256(text.encode()).hexdigest())
-        if frames_from is None:
-            shutil.rmtree(shell_dir)
     _drop_from_sitemap(site_dir, [urls.page_url(p) for p in site.shells.values()])
     cache.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()

@@ -226,3 +226,16 @@ def test_strict_turns_line_reports_into_failure(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert f"{jsonl}:2: invalid JSON" in err
     assert build(tmp_path, "--dataset", str(jsonl), "--source-root", str(CORPUS), "--strict") == 1
+
+
+def test_handwritten_page_clashing_with_a_generated_one_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "docs", project / "docs")
+    shutil.copy(ROOT / "mkdocs.yml", project / "mkdocs.yml")
+    shutil.copytree(ROOT / "dataset", project / "dataset")
+    (project / "docs" / "index.md").write_text("# My own home\n")
+    monkeypatch.chdir(project)
+    assert build(project) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "docs/index.md: a hand-written file has the path of a generated page" in err
+    assert not (project / "site").exists()
