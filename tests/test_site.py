@@ -239,3 +239,19 @@ def test_handwritten_page_clashing_with_a_generated_one_is_a_one_line_error(tmp_
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "docs/index.md: a hand-written file has the path of a generated page" in err
     assert not (project / "site").exists()
+
+
+def test_two_datasets_in_one_site(tmp_path, monkeypatch):
+    other = make_dataset(tmp_path / "ds", "second", [dumps(r) for r in clean_records()])
+    monkeypatch.chdir(ROOT)
+    assert build(tmp_path, "--dataset", str(DATASET), "--dataset", str(other), "--source-root", str(CORPUS)) == 0
+    site = tmp_path / "site"
+    home = text_of(site / "index.html")
+    assert home.count("Svix retry state machine and retry scheduling") >= 2
+    assert (site / "datasets/retry_state_machine/examples/line-22/index.html").exists()
+    assert (site / "datasets/second/examples/line-3/index.html").exists()
+    assert not (site / "datasets/second/examples/line-4").exists()
+    assert broken_links(site) == []
+    search = orjson.loads((site / "search/search_index.json").read_bytes())
+    locations = {d["location"] for d in search["docs"]}
+    assert "datasets/second/examples/line-1/" in locations and "datasets/retry_state_machine/examples/line-22/" in locations
