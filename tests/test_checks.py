@@ -56,8 +56,10 @@ def run_check(capsys, *args):
 
 def test_each_planted_defect_is_reported_at_its_line_with_its_rule(fixture_dataset, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
+    before = fixture_dataset.read_bytes(), DATASET.read_bytes()
     code, out, _ = run_check(capsys, "--dataset", str(fixture_dataset), "--source-root", str(CORPUS), "--format", "json")
     assert code == 1
+    assert (fixture_dataset.read_bytes(), DATASET.read_bytes()) == before  # check never writes a dataset
     findings = orjson.loads(out)["findings"]
     per_line: dict[int, set[str]] = {}
     for f in findings:
