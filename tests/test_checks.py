@@ -6,7 +6,7 @@ import pytest
 from generator.__main__ import main
 
 from conftest import (
-    CORPUS, PROMPT, QUEUE, RETRY, ROOT, THINK, WORKER, clean_records, dumps, make_dataset, record, source_lines,
+    CORPUS, DATASET, PROMPT, QUEUE, RETRY, ROOT, THINK, WORKER, clean_records, dumps, make_dataset, record, source_lines,
 )
 
 IMPORTS = source_lines(RETRY, 1, 3)
