@@ -93,7 +93,7 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
     timings.add("write", time.perf_counter() - t)
     md_pages = sum(1 for p in site.pages if not p.standalone)
     # What mkdocs reads, less the data files (it only copies those; they are placed afresh).
-    key = hashlib.sha256(cfg_bytes)
+    key = hashlib.sha256(cfg_bytes + _theme_versions().encode())
     for rel in sorted(files):
         if rel not in site.data:
             key.update(rel.encode() + b"\0" + hashlib.sha256(files[rel]).digest())
@@ -205,6 +205,19 @@ def _handwritten_nav(root: Path) -> list:
                 break
         out.append({title: path.name})
     return out
+
+
+def _theme_versions() -> str:
+    """Part of the mkdocs output's cache key: an upgrade of mkdocs or the theme rebuilds."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for dist in ("mkdocs", "mkdocs-material", "pymdown-extensions"):
+        try:
+            out.append(f"{dist}=={version(dist)}")
+        except PackageNotFoundError:
+            out.append(f"{dist}==?")
+    return ";".join(out)
 
 
 def _read(path: Path) -> str:

@@ -45,6 +45,7 @@ RULES: dict[str, tuple[str, str]] = {
     "coverage.uncovered": ("warning", "an in-scope item no example covers"),
     "coverage.missing-name": ("warning", "a name the config expects that the source does not define"),
     "coverage.scope-unmatched": ("warning", "a scope selector that matches no item"),
+    "drift.lock-commit": ("error", "the lock pins another commit than the config"),
     "drift.file-missing": ("error", "a locked file is missing from the source root"),
     "drift.file-changed": ("warning", "a source file differs from the lock"),
     "drift.item-gone": ("error", "a locked item no longer exists"),

@@ -108,7 +108,7 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
         except LockError as e:
             raise PipelineError(str(e)) from None
         if lock_meta.get("commit") != config.commit:
-            findings.append(Finding("drift.file-changed", "warning", str(config.lock_path), 0, f"lock pins commit {lock_meta.get('commit')} but the config pins {config.commit}", config.stem))
+            findings.append(Finding("drift.lock-commit", "error", str(config.lock_path), 0, f"lock pins commit {lock_meta.get('commit')} but the config pins {config.commit}; rewrite it with `python -m generator lock`", config.stem))
     source_index = None
     if source_root is not None:
         try:

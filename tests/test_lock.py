@@ -83,3 +83,12 @@ def test_bad_lock_is_a_one_line_error(tmp_path, content, needle, capsys, monkeyp
     assert main(["check", "--dataset", str(jsonl)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and needle in err and "ds.lock.json" in err
+
+
+def test_lock_for_another_commit_is_an_error(tmp_path, capsys, monkeypatch):
+    jsonl = make_dataset(tmp_path, "ds", [dumps(r) for r in clean_records()])
+    cfg = jsonl.with_suffix(".toml")
+    cfg.write_text(cfg.read_text().replace("4fc0cfb8b426c87ef7e2b937e7d896a71d456a47", "0" * 40))
+    monkeypatch.chdir(ROOT)
+    assert main(["check", "--dataset", str(jsonl)]) == 1
+    assert "drift.lock-commit error: lock pins commit 4fc0cfb8b426c87ef7e2b937e7d896a71d456a47 but the config pins 0000" in capsys.readouterr().out

@@ -255,3 +255,13 @@ def test_two_datasets_in_one_site(tmp_path, monkeypatch):
     search = orjson.loads((site / "search/search_index.json").read_bytes())
     locations = {d["location"] for d in search["docs"]}
     assert "datasets/second/examples/line-1/" in locations and "datasets/retry_state_machine/examples/line-22/" in locations
+
+
+def test_empty_dataset_builds(tmp_path, monkeypatch):
+    jsonl = make_dataset(tmp_path / "ds", "empty", [])
+    monkeypatch.chdir(ROOT)
+    assert build(tmp_path, "--dataset", str(jsonl), "--source-root", str(CORPUS)) == 0
+    site = tmp_path / "site"
+    assert "0 examples" in text_of(site / "index.html")
+    assert not list((site / "datasets/empty/examples").glob("line-*"))
+    assert broken_links(site) == []
