@@ -23,6 +23,7 @@ PAYLOADS = {
     "zw": "zero\u200bwidth\u200djoin",
     "nul": "nul\u0000byte",
     "long": LONG,
+    "slots": "@@PAGE_BODY@@ @@PAGE_TITLE@@ @@PAGE_H1@@",
 }
 
 

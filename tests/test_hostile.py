@@ -33,6 +33,7 @@ EXPECT_VISIBLE = {
     "zw": "U+200B",
     "nul": "U+0000",
     "long": LONG,
+    "slots": "@@PAGE_BODY@@ @@PAGE_TITLE@@ @@PAGE_H1@@",
 }
 
 
