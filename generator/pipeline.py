@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import checks
-from .config import DatasetConfig, load_config
-from .index import index_source
+from .config import ConfigError, DatasetConfig, load_config
+from .index import SourceError, index_source
 from .link import LineIndex, coverage_of, locate
-from .load import load_dataset, split_assistant
+from .load import DatasetUnreadable, load_dataset, split_assistant
 from .lock import LockError, drift, read_lock
 from .model import Example, Finding, Segment, SourceIndex
 
@@ -89,10 +89,8 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
     t = time.perf_counter()
     try:
         config = load_config(path)
-    except Exception as e:  # ConfigError carries file and reason
+    except ConfigError as e:
         raise PipelineError(str(e)) from None
-    from .load import DatasetUnreadable
-
     try:
         records, findings = load_dataset(path, config.stem)
     except DatasetUnreadable as e:
@@ -113,7 +111,7 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
     if source_root is not None:
         try:
             source_index, source_findings = index_source(source_root, list(config.scope_files))
-        except Exception as e:
+        except SourceError as e:
             raise PipelineError(str(e)) from None
         findings += [_with_dataset(f, config.stem) for f in source_findings]
         if lock_index is not None:
@@ -140,8 +138,11 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
     drift_findings = []
     if drifted_source:
         current = LineIndex.build(source_index)
+        located_now: dict[str, list] = {}
         for ex in examples:
-            now = locate(current, ex.code)
+            if ex.code not in located_now:
+                located_now[ex.code] = locate(current, ex.code)
+            now = located_now[ex.code]
             was = {(s.index, s.status) for s in ex.segments}
             for seg in now:
                 if seg.status != "verbatim" and (seg.index, "verbatim") in was:
