@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from .index import default_source_root
     from .build import BuildError
+    from .write import OutputError
     from .pipeline import PipelineError
 
     source_root = default_source_root(args.source_root)
@@ -63,9 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     except PipelineError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except BuildError as e:
+    except (BuildError, OutputError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except OSError as e:  # a folder given on the command line that cannot be used
+        print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     return 2

@@ -68,7 +68,10 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
             generated[page.path] = render_page(page).encode("utf-8")
     for path, data in site.data.items():
         generated[path] = data if isinstance(data, bytes) else orjson.dumps(data)
-    clash = sorted(set(files) & set(generated))
+    standalone = site.standalone_paths() | set(site.shells.values())
+    taken = set(generated) | standalone
+    standalone_dirs = {urls.page_url(p) for p in standalone}
+    clash = sorted(f for f in files if f in taken or any(urls.page_url(f).startswith(d) for d in standalone_dirs if d))
     if clash:
         raise BuildError(f"docs/{clash[0]}: a hand-written file has the path of a generated page; rename it")
     files.update(generated)
@@ -93,7 +96,7 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
     timings.add("write", time.perf_counter() - t)
     md_pages = sum(1 for p in site.pages if not p.standalone)
     # What mkdocs reads, less the data files (it only copies those; they are placed afresh).
-    key = hashlib.sha256(cfg_bytes + _theme_versions().encode())
+    key = hashlib.sha256(cfg_bytes + _theme_versions().encode() + (root / "mkdocs.yml").read_bytes())
     for rel in sorted(files):
         if rel not in site.data:
             key.update(rel.encode() + b"\0" + hashlib.sha256(files[rel]).digest())
@@ -107,7 +110,7 @@ def assemble(site_dir: Path, site, cache: Path, say=print, *, frames_from: Path)
     rendered it, and place it in the built site. Pages are cached by a fingerprint of their
     inputs, so a rebuild renders only what changed; the site gets hard links to the cache.
     Returns (pages, rendered)."""
-    digest = templates_digest()
+    digest = templates_digest() + _code_digest()
     frames: dict[str, tuple[str, str, str]] = {}
     for stem, shell_path in site.shells.items():
         shell_dir = frames_from / urls.page_url(shell_path)
@@ -138,10 +141,12 @@ def assemble(site_dir: Path, site, cache: Path, say=print, *, frames_from: Path)
             rendered += 1
         dest = site_dir / urls.page_url(page.path) / "index.html"
         dest.parent.mkdir(parents=True, exist_ok=True)
+        place = dest.with_name(dest.name + ".tmp")
         try:
-            os.link(cached, dest)
+            os.link(cached, place)
         except OSError:
-            shutil.copyfile(cached, dest)
+            shutil.copyfile(cached, place)
+        os.replace(place, dest)  # never write through an existing file: it may be a cache link
         used.add(cached.name)
         if n % 5000 == 0:
             say(f"  {n}/{total} example pages placed")
@@ -207,6 +212,21 @@ def _handwritten_nav(root: Path) -> list:
     return out
 
 
+def _code_digest() -> str:
+    """The generator's own code and the libraries that render pages: part of each page's key."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    for dist in ("Pygments", "Jinja2", "MarkupSafe"):
+        try:
+            h.update(f"{dist}=={version(dist)}".encode())
+        except PackageNotFoundError:
+            pass
+    return h.hexdigest()
+
+
 def _theme_versions() -> str:
     """Part of the mkdocs output's cache key: an upgrade of mkdocs or the theme rebuilds."""
     from importlib.metadata import PackageNotFoundError, version
@@ -252,9 +272,30 @@ def run_mkdocs(config: Path, site_dir: Path, say=print) -> tuple[bool, str]:
     return proc.returncode == 0, out.strip()
 
 
+SITE_MARK = ".generated-site"  # in every site we write: only such a folder is ever replaced
+
+
+def check_output(out: Path, work: Path, root: Path) -> None:
+    """Refuse an --out that is not ours to replace, or that overlaps the inputs."""
+    resolved = out.resolve()
+    if out.name in ("", ".", "..") or resolved in (root.resolve(), (root / "docs").resolve(), (root / "dataset").resolve(), work.resolve()):
+        raise BuildError(f"{out}: cannot be the site folder (it would replace the project's own files)")
+    looks_like_mkdocs_site = (out / "sitemap.xml").exists() and (out / "search").is_dir()
+    if out.exists() and not (out / SITE_MARK).exists() and not looks_like_mkdocs_site:
+        if out.is_file() or any(out.iterdir()):
+            raise BuildError(f"{out}: exists and is not a site this tool wrote; choose another --out or remove it")
+    if work.exists() and not work.is_dir():
+        raise BuildError(f"{work}: is a file; --work must be a folder")
+
+
 def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: str | None, say, live: bool = False):
     """One full build into `out` (swapped in only on success). Returns (ok, results)."""
     root = project_root()
+    check_output(out, work, root)
+    stems = [p.stem for p in paths]
+    if len(set(stems)) != len(stems):
+        dup = sorted(s for s in stems if stems.count(s) > 1)[0]
+        raise BuildError(f"two datasets are named {dup!r}: their pages would collide; rename one file")
     timings = Timings()
     t0 = time.perf_counter()
     results = run(paths, source_root, progress=say, timings=timings)
@@ -275,10 +316,12 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
             print(log, file=sys.stderr)
             print(f"error: mkdocs build failed; {out}/ was left as it was", file=sys.stderr)
             return False, results
+        (work / "mkdocs-out.key").unlink(missing_ok=True)
         shutil.rmtree(built, ignore_errors=True)
         os.replace(fresh, built)
         (work / "mkdocs-out.key").write_text(gen["mkdocs_key"])
     link_tree(built, tmp, skip={urls.page_url(p) for p in gen["site"].shells.values()} - {""})
+    (tmp / SITE_MARK).write_text("written by python -m generator build; replaced on every build\n")
     for rel, data in gen["data"].items():
         replace_file(tmp / rel, data)
     timings.add("mkdocs", time.perf_counter() - t)
@@ -339,6 +382,8 @@ def serve(args, source_root) -> int:
     out = work / "serve-site"
     paths = discover(args.dataset, root)
     host, _, port = args.dev_addr.rpartition(":")
+    if not host or not port.isdigit():
+        raise BuildError(f"--dev-addr {args.dev_addr!r}: expected HOST:PORT, e.g. 127.0.0.1:8000")
     state = {"build": 0}
 
     def rebuild() -> None:
@@ -365,13 +410,17 @@ def serve(args, source_root) -> int:
     rebuild()
     watched = [*paths, *(p.with_suffix(".toml") for p in paths), *(p.with_name(p.stem + ".lock.json") for p in paths), root / "docs", root / "mkdocs.yml"]
 
+    def mtime(path: Path) -> int:
+        try:
+            return path.stat().st_mtime_ns
+        except OSError:  # deleted between listing and looking (editor temp files)
+            return 0
+
     def stamp():
         marks = []
         for p in watched:
-            if p.is_dir():
-                marks += [(str(f), f.stat().st_mtime_ns) for f in sorted(p.rglob("*")) if f.is_file()]
-            elif p.exists():
-                marks.append((str(p), p.stat().st_mtime_ns))
+            files = sorted(p.rglob("*")) if p.is_dir() else [p]
+            marks += [(str(f), mtime(f)) for f in files]
         return marks
 
     stop = threading.Event()
@@ -379,14 +428,14 @@ def serve(args, source_root) -> int:
     def watch():
         last = stamp()
         while not stop.wait(0.5):
-            now = stamp()
-            if now != last:
-                last = now
-                print("inputs changed: rebuilding", flush=True)
-                try:
+            try:
+                now = stamp()
+                if now != last:
+                    last = now
+                    print("inputs changed: rebuilding", flush=True)
                     rebuild()
-                except Exception as e:  # keep serving the last good site
-                    print(f"error: {e}", file=sys.stderr, flush=True)
+            except Exception as e:  # keep serving the last good site, keep watching
+                print(f"error: {e}", file=sys.stderr, flush=True)
 
     threading.Thread(target=watch, daemon=True).start()
     httpd = ThreadingHTTPServer((host, int(port)), functools.partial(Handler, directory=str(out)))

@@ -6,14 +6,16 @@ import sys
 from pathlib import Path
 
 from . import report
-from .index import index_source
+from .index import SourceError, index_source
 from .lock import lock_data, write_lock
 from .config import load_config, ConfigError
 from .pipeline import PipelineError, discover, has_errors, run
 
 
 def _paths(args) -> list[Path]:
-    return discover(args.dataset, Path.cwd())
+    from .build import project_root
+
+    return discover(args.dataset, project_root())
 
 
 def cmd_check(args, source_root) -> int:
@@ -36,7 +38,10 @@ def cmd_lock(args, source_root) -> int:
             config = load_config(path)
         except ConfigError as e:
             raise PipelineError(str(e)) from None
-        index, problems = index_source(source_root, list(config.scope_files))
+        try:
+            index, problems = index_source(source_root, list(config.scope_files))
+        except SourceError as e:
+            raise PipelineError(str(e)) from None
         if problems:
             raise PipelineError("; ".join(f"{p.location()}: {p.message}" for p in problems))
         write_lock(config.lock_path, lock_data(index, config.repository, config.commit, list(config.scope_files)))

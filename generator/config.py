@@ -93,7 +93,11 @@ def load_config(jsonl: Path) -> DatasetConfig:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: {e}") from None
     severity = _get(data, "severity", dict, path, default={})
+    from .checks import RULES
+
     for rule, sev in severity.items():
+        if rule not in RULES:
+            raise ConfigError(f"{path}: [severity] names an unknown rule {rule!r}")
         if sev not in ("error", "warning", "info", "off"):
             raise ConfigError(f"{path}: severity of '{rule}' must be error, warning, info or off")
     files = _str_list(data, "scope.files", path)
@@ -101,6 +105,15 @@ def load_config(jsonl: Path) -> DatasetConfig:
         if f.startswith("/") or ".." in f.split("/"):
             raise ConfigError(f"{path}: scope file '{f}' must be a relative path inside the source root")
     threshold = _get(data, "duplicates.near_threshold", (int, float), path, default=0.5)
+    if isinstance(threshold, bool) or not (0 < threshold <= 1):
+        raise ConfigError(f"{path}: duplicates.near_threshold must be a number in (0, 1], got {threshold!r}")
+    for key in ("scope.items", "scope.out"):
+        for sel in _str_list(data, key, path):
+            spath, sep, name = sel.partition("::")
+            if not sep or not name:
+                raise ConfigError(f"{path}: {key} entry {sel!r} must be 'path::Name' or 'path::*'")
+            if spath not in files:
+                raise ConfigError(f"{path}: {key} entry {sel!r} names a file that is not in scope.files")
     return DatasetConfig(
         stem=jsonl.stem,
         jsonl=jsonl,

@@ -58,6 +58,10 @@ def rust_lines(code: str) -> tuple[str, ...]:
     """Highlighted HTML per line of `code` (balanced spans on every line)."""
     if not code:
         return ("",)
+    if "\r" in code or "\ufeff" in code:
+        # The lexer would turn a lone CR into a line break and drop a BOM: show these lines
+        # as plain text instead, so every character stays visible (as a marker).
+        return tuple(str(text_html(line)) for line in code.split("\n"))
     out = _pyg(code, _LEXER, _FORMATTER)
     lines = out.split("\n")
     want = code.count("\n") + 1

@@ -259,6 +259,10 @@ def index_lines_only(root: Path, exclude: set[str], limit: int = 5000) -> Source
     files: dict[str, SourceFile] = {}
     for path in sorted(root.rglob("*.rs"))[:limit]:
         rel = path.relative_to(root).as_posix()
+        try:
+            rel.encode("utf-8")
+        except UnicodeEncodeError:  # a file name that is not UTF-8 cannot be reported or linked
+            continue
         if rel in exclude:
             continue
         data, problem = read_source_file(root, rel)

@@ -170,11 +170,12 @@ def locate(li: LineIndex, code: str) -> list[Segment]:
             ck, status, path, start0, _ = entry
             pck, pstatus, ppath, pstart0, _ = run[-1]
             gap = ck.start - (pck.start + len(pck.lines))
+            gap_lines = code_lines[pck.start + len(pck.lines) : ck.start]
             contiguous = (
                 status == pstatus == "verbatim"
                 and path == ppath
                 and start0 == pstart0 + len(pck.lines) + gap
-                and _blank_source_lines(li, path, pstart0 + len(pck.lines), gap)
+                and _same_source_lines(li, path, pstart0 + len(pck.lines), gap_lines)
             )
             if not contiguous:
                 flush()
@@ -183,9 +184,9 @@ def locate(li: LineIndex, code: str) -> list[Segment]:
     return segments
 
 
-def _blank_source_lines(li: LineIndex, path: str, start0: int, count: int) -> bool:
-    blank = line_hash("")
-    return all(h == blank for h in li.index.files[path].line_hashes[start0 : start0 + count])
+def _same_source_lines(li: LineIndex, path: str, start0: int, lines: list[str]) -> bool:
+    """The blank lines between two chunks are byte-for-byte the source's (whitespace too)."""
+    return list(li.index.files[path].line_hashes[start0 : start0 + len(lines)]) == [line_hash(l) for l in lines]
 
 
 def coverage_of(index: SourceIndex, segments: list[Segment]) -> Coverage:

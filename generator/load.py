@@ -29,11 +29,16 @@ class DatasetUnreadable(Exception):
 
 
 def _count_keys(value) -> int:
-    if isinstance(value, dict):
-        return len(value) + sum(_count_keys(v) for v in value.values())
-    if isinstance(value, list):
-        return sum(_count_keys(v) for v in value)
-    return 0
+    """Keys in every object of a parsed value (iterative: nesting depth is the input's choice)."""
+    count, stack = 0, [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            count += len(v)
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return count
 
 
 def _duplicate_key(raw: bytes, parsed) -> str | None:
@@ -55,7 +60,7 @@ def _duplicate_key(raw: bytes, parsed) -> str | None:
 
     try:
         json.loads(raw, object_pairs_hook=hook)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return found[0] if found else None
 
@@ -63,7 +68,7 @@ def _duplicate_key(raw: bytes, parsed) -> str | None:
 def _plain_chatml_keys(raw: bytes, obj) -> bool:
     """Fast path for the common record: exactly the schema's keys, each written once. A key
     repeated in the raw text would add an unescaped `"key"` (inside strings quotes are escaped)."""
-    if len(obj) != 2:
+    if len(obj) != 2 or b"\\u" in raw:  # an escaped key name would not be counted below
         return False
     msgs = obj["messages"]
     if any(len(m) != 2 for m in msgs):
@@ -99,8 +104,14 @@ def _shape_problem(obj) -> str | None:
                 return f"messages[{i}].{key} must be a string, got {_json_type(m[key])}"
     roles = tuple(m["role"] for m in messages)
     if roles != ROLES:
-        return f"roles must be system, user, assistant in that order; got {', '.join(roles) or 'none'}"
+        return f"roles must be system, user, assistant in that order; got {', '.join(_shown(r) for r in roles) or 'none'}"
     return None
+
+
+def _shown(name: str, limit: int = 40) -> str:
+    """A record-supplied name inside a message: quoted, escaped (no raw control characters)."""
+    text = orjson.dumps(name[:limit]).decode()
+    return text if len(name) <= limit else text[:-1] + '…"'
 
 
 def _json_type(value) -> str:
@@ -112,9 +123,9 @@ def _json_type(value) -> str:
 
 
 def _extra_keys(obj: dict) -> tuple[str, ...]:
-    extra = [k for k in obj if k not in TOP_KEYS]
+    extra = [_shown(k) for k in obj if k not in TOP_KEYS]
     for i, m in enumerate(obj["messages"]):
-        extra += [f"messages[{i}].{k}" for k in m if k not in MESSAGE_KEYS]
+        extra += [f"messages[{i}].{_shown(k)}" for k in m if k not in MESSAGE_KEYS]
     return tuple(extra)
 
 
@@ -184,7 +195,7 @@ def load_dataset(path: Path, dataset: str | None = None) -> tuple[list[Record], 
             continue
         dup = _duplicate_key(raw, obj)
         if dup is not None:
-            report(n, "schema.duplicate-key", "error", f"duplicate key '{dup}' in one object (skipped: which value is meant is unknown)")
+            report(n, "schema.duplicate-key", "error", f"duplicate key {_shown(dup)} in one object (skipped: which value is meant is unknown)")
             continue
         extra = _extra_keys(obj)
         if extra:

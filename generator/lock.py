@@ -13,6 +13,22 @@ from .model import Finding, Item, SourceFile, SourceIndex
 
 LOCK_VERSION = 1
 _ITEM_FIELDS = ("kind", "name", "start_line", "decl_line", "end_line", "start_byte", "end_byte", "sha256", "in_test", "parent", "lead_line")
+_ITEM_TYPES = {"kind": str, "name": str, "sha256": str, "parent": str, "in_test": bool}  # the rest: int
+
+
+def _check_types(f: dict) -> None:
+    for key, kind in (("path", str), ("sha256", str), ("line_count", int)):
+        if not isinstance(f[key], kind) or isinstance(f[key], bool) and kind is int:
+            raise TypeError(f"file field {key!r} must be {kind.__name__}")
+    for key in ("line_hashes", "norm_hashes", "identifiers"):
+        if not isinstance(f[key], list) or not all(isinstance(x, str) for x in f[key]):
+            raise TypeError(f"{f['path']}: {key!r} must be a list of strings")
+    for it in f["items"]:
+        for key in _ITEM_FIELDS:
+            kind = _ITEM_TYPES.get(key, int)
+            value = it[key]
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise TypeError(f"{f['path']}: item field {key!r} must be {kind.__name__}, got {value!r}")
 
 
 class LockError(Exception):
@@ -60,6 +76,7 @@ def read_lock(path: Path) -> tuple[SourceIndex, dict]:
             raise LockError(f"{path}: lock version {data.get('version')!r} is not {LOCK_VERSION}; rewrite it with `python -m generator lock`")
         files = {}
         for f in data["files"]:
+            _check_types(f)
             items = tuple(Item(path=f["path"], **{k: it[k] for k in _ITEM_FIELDS}) for it in f["items"])
             files[f["path"]] = SourceFile(
                 path=f["path"],

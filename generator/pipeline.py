@@ -37,10 +37,10 @@ class DatasetResult:
 
     def text_for(self, path: str) -> str | None:
         """Source text usable for pages: only when it is the pinned (locked) text."""
-        if self.source is None or path not in self.source.files:
+        if self.source is None or path not in self.source.files or path not in self.index.files:
             return None
         src = self.source.files[path]
-        if path in self.index.files and self.index.files[path].sha256 != src.sha256:
+        if self.index.files[path].sha256 != src.sha256:
             return None
         return src.text
 
@@ -121,10 +121,10 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
     index = lock_index if lock_index is not None else source_index
     if lock_index is not None and source_index is not None:
         # Same bytes as pinned: use the checkout's entry, which also carries the text (for diffs).
-        index = SourceIndex(
-            {p: (source_index.files[p] if p in source_index.files and source_index.files[p].sha256 == f.sha256 else f) for p, f in lock_index.files.items()},
-            from_lock=True,
-        )
+        # A scoped file the lock does not know yet (drift.file-new) is linked from the checkout.
+        merged = {p: f for p, f in source_index.files.items() if p not in lock_index.files}
+        merged.update({p: (source_index.files[p] if p in source_index.files and source_index.files[p].sha256 == f.sha256 else f) for p, f in lock_index.files.items()})
+        index = SourceIndex(dict(sorted(merged.items())), from_lock=True)
     say(f"{path}: indexed {sum(len(f.items) for f in index.files.values())} items in {len(index.files)} files" + (" (from the lock)" if index.from_lock else ""))
     timings.add("index", time.perf_counter() - t)
 

@@ -45,6 +45,9 @@ class SiteViews:
             for i, ex in enumerate(exs):
                 yield example_page(dv, ex, exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None)
 
+    def standalone_paths(self) -> set[str]:
+        return {urls.example(dv.stem, ex.record.line) for dv in self.datasets for ex in dv.examples}
+
     def search_entries(self):
         for dv in self.datasets:
             for ex in dv.examples:

@@ -178,3 +178,25 @@ def test_broken_config_is_one_line_naming_the_file(tmp_path, capsys, monkeypatch
     monkeypatch.chdir(ROOT)
     code, _, err = run_check(capsys, "--dataset", str(jsonl))
     assert code == 2 and str(jsonl.with_suffix(".toml")) in err and "line 2" in err
+
+
+@pytest.mark.parametrize(
+    "edit,needle",
+    [
+        (("near_threshold = 0.5", "near_threshold = nan"), "near_threshold must be a number in (0, 1]"),
+        (("near_threshold = 0.5", "near_threshold = true"), "near_threshold must be a number in (0, 1]"),
+        (('"server/svix-server/src/core/retry.rs::*",', '"server/svix-server/src/core/retry.rs",'), "must be 'path::Name' or 'path::*'"),
+        (('"server/svix-server/src/core/retry.rs::*",', '"server/svix-server/src/core/retri.rs::*",'), "names a file that is not in scope.files"),
+        (("[severity]\n", '[severity]\n"reasoning.requried-term" = "off"\n'), "unknown rule 'reasoning.requried-term'"),
+        (('  "server/svix-server/src/cfg.rs",\n]', '  "server/svix-server/src/cfg.rs",\n  "../outside.rs",\n]'), "must be a relative path inside the source root"),
+    ],
+)
+def test_bad_config_values_are_one_line_errors(tmp_path, capsys, monkeypatch, edit, needle):
+    jsonl = make_dataset(tmp_path, "ds", [dumps(clean_records()[0])])
+    cfg = jsonl.with_suffix(".toml")
+    text = cfg.read_text()
+    assert edit[0] in text
+    cfg.write_text(text.replace(edit[0], edit[1], 1))
+    monkeypatch.chdir(ROOT)
+    code, _, err = run_check(capsys, "--dataset", str(jsonl))
+    assert code == 2 and err.count("\n") == 1 and needle in err and str(cfg) in err

@@ -101,3 +101,12 @@ def test_linking_from_the_lock_equals_linking_from_the_checkout(index):
     lock_index, _ = read_lock(LOCK)
     code = source_lines(QUEUE, 1, 15) + "\n\n" + source_lines(QUEUE, 169, 187)
     assert seg_spans(locate(LineIndex.build(lock_index), code)) == seg_spans(locate(LineIndex.build(index), code))
+
+
+def test_whitespace_between_chunks_must_match_the_source(index):
+    li = LineIndex.build(index)
+    exact = source_lines(RETRY, 1, 3)
+    assert seg_spans(locate(li, exact)) == [("verbatim", RETRY, 1, 3)]
+    # line 2 of retry.rs is empty; a tab-and-spaces line in its place is not verbatim
+    tampered = exact.replace("\n\n", "\n\t  \n")
+    assert seg_spans(locate(li, tampered)) == [("verbatim", RETRY, 1, 1), ("verbatim", RETRY, 3, 3)]

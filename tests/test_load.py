@@ -69,8 +69,8 @@ def test_every_malformed_kind_is_reported_and_good_records_survive(tmp_path):
     assert "truncated" in msgs[16]
     assert "'messages' must be an array, got a string" in msgs[9]
     assert "messages[1].content must be a string, got a number" in msgs[10]
-    assert "user, system, assistant" in msgs[11]
-    assert "duplicate key 'type'" in msgs[13]
+    assert '"user", "system", "assistant"' in msgs[11]
+    assert 'duplicate key "type"' in msgs[13]
     assert "an array" in msgs[7]
     assert all(f.path == str(tmp_path / "d.jsonl") for f in findings)
     # the BOM is not part of the record's raw line
@@ -112,3 +112,15 @@ def test_the_file_is_never_written(tmp_path):
     before = p.stat().st_mtime_ns
     load_dataset(p)
     assert p.read_bytes() == b"{bad\n" and p.stat().st_mtime_ns == before
+
+
+def test_deep_nesting_and_escaped_duplicate_keys(tmp_path):
+    good = dumps(clean_records()[0])
+    deep = good[:-1] + b',"x":' + b"[" * 900 + b"]" * 900 + b"}"
+    escaped_dup = good.replace(b'"role":"user","content":', b'"role":"user","cont\\u0065nt":"SHADOWED","content":', 1)
+    control_key = good[:-1] + b',"note\\r\\u001b[2K":1}'
+    records, findings = load_bytes(tmp_path, b"\n".join([deep, escaped_dup, control_key]) + b"\n")
+    assert [r.line for r in records] == [1, 3]
+    assert rules_at(findings) == [(1, "schema.extra-keys"), (2, "schema.duplicate-key"), (3, "schema.extra-keys")]
+    assert 'duplicate key "content"' in findings[1].message
+    assert "\r" not in findings[2].message and "\x1b" not in findings[2].message

@@ -92,3 +92,16 @@ def test_lock_for_another_commit_is_an_error(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     assert main(["check", "--dataset", str(jsonl)]) == 1
     assert "drift.lock-commit error: lock pins commit 4fc0cfb8b426c87ef7e2b937e7d896a71d456a47 but the config pins 0000" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("field,value", [("start_line", "1"), ("name", 5), ("in_test", 1)])
+def test_lock_with_wrong_field_types_is_a_one_line_error(tmp_path, capsys, monkeypatch, field, value):
+    jsonl = make_dataset(tmp_path, "ds", [dumps(r) for r in clean_records()])
+    lock = tmp_path / "ds.lock.json"
+    data = orjson.loads(lock.read_bytes())
+    data["files"][0]["items"][0][field] = value
+    lock.write_bytes(orjson.dumps(data))
+    monkeypatch.chdir(ROOT)
+    assert main(["check", "--dataset", str(jsonl)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "malformed lock" in err and field in err

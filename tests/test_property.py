@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generator.highlight import rust_lines, text_html
-from generator.load import load_dataset
+from generator.load import load_dataset, split_assistant
 
 from conftest import PROMPT
 
@@ -70,10 +70,8 @@ def test_text_is_escaped_and_only_invisible_characters_change(text):
 
 @settings(max_examples=200, deadline=None)
 @given(st.text())
-def test_highlighter_keeps_one_html_line_per_code_line(code):
-    out = rust_lines(code)
-    assert len(out) == code.count("\n") + 1
-    for line in out:
+def test_highlighter_spans_balance_on_every_line(code):
+    for line in rust_lines(code):
         assert line.count("<span") == line.count("</span>")
 
 
@@ -103,12 +101,14 @@ def test_example_pages_render_any_text(tmp_path, user, think, code):
 
     result = DatasetResult(config, examples, [], index, None, covered, partly, lines)
     md = render_page(example_page(DatasetViews(result), examples[0], None, None))
-    body = md.split('<h2 id="request">', 1)[1]
-    # nothing from the record survives unescaped
-    for s in (user, think):
-        for ch in "<>":
-            if ch in s:
-                assert html.escape(ch) in body
+    def shown(cls):
+        inner = re.search(rf'<div class="ex-text {cls}">(.*?)</div>', md, re.S).group(1)
+        inner = re.sub(r'<span class="cc" title="[^"]*">(U\+[0-9A-F]{4,6})</span>', lambda m: chr(int(m.group(1)[2:], 16)), inner)
+        assert "<" not in inner  # no markup from the record
+        return html.unescape(inner)
+
+    assert shown("ex-user") == user
+    assert shown("ex-think") == split_assistant(rec["messages"][2]["content"])[0]
     assert html.unescape(re.search(r'<textarea id="jsonl-raw"[^>]*>(.*?)</textarea>', md, re.S).group(1)) == raw.decode()
 
 
@@ -127,3 +127,13 @@ def test_near_duplicates_equals_brute_force(texts, threshold):
                 if score >= threshold:
                     expected.append((i, j, score))
     assert [(i, j) for i, j, _ in near_duplicates(texts, threshold)] == [(i, j) for i, j, _ in expected]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_highlighter_loses_no_character(code):
+    """Tag-stripped, unescaped highlighted lines give back the code (invisible characters as markers)."""
+    out = rust_lines(code)
+    plain = [re.sub(r'<span class="cc" title="[^"]*">(U\+[0-9A-F]{4,6})</span>', lambda m: chr(int(m.group(1)[2:], 16)), l) for l in out]
+    plain = [html.unescape(re.sub(r"</?span[^>]*>", "", l)) for l in plain]  # only real tags: record text is escaped
+    assert plain == code.split("\n")
