@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-
-PROJECT_ROOT = Path.cwd()
-
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", action="append", metavar="FILE", help="a JSONL dataset (repeatable; default: every dataset/*.jsonl)")

@@ -11,6 +11,7 @@ leaves the previous site untouched.
 from __future__ import annotations
 
 import gzip
+import json
 import hashlib
 import html
 import os
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import orjson
 
+from .load import LOADER_RULES
 from .pipeline import Timings, discover, run
 from . import urls
 from .render import render_page, templates_digest
@@ -89,7 +91,7 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
         config["site_url"] = site_url
     if live:  # serve: pages poll the server and reload after a rebuild
         config["extra_javascript"] = ["assets/site.js", "assets/livereload.js"]
-    cfg_bytes = orjson.dumps(config, option=orjson.OPT_INDENT_2) + b"\n"
+    cfg_bytes = json.dumps(config, indent=2, ensure_ascii=True).encode() + b"\n"  # YAML-safe
     cfg_path = work / "mkdocs.yml"
     if not cfg_path.exists() or cfg_path.read_bytes() != cfg_bytes:
         cfg_path.write_bytes(cfg_bytes)
@@ -346,7 +348,7 @@ def build_site(args, source_root, say=None) -> int:
     ok, results = build_once(paths, source_root, Path(args.work), Path(args.out), getattr(args, "site_url", None), say)
     if not ok:
         return 1
-    line_reports = [f for r in results for f in r.findings if f.path == str(r.config.jsonl) and f.rule in _LOADER_RULES]
+    line_reports = [f for r in results for f in r.findings if f.path == str(r.config.jsonl) and f.rule in LOADER_RULES]
     for f in line_reports:
         print(f"{f.location()}: {f.message}", file=sys.stderr)
     if getattr(args, "strict", False) and line_reports:
@@ -355,7 +357,6 @@ def build_site(args, source_root, say=None) -> int:
     return 0
 
 
-_LOADER_RULES = {"schema.bom", "schema.crlf", "schema.blank-line", "schema.no-final-newline", "schema.large-line", "schema.utf8", "schema.json", "schema.shape", "schema.duplicate-key", "schema.extra-keys"}
 
 
 def _summary(results, out: Path, seconds: float) -> str:

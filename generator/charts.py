@@ -21,7 +21,7 @@ def bar(fraction: float, label: str, width: int = 160, height: int = 12) -> Mark
     )
 
 
-def line_strip(states: list[str], width: int = 800, height: int = 14, href_for_line=None) -> Markup:
+def line_strip(states: list[str], height: int = 14, href_for_line=None) -> Markup:
     """One cell per source line, runs merged: 'covered', 'uncovered' (in scope), 'other'."""
     n = len(states)
     if n == 0:

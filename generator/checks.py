@@ -69,17 +69,12 @@ _STRING_LIT = re.compile(r'"(?:[^"\\]|\\.)*"')
 _WORD = re.compile(r"[a-z0-9']+")
 
 
-def severity_of(config: DatasetConfig | None, rule: str) -> str:
-    if config is not None and rule in config.severity:
-        return config.severity[rule]
-    return RULES.get(rule, ("error", ""))[0]
-
-
 def apply_severity(config: DatasetConfig | None, findings: list[Finding]) -> list[Finding]:
     """Config overrides; 'off' drops the finding."""
+    overrides = config.severity if config is not None else {}
     out = []
     for f in findings:
-        sev = severity_of(config, f.rule) if config is not None and f.rule in config.severity else f.severity
+        sev = overrides.get(f.rule, f.severity)
         if sev == "off":
             continue
         out.append(f if sev == f.severity else Finding(f.rule, sev, f.path, f.line, f.message, f.dataset, f.detail))

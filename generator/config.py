@@ -37,9 +37,12 @@ class DatasetConfig:
     def lock_path(self) -> Path:
         return self.jsonl.with_name(self.stem + ".lock.json")
 
+    def file_url(self, path: str) -> str:
+        """The file upstream at the pinned commit."""
+        return f"{self.repository.rstrip('/')}/blob/{self.commit}/{path}"
+
     def permalink(self, path: str, start: int, end: int) -> str:
-        anchor = f"#L{start}" if start == end else f"#L{start}-L{end}"
-        return f"{self.repository.rstrip('/')}/blob/{self.commit}/{path}{anchor}"
+        return self.file_url(path) + (f"#L{start}" if start == end else f"#L{start}-L{end}")
 
     def in_scope(self, ident: str) -> bool:
         path, _, name = ident.partition("::")

@@ -45,10 +45,6 @@ def normalise(line: str) -> str:
     return " ".join(line.split())
 
 
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def _last_row(node: Node) -> int:
     row, col = node.end_point
     return row - 1 if col == 0 and row > node.start_point[0] else row

@@ -194,7 +194,7 @@ def coverage_of(index: SourceIndex, segments: list[Segment]) -> Coverage:
     partial: list[str] = []
     lines = []
     for seg in segments:
-        if seg.status == "not-found":
+        if seg.status != "verbatim":  # code quoted with changes does not cover the source
             continue
         lines.append((seg.path, seg.start_line, seg.end_line))
         f = index.files.get(seg.path)

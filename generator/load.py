@@ -15,6 +15,10 @@ import orjson
 from .model import Finding, Record
 
 BOM = b"\xef\xbb\xbf"
+# Rules the loader reports: all of them are "line reports" (--strict fails on any); the
+# SKIPPING ones mean the line was not a usable record and has no page.
+SKIPPING_RULES = frozenset({"schema.utf8", "schema.json", "schema.shape", "schema.duplicate-key", "schema.blank-line"})
+LOADER_RULES = SKIPPING_RULES | {"schema.bom", "schema.crlf", "schema.no-final-newline", "schema.large-line", "schema.extra-keys"}
 ROLES = ("system", "user", "assistant")
 TOP_KEYS = ("type", "messages")
 MESSAGE_KEYS = ("role", "content")

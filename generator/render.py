@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import orjson
+import json
 from markupsafe import Markup
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -20,7 +20,7 @@ TEMPLATES = Path(__file__).with_name("templates")
 
 def yaml_str(value: str) -> Markup:
     """A YAML scalar for front matter: JSON strings are valid YAML flow scalars."""
-    return Markup(orjson.dumps(str(value)).decode())
+    return Markup(json.dumps(str(value), ensure_ascii=True))
 
 
 @lru_cache(maxsize=1)

@@ -13,6 +13,7 @@ from markupsafe import Markup
 from . import charts, urls
 from .checks import RULES
 from .highlight import rust_lines, text_html
+from .load import SKIPPING_RULES
 from .model import Example, Item
 from .pipeline import DatasetResult
 
@@ -110,7 +111,10 @@ class DatasetViews:
     def rel(self, from_page: str, to: str) -> str:
         """urls.href without anchor, memoised per folder of from_page: every example page sits
         one level below the same folder, so their links to other pages are all the same."""
-        folder = urls.page_url(from_page).rsplit("/", 2)[0]
+        base = urls.page_url(from_page)
+        if urls.page_url(to).startswith(base):  # below the page itself: not shared
+            return urls.href(from_page, to)
+        folder = base.rsplit("/", 2)[0]
         key = (folder, to)
         hit = self._rel.get(key)
         if hit is None:
@@ -153,7 +157,7 @@ class DatasetViews:
         sev = Counter(f.severity for f in self.r.findings)
         return {
             "examples": len(self.examples),
-            "invalid_lines": len({f.line for f in self.r.findings if f.path == str(self.r.config.jsonl) and f.rule in ("schema.utf8", "schema.json", "schema.shape", "schema.duplicate-key")}),
+            "invalid_lines": len({f.line for f in self.r.findings if f.path == str(self.r.config.jsonl) and f.rule in SKIPPING_RULES and f.rule != "schema.blank-line"}),
             "item_count": items,
             "covered_items": covered,
             "item_pct": 100.0 * covered / items if items else 0.0,
@@ -252,7 +256,8 @@ def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
     page = urls.source(stem, path_in_repo)
     text = r.text_for(path_in_repo)
     f = r.index.files[path_in_repo]
-    lines_html = rust_lines(text.rstrip("\n") if text.endswith("\n") else text)
+    body = text[:-1] if text.endswith("\n") else text  # the final newline ends the last line
+    lines_html = rust_lines(body)
     covered = r.lines_covered.get(path_in_repo, set())
     targets = [i for i in dv.targets if i.path == path_in_repo]
     in_scope = {n for i in targets for n in range(i.start_line, i.end_line + 1)}
@@ -292,11 +297,11 @@ def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
         # which keeps a 1,300-line file's page well under 200 KB.
         "lines": [
             {"n": n, "html": Markup(h) if states[n - 1] != "other" else text_html(raw), "state": states[n - 1], "badge": badge_at.get(n)}
-            for n, (h, raw) in enumerate(zip(lines_html, text.split("\n")), start=1)
+            for n, (h, raw) in enumerate(zip(lines_html, body.split("\n")), start=1)
         ],
         "items": items,
         "strip": charts.line_strip(states, href_for_line=lambda n: f"#L{n}"),
-        "file_permalink": f"{r.config.repository.rstrip('/')}/blob/{r.config.commit}/{path_in_repo}",
+        "file_permalink": r.config.file_url(path_in_repo),
         "commit": r.config.commit,
         "sha256": f.sha256,
         "coverage_href": urls.href(page, urls.coverage(stem)),
@@ -312,7 +317,7 @@ def coverage_page(dv: DatasetViews) -> Page:
         files.append(
             {
                 **fs,
-                "href": urls.href(page, urls.source(stem, fs["path"])) if fs["path"] in dv.with_source else f"{r.config.repository.rstrip('/')}/blob/{r.config.commit}/{fs['path']}",
+                "href": urls.href(page, urls.source(stem, fs["path"])) if fs["path"] in dv.with_source else r.config.file_url(fs["path"]),
                 "bar": charts.bar(fs["pct"] / 100, f"{fs['pct']:.0f}% of in-scope lines covered"),
             }
         )
@@ -428,7 +433,7 @@ def dataset_home_page(dv: DatasetViews) -> Page:
         "commit": cfg.commit,
         "license": cfg.license,
         "copyright": cfg.copyright,
-        "files": [{"path": p, "href": urls.href(page, urls.source(stem, p)) if p in dv.with_source else f"{cfg.repository.rstrip('/')}/blob/{cfg.commit}/{p}"} for p in cfg.scope_files],
+        "files": [{"path": p, "href": urls.href(page, urls.source(stem, p)) if p in dv.with_source else cfg.file_url(p)} for p in cfg.scope_files],
         "rules": [{"severity": s, "rule": rule, "count": n} for (s, rule), n in sorted(rules.items(), key=lambda kv: (SEVERITY_ORDER[kv[0][0]], kv[0][1]))],
         "hist_user": charts.histogram([len(e.record.user.split()) for e in dv.examples], "request length (words)"),
         "hist_think": charts.histogram([len(e.think.split()) for e in dv.examples], "reasoning length (words)"),

@@ -12,11 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generator.highlight import rust_lines, text_html
-from generator.load import load_dataset, split_assistant
+from generator.load import SKIPPING_RULES, load_dataset, split_assistant
 
 from conftest import PROMPT
 
-SKIPPING_RULES = {"schema.utf8", "schema.json", "schema.shape", "schema.duplicate-key", "schema.blank-line"}
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),

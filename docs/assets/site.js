@@ -18,7 +18,8 @@
     if (!h || /^L\d/.test(h) || h.indexOf("=") < 0) return out;
     h.split("&").forEach(function (kv) {
       var i = kv.indexOf("=");
-      if (i > 0) out[decodeURIComponent(kv.slice(0, i))] = decodeURIComponent(kv.slice(i + 1));
+      if (i <= 0) return;
+      try { out[decodeURIComponent(kv.slice(0, i))] = decodeURIComponent(kv.slice(i + 1)); } catch (e) { /* ignore a malformed part */ }
     });
     return out;
   }
@@ -129,7 +130,6 @@
       if (sortCol === i) sortDir = -sortDir; else { sortCol = i; sortDir = 1; }
       page = 1; render();
     }
-    function currentItem() { return readHash().item || state.item || ""; }
     function render() {
       var needle = q.value.trim().toLowerCase();
       var item = itemCol >= 0 ? state.item || "" : "";
