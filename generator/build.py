@@ -266,7 +266,7 @@ def link_tree(src: Path, dest: Path, skip: set[str]) -> None:
                 shutil.copy2(os.path.join(dirpath, name), target / name)
 
 
-def run_mkdocs(config: Path, site_dir: Path, say=print) -> tuple[bool, str]:
+def run_mkdocs(config: Path, site_dir: Path) -> tuple[bool, str]:
     cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site_dir)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     # --quiet would hide the warnings that --strict counts; keep only what matters instead.
@@ -290,21 +290,9 @@ def check_output(out: Path, work: Path, root: Path) -> None:
         raise BuildError(f"{work}: is a file; --work must be a folder")
 
 
-def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: str | None, say, live: bool = False):
-    """One full build into `out` (swapped in only on success). Returns (ok, results)."""
-    root = project_root()
-    check_output(out, work, root)
-    stems = [p.stem for p in paths]
-    if len(set(stems)) != len(stems):
-        dup = sorted(s for s in stems if stems.count(s) > 1)[0]
-        raise BuildError(f"two datasets are named {dup!r}: their pages would collide; rename one file")
-    timings = Timings()
-    t0 = time.perf_counter()
-    results = run(paths, source_root, progress=say, timings=timings)
-    gen = generate(results, work, root, site_url, timings, say, live=live)
-    tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    t = time.perf_counter()
+def lay_out(gen: dict, work: Path, tmp: Path, say) -> tuple[bool, str]:
+    """The mkdocs part of the site in `tmp`: its output (rebuilt only when what it reads
+    changed) as hard links, fresh data files, the site mark. Returns (ok, mkdocs log)."""
     built = work / "mkdocs-out"
     if _read(work / "mkdocs-out.key") == gen["mkdocs_key"] and built.is_dir():
         say("mkdocs inputs unchanged: reusing its last output")
@@ -312,12 +300,10 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
         say(f"running mkdocs build ({gen['pages']} pages)…")
         fresh = work / "mkdocs-out.tmp"
         shutil.rmtree(fresh, ignore_errors=True)
-        ok, log = run_mkdocs(gen["config"], fresh.resolve(), say)
+        ok, log = run_mkdocs(gen["config"], fresh.resolve())
         if not ok:
             shutil.rmtree(fresh, ignore_errors=True)
-            print(log, file=sys.stderr)
-            print(f"error: mkdocs build failed; {out}/ was left as it was", file=sys.stderr)
-            return False, results
+            return False, log
         (work / "mkdocs-out.key").unlink(missing_ok=True)
         shutil.rmtree(built, ignore_errors=True)
         os.replace(fresh, built)
@@ -326,17 +312,43 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
     (tmp / SITE_MARK).write_text("written by python -m generator build; replaced on every build\n")
     for rel, data in gen["data"].items():
         replace_file(tmp / rel, data)
-    timings.add("mkdocs", time.perf_counter() - t)
+    return True, ""
+
+
+def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: str | None, say, live: bool = False, timings: Timings | None = None):
+    """One full build into `out` (swapped in only on success). Returns (ok, results)."""
+    root = project_root()
+    check_output(out, work, root)
+    stems = [p.stem for p in paths]
+    if len(set(stems)) != len(stems):
+        dup = sorted(s for s in stems if stems.count(s) > 1)[0]
+        raise BuildError(f"two datasets are named {dup!r}: their pages would collide; rename one file")
+    timings = timings or Timings()
+    t0 = time.perf_counter()
+    results = run(paths, source_root, progress=say, timings=timings)
+    gen = generate(results, work, root, site_url, timings, say, live=live)
+    tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    t = time.perf_counter()
+    ok, log = lay_out(gen, work, tmp, say)
+    timings.add("mkdocs build", time.perf_counter() - t)
+    if not ok:
+        shutil.rmtree(tmp, ignore_errors=True)
+        print(log, file=sys.stderr)
+        print(f"error: mkdocs build failed; {out}/ was left as it was", file=sys.stderr)
+        return False, results
     t = time.perf_counter()
     try:
-        placed, rendered = assemble(tmp, gen["site"], work / "cache" / "pages", say, frames_from=built)
+        placed, rendered = assemble(tmp, gen["site"], work / "cache" / "pages", say, frames_from=work / "mkdocs-out")
     except BuildError as e:
         shutil.rmtree(tmp, ignore_errors=True)
         print(f"error: {e}; {out}/ was left as it was", file=sys.stderr)
         return False, results
-    timings.add("examples", time.perf_counter() - t)
+    timings.add("example pages", time.perf_counter() - t)
     say(f"placed {placed} example pages ({rendered} rendered, {placed - rendered} from the cache)")
+    t = time.perf_counter()
     swap_in(tmp, out)
+    timings.add("swap", time.perf_counter() - t)
     print(_summary(results, out, time.perf_counter() - t0), flush=True)
     return True, results
 

@@ -47,10 +47,16 @@ class DatasetResult:
 
 @dataclass
 class Timings:
+    """Seconds per stage, and the process's peak memory (MB) when each stage ended."""
+
     stages: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    peaks: dict[str, float] = field(default_factory=dict)
 
     def add(self, stage: str, seconds: float) -> None:
+        import resource
+
         self.stages[stage] += seconds
+        self.peaks[stage] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def discover(dataset_args: list[str] | None, root: Path) -> list[Path]:
