@@ -120,7 +120,7 @@ def assemble(site_dir: Path, site, cache: Path, say=print, *, frames_from: Path)
         head, sep, tail = text.partition(SLOT_BODY)
         if not sep or SLOT_H1 not in head:
             raise BuildError(f"{shell_dir / 'index.html'}: the theme dropped the page slot; cannot frame example pages")
-        frames[stem] = (head, tail, hashlib.sha256(text.encode()).hexdigest())
+        frames[stem] = (_squeeze(head), _squeeze(tail), hashlib.sha256(text.encode()).hexdigest())
     _drop_from_sitemap(site_dir, [urls.page_url(p) for p in site.shells.values()])
     cache.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
@@ -157,6 +157,14 @@ def assemble(site_dir: Path, site, cache: Path, say=print, *, frames_from: Path)
             stale.unlink()
     _add_search_entries(site_dir, site.search_entries())
     return total, rendered
+
+
+def _squeeze(frame: str) -> str:
+    """Drop the theme's blank lines and indentation from a frame (repeated in every example
+    page). A newline is kept wherever there was whitespace; frames with <pre> are left alone."""
+    if "<pre" in frame or "<textarea" in frame:
+        return frame
+    return re.sub(r"\n\s*", "\n", frame)
 
 
 def _digest_bytes(value):
