@@ -266,11 +266,13 @@ def check_duplicates(examples: list[Example], config: DatasetConfig) -> list[Fin
     return out
 
 
-def shingles(text: str, k: int = 3) -> frozenset[str]:
+def shingles(text: str, k: int = 3) -> frozenset[int]:
+    """The text's k-word shingles, as hashes (compared within one process only: 100,000
+    requests' shingles as strings would cost hundreds of MB)."""
     words = _WORD.findall(text.lower())
     if len(words) < k:
-        return frozenset([" ".join(words)]) if words else frozenset()
-    return frozenset(" ".join(words[i : i + k]) for i in range(len(words) - k + 1))
+        return frozenset([hash(" ".join(words))]) if words else frozenset()
+    return frozenset(hash(" ".join(words[i : i + k])) for i in range(len(words) - k + 1))
 
 
 MAX_CANDIDATES = 2000  # per text; only a flood of templated near-copies ever reaches it
@@ -286,11 +288,11 @@ def near_duplicates(texts: list[str], threshold: float) -> list[tuple[int, int, 
     import math
 
     sets = [shingles(t) for t in texts]
-    df: dict[str, int] = defaultdict(int)
+    df: dict[int, int] = defaultdict(int)
     for s in sets:
         for sh in s:
             df[sh] += 1
-    postings: dict[str, list[int]] = defaultdict(list)
+    postings: dict[int, list[int]] = defaultdict(list)
     out = []
     for i, s in enumerate(sets):
         if not s:
