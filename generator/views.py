@@ -418,6 +418,14 @@ def finding_rows(dv: DatasetViews, from_page: str) -> dict:
     }
 
 
+def rule_reference(config) -> list[dict]:
+    """Every rule with the severity it has for this dataset (config overrides applied)."""
+    return [
+        {"rule": rule, "severity": config.severity.get(rule, default), "meaning": meaning}
+        for rule, (default, meaning) in sorted(RULES.items())
+    ]
+
+
 def dataset_home_page(dv: DatasetViews) -> Page:
     r, stem, cfg = dv.r, dv.stem, dv.r.config
     page = urls.dataset_home(stem)
@@ -461,11 +469,11 @@ def build_views(results: list[DatasetResult]) -> SiteViews:
         ex_page = urls.examples_index(stem)
         data_ex = urls.data_file(stem, "examples.json")
         site.data[data_ex] = example_rows(dv, ex_page)
-        site.pages.append(Page(ex_page, "table.md.j2", {"title": "Examples", "dataset_title": r.config.title, "data_href": urls.href(ex_page, data_ex), "kind": "examples", "count": len(dv.examples), "default_sort": 0}, "Examples"))
+        site.pages.append(Page(ex_page, "table.md.j2", {"title": "Examples", "dataset_title": r.config.title, "data_href": urls.href(ex_page, data_ex), "kind": "examples", "count": len(dv.examples), "default_sort": 0, "rules": []}, "Examples"))
         f_page = urls.findings(stem)
         data_f = urls.data_file(stem, "findings.json")
         site.data[data_f] = finding_rows(dv, f_page)
-        site.pages.append(Page(f_page, "table.md.j2", {"title": "Findings", "dataset_title": r.config.title, "data_href": urls.href(f_page, data_f), "kind": "findings", "count": len(r.findings), "default_sort": -1}, "Findings"))
+        site.pages.append(Page(f_page, "table.md.j2", {"title": "Findings", "dataset_title": r.config.title, "data_href": urls.href(f_page, data_f), "kind": "findings", "count": len(r.findings), "default_sort": -1, "rules": rule_reference(r.config)}, "Findings"))
         site.pages.append(coverage_page(dv))
         site.data[urls.data_file(stem, r.config.jsonl.name)] = r.config.jsonl.read_bytes()
         sources = []

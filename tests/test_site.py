@@ -330,3 +330,11 @@ def test_scope_file_not_yet_in_the_lock(tmp_path, monkeypatch, capsys):
     assert not any(f["rule"].startswith("fidelity.") for f in found)
     assert any(f["rule"] == "drift.file-new" for f in found)
     assert build(tmp_path, "--dataset", str(jsonl), "--source-root", str(CORPUS)) == 0
+
+
+def test_findings_page_explains_every_rule(committed_site):
+    from generator.checks import RULES
+
+    text = text_of(committed_site / "datasets/retry_state_machine/findings/index.html")
+    for rule, (_, meaning) in RULES.items():
+        assert rule in text and meaning in text, rule
