@@ -357,7 +357,7 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
     t = time.perf_counter()
     swap_in(tmp, out)
     timings.add("swap", time.perf_counter() - t)
-    print(_summary(results, out, time.perf_counter() - t0), flush=True)
+    print(_summary(gen["site"].datasets, out, time.perf_counter() - t0), flush=True)
     return True, results
 
 
@@ -379,14 +379,12 @@ def build_site(args, source_root, say=None) -> int:
 
 
 
-def _summary(results, out: Path, seconds: float) -> str:
-    from .views import DatasetViews
-
+def _summary(datasets, out: Path, seconds: float) -> str:
     parts = []
-    for r in results:
-        t = DatasetViews(r).totals()
+    for dv in datasets:
+        t = dv.totals
         parts.append(
-            f"{r.config.stem}: {t['examples']} examples, {t['covered_items']}/{t['item_count']} items covered "
+            f"{dv.stem}: {t['examples']} examples, {t['covered_items']}/{t['item_count']} items covered "
             f"({t['line_pct']:.1f}% of in-scope lines), {t['errors']} errors, {t['warnings']} warnings"
         )
     return "\n".join(parts + [f"site written to {out}/ in {seconds:.1f}s"])

@@ -98,11 +98,9 @@ class DatasetViews:
         self.items_by_ident = {i.ident: i for i in r.index.items()}
         self._rel: dict[tuple[str, str], str] = {}
         self.file_stats = self._file_stats()
+        self.totals = self._totals()
 
     # --- links -----------------------------------------------------------------------------
-    def example_href(self, from_page: str, key: str) -> str:
-        return urls.href(from_page, urls.example(self.stem, self.by_key[key].record.line))
-
     def source_href(self, from_page: str, path: str, start: int, end: int | None = None) -> str | None:
         if path not in self.with_source:
             return None
@@ -149,7 +147,7 @@ class DatasetViews:
             )
         return rows
 
-    def totals(self) -> dict:
+    def _totals(self) -> dict:
         items = sum(f["item_count"] for f in self.file_stats)
         covered = sum(f["covered"] for f in self.file_stats)
         lines = sum(f["scope_lines"] for f in self.file_stats)
@@ -347,8 +345,8 @@ def coverage_page(dv: DatasetViews) -> Page:
     ctx = {
         "stem": stem,
         "dataset_title": r.config.title,
-        "totals": dv.totals(),
-        "total_bar": charts.bar(dv.totals()["line_pct"] / 100, "in-scope lines covered", width=320, height=16),
+        "totals": dv.totals,
+        "total_bar": charts.bar(dv.totals["line_pct"] / 100, "in-scope lines covered", width=320, height=16),
         "files": files,
         "items": rows,
         "missing": sorted(missing),
@@ -429,7 +427,7 @@ def rule_reference(config) -> list[dict]:
 def dataset_home_page(dv: DatasetViews) -> Page:
     r, stem, cfg = dv.r, dv.stem, dv.r.config
     page = urls.dataset_home(stem)
-    totals = dv.totals()
+    totals = dv.totals
     rules = Counter((f.severity, f.rule) for f in r.findings)
     ctx = {
         "stem": stem,
@@ -489,7 +487,7 @@ def build_views(results: list[DatasetResult]) -> SiteViews:
         if sources:
             section.append({"Source": sources})
         nav.append({r.config.title: section})
-        t = dv.totals()
+        t = dv.totals
         summaries.append(
             {
                 "stem": stem,

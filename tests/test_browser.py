@@ -140,13 +140,20 @@ def test_coverage_row_to_filtered_examples_and_table_tools(site, page):
     assert paths == sorted(paths)
 
 
-def test_finding_links_to_its_place(site, page):
+def test_findings_table_filters_by_severity_and_rule(site, page):
+    """The committed dataset has two config-level warnings (no example to link to); the link
+    from a record's finding to its example is exercised in test_hostile."""
     page.goto(site + "datasets/retry_state_machine/findings/")
     page.wait_for_selector(".datatable[data-ready='1']")
     rows = page.locator(".datatable-json tbody tr")
     assert rows.count() == 2
-    page.locator("select[data-col='rule']").select_option("coverage.missing-name")
+    options = page.locator("select[data-col='rule'] option").all_inner_texts()
+    assert options == ["Rule: all", "coverage.missing-name"]
+    page.locator("select[data-col='severity']").select_option("warning")
     assert rows.count() == 2
+    page.locator("input.table-filter").fill("RetryState")
+    assert rows.count() == 1
+    assert "RetryState is named by the scope" in rows.first.inner_text()
 
 
 def test_copy_button_yields_the_exact_jsonl_line(site, browser):

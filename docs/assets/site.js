@@ -87,7 +87,7 @@
       var values = {};
       rows.forEach(function (r) { splitValues(r[i], c.split).forEach(function (v) { if (v !== "") values[v] = 1; }); });
       var s = el("select", { "aria-label": "Filter by " + c.label, "data-col": c.key, "class": "table-select" });
-      s.appendChild(el("option", { value: "" }, "All " + c.label.toLowerCase()));
+      s.appendChild(el("option", { value: "" }, c.label + ": all"));
       Object.keys(values).sort().forEach(function (v) { s.appendChild(el("option", { value: v }, v)); });
       s.value = state["f." + c.key] || "";
       selects.push({ i: i, c: c, s: s });
@@ -214,7 +214,7 @@
       var values = {};
       Array.prototype.forEach.call(tbody.rows, function (r) { values[r.cells[i].textContent.trim()] = 1; });
       var s = el("select", { "aria-label": "Filter by " + th.textContent, "class": "table-select" });
-      s.appendChild(el("option", { value: "" }, "All " + th.textContent.toLowerCase()));
+      s.appendChild(el("option", { value: "" }, th.textContent + ": all"));
       Object.keys(values).sort().forEach(function (v) { s.appendChild(el("option", { value: v }, v)); });
       s.addEventListener("change", apply);
       selects.push({ i: i, s: s });
