@@ -26,11 +26,13 @@ from pathlib import Path
 import orjson
 
 from .load import LOADER_RULES
+from .memo import code_digest, read_memo, write_memo
 from .pipeline import Timings, discover, run
 from . import urls
-from .render import render_page, templates_digest
-from .views import build_views
-from .write import read_tree, swap_in, sync_tree
+from .place import Wanted, place
+from .render import render_page
+from .views import build_views, example_page
+from .write import read_tree, sync_tree
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,10 +70,10 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
     for page in site.pages:
         if not page.standalone:
             generated[page.path] = render_page(page).encode("utf-8")
-    for path, data in site.data.items():
-        generated[path] = data if isinstance(data, bytes) else orjson.dumps(data)
+    # Data files (table data, the JSONL download) are not for mkdocs: they go to the site as is.
+    data = {path: (d if isinstance(d, bytes) else orjson.dumps(d)) for path, d in site.data.items()}
     standalone = site.standalone_paths() | set(site.shells.values())
-    taken = set(generated) | standalone
+    taken = set(generated) | set(data) | standalone
     standalone_dirs = {urls.page_url(p) for p in standalone}
     clash = sorted(f for f in files if f in taken or any(urls.page_url(f).startswith(d) for d in standalone_dirs if d))
     if clash:
@@ -97,66 +99,12 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
         cfg_path.write_bytes(cfg_bytes)
     timings.add("write", time.perf_counter() - t)
     md_pages = sum(1 for p in site.pages if not p.standalone)
-    # What mkdocs reads, less the data files (it only copies those; they are placed afresh).
+    # Everything mkdocs reads: its output is reused while this key stays the same.
     key = hashlib.sha256(cfg_bytes + _theme_versions().encode() + (root / "mkdocs.yml").read_bytes())
     for rel in sorted(files):
-        if rel not in site.data:
-            key.update(rel.encode() + b"\0" + hashlib.sha256(files[rel]).digest())
-    say(f"wrote {md_pages} Markdown pages and {len(site.data)} data files into {work / 'docs'} ({written} changed, {removed} removed)")
-    data = {rel: files[rel] for rel in site.data}
+        key.update(rel.encode() + b"\0" + hashlib.sha256(files[rel]).digest())
+    say(f"wrote {md_pages} Markdown pages into {work / 'docs'} ({written} changed, {removed} removed)")
     return {"pages": md_pages, "written": written, "removed": removed, "config": cfg_path, "site": site, "mkdocs_key": key.hexdigest(), "data": data}
-
-
-def assemble(site_dir: Path, site, cache: Path, say=print, *, frames_from: Path) -> tuple[int, int]:
-    """Frame each standalone page (the examples) with its dataset's shell page, as mkdocs
-    rendered it, and place it in the built site. Pages are cached by a fingerprint of their
-    inputs, so a rebuild renders only what changed; the site gets hard links to the cache.
-    Returns (pages, rendered)."""
-    digest = templates_digest() + _code_digest()
-    frames: dict[str, tuple[str, str, str]] = {}
-    for stem, shell_path in site.shells.items():
-        shell_dir = frames_from / urls.page_url(shell_path)
-        text = (shell_dir / "index.html").read_text(encoding="utf-8")
-        head, sep, tail = text.partition(SLOT_BODY)
-        if not sep or SLOT_H1 not in head:
-            raise BuildError(f"{shell_dir / 'index.html'}: the theme dropped the page slot; cannot frame example pages")
-        frames[stem] = (_squeeze(head), _squeeze(tail), hashlib.sha256(text.encode()).hexdigest())
-    _drop_from_sitemap(site_dir, [urls.page_url(p) for p in site.shells.values()])
-    cache.mkdir(parents=True, exist_ok=True)
-    used: set[str] = set()
-    rendered = 0
-    total = sum(len(dv.examples) for dv in site.datasets)
-    for n, page in enumerate(site.standalone_pages(), start=1):
-        stem = page.context["stem"]
-        head, tail, frame_hash = frames[stem]
-        key = hashlib.sha256(orjson.dumps(page.context, option=orjson.OPT_SORT_KEYS, default=_digest_bytes) + f"\0{digest}\0{frame_hash}\0{page.title}".encode()).hexdigest()
-        cached = cache / f"{key}.html"
-        if not cached.exists():
-            shell_url = urls.page_url(site.shells[stem])
-            own_url = urls.page_url(page.path)
-            title = html.escape(page.title)
-            body = render_page(page)
-            framed = head.replace(SLOT_TITLE, title).replace(SLOT_H1, html.escape(page.title.split(" · ")[0])).replace(shell_url, own_url) + body + tail
-            tmp = cached.with_name(cached.name + ".tmp")
-            tmp.write_text(framed, encoding="utf-8")
-            os.replace(tmp, cached)
-            rendered += 1
-        dest = site_dir / urls.page_url(page.path) / "index.html"
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        place = dest.with_name(dest.name + ".tmp")
-        try:
-            os.link(cached, place)
-        except OSError:
-            shutil.copyfile(cached, place)
-        os.replace(place, dest)  # never write through an existing file: it may be a cache link
-        used.add(cached.name)
-        if n % 5000 == 0:
-            say(f"  {n}/{total} example pages placed")
-    for stale in cache.glob("*.html"):
-        if stale.name not in used:
-            stale.unlink()
-    _add_search_entries(site_dir, site.search_entries())
-    return total, rendered
 
 
 def _squeeze(frame: str) -> str:
@@ -167,12 +115,6 @@ def _squeeze(frame: str) -> str:
     return re.sub(r"\n\s*", "\n", frame)
 
 
-def _digest_bytes(value):
-    if isinstance(value, bytes):
-        return hashlib.sha256(value).hexdigest()
-    raise TypeError(type(value).__name__)
-
-
 def replace_file(path: Path, data: bytes) -> None:
     """Write by rename: files in a built site may be hard links into a cache."""
     tmp = path.with_name(path.name + ".tmp")
@@ -180,33 +122,21 @@ def replace_file(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _add_search_entries(site_dir: Path, entries) -> None:
-    """Append entries to mkdocs' search index, streaming them into a new file."""
-    index = site_dir / "search" / "search_index.json"
-    if not index.exists():
-        return
-    data = orjson.loads(index.read_bytes())
+def _search_index(mkdocs_index: Path, entries) -> bytes:
+    """mkdocs' search index with entries appended (the example pages it never saw)."""
+    data = orjson.loads(mkdocs_index.read_bytes())
     docs = data.pop("docs")
-    tmp = index.with_name(index.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(orjson.dumps(data)[:-1] + b',"docs":[')
-        first = True
-        for entry in (*docs, *entries):
-            fh.write((b"" if first else b",") + orjson.dumps(entry))
-            first = False
-        fh.write(b"]}")
-    os.replace(tmp, index)
+    parts = [orjson.dumps(data)[:-1], b',"docs":[']
+    parts.append(b",".join(orjson.dumps(entry) for entry in (*docs, *entries)))
+    parts.append(b"]}")
+    return b"".join(parts)
 
 
-def _drop_from_sitemap(site_dir: Path, page_urls: list[str]) -> None:
-    sitemap = site_dir / "sitemap.xml"
-    if not sitemap.exists():
-        return
+def _sitemap_without(sitemap: Path, page_urls: list[str]) -> str:
     text = sitemap.read_text(encoding="utf-8")
     for url in page_urls:
         text = re.sub(r"\s*<url>\s*<loc>[^<]*" + re.escape(url) + r"</loc>.*?</url>", "", text, flags=re.S)
-    replace_file(sitemap, text.encode("utf-8"))
-    replace_file(site_dir / "sitemap.xml.gz", gzip.compress(text.encode("utf-8"), mtime=0))
+    return text
 
 
 def _handwritten_nav(root: Path) -> list:
@@ -220,21 +150,6 @@ def _handwritten_nav(root: Path) -> list:
                 break
         out.append({title: path.name})
     return out
-
-
-def _code_digest() -> str:
-    """The generator's own code and the libraries that render pages: part of each page's key."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    h = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
-    for dist in ("Pygments", "Jinja2", "MarkupSafe"):
-        try:
-            h.update(f"{dist}=={version(dist)}".encode())
-        except PackageNotFoundError:
-            pass
-    return h.hexdigest()
 
 
 def _theme_versions() -> str:
@@ -255,23 +170,6 @@ def _read(path: Path) -> str:
         return path.read_text()
     except OSError:
         return ""
-
-
-def link_tree(src: Path, dest: Path, skip: set[str]) -> None:
-    """dest becomes a tree of hard links to src's files (copies across file systems).
-    `skip` names page folders (URL form, `a/b/`) left out."""
-    skip_dirs = {s.rstrip("/") for s in skip}
-    for dirpath, dirnames, filenames in os.walk(src):
-        rel = os.path.relpath(dirpath, src)
-        rel = "" if rel == "." else rel.replace(os.sep, "/")
-        dirnames[:] = [d for d in dirnames if f"{rel}/{d}".lstrip("/") not in skip_dirs]
-        target = dest / rel if rel else dest
-        target.mkdir(parents=True, exist_ok=True)
-        for name in filenames:
-            try:
-                os.link(os.path.join(dirpath, name), target / name)
-            except OSError:
-                shutil.copy2(os.path.join(dirpath, name), target / name)
 
 
 def run_mkdocs(config: Path, site_dir: Path) -> tuple[bool, str]:
@@ -298,33 +196,30 @@ def check_output(out: Path, work: Path, root: Path) -> None:
         raise BuildError(f"{work}: is a file; --work must be a folder")
 
 
-def lay_out(gen: dict, work: Path, tmp: Path, say) -> tuple[bool, str]:
-    """The mkdocs part of the site in `tmp`: its output (rebuilt only when what it reads
-    changed) as hard links, fresh data files, the site mark. Returns (ok, mkdocs log)."""
+def run_mkdocs_if_needed(gen: dict, work: Path, say) -> tuple[bool, str]:
+    """work/mkdocs-out holds mkdocs' output for gen's inputs: reused while its key is the same,
+    else rebuilt (in a fresh folder, so a failure keeps the last good one)."""
     built = work / "mkdocs-out"
     if _read(work / "mkdocs-out.key") == gen["mkdocs_key"] and built.is_dir():
         say("mkdocs inputs unchanged: reusing its last output")
-    else:
-        say(f"running mkdocs build ({gen['pages']} pages)…")
-        fresh = work / "mkdocs-out.tmp"
+        return True, ""
+    say(f"running mkdocs build ({gen['pages']} pages)…")
+    fresh = work / "mkdocs-out.tmp"
+    shutil.rmtree(fresh, ignore_errors=True)
+    ok, log = run_mkdocs(gen["config"], fresh.resolve())
+    if not ok:
         shutil.rmtree(fresh, ignore_errors=True)
-        ok, log = run_mkdocs(gen["config"], fresh.resolve())
-        if not ok:
-            shutil.rmtree(fresh, ignore_errors=True)
-            return False, log
-        (work / "mkdocs-out.key").unlink(missing_ok=True)
-        shutil.rmtree(built, ignore_errors=True)
-        os.replace(fresh, built)
-        (work / "mkdocs-out.key").write_text(gen["mkdocs_key"])
-    link_tree(built, tmp, skip={urls.page_url(p) for p in gen["site"].shells.values()} - {""})
-    (tmp / SITE_MARK).write_text("written by python -m generator build; replaced on every build\n")
-    for rel, data in gen["data"].items():
-        replace_file(tmp / rel, data)
+        return False, log
+    (work / "mkdocs-out.key").unlink(missing_ok=True)
+    shutil.rmtree(built, ignore_errors=True)
+    os.replace(fresh, built)
+    (work / "mkdocs-out.key").write_text(gen["mkdocs_key"])
     return True, ""
 
 
 def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: str | None, say, live: bool = False, timings: Timings | None = None):
-    """One full build into `out` (swapped in only on success). Returns (ok, results)."""
+    """One build into `out`. Returns (ok, results). Nothing in `out` changes unless every
+    stage succeeded; then only the files that changed are replaced (see place.py)."""
     root = project_root()
     check_output(out, work, root)
     stems = [p.stem for p in paths]
@@ -333,32 +228,138 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
         raise BuildError(f"two datasets are named {dup!r}: their pages would collide; rename one file")
     timings = timings or Timings()
     t0 = time.perf_counter()
-    results = run(paths, source_root, progress=say, timings=timings)
+    memos = {stem: read_memo(_memo_path(work, stem)) for stem in stems}
+    results = run(paths, source_root, progress=say, timings=timings, memos=memos)
     gen = generate(results, work, root, site_url, timings, say, live=live)
-    tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
     t = time.perf_counter()
-    ok, log = lay_out(gen, work, tmp, say)
+    ok, log = run_mkdocs_if_needed(gen, work, say)
     timings.add("mkdocs build", time.perf_counter() - t)
     if not ok:
-        shutil.rmtree(tmp, ignore_errors=True)
         print(log, file=sys.stderr)
         print(f"error: mkdocs build failed; {out}/ was left as it was", file=sys.stderr)
         return False, results
     t = time.perf_counter()
     try:
-        placed, rendered = assemble(tmp, gen["site"], work / "cache" / "pages", say, frames_from=work / "mkdocs-out")
+        wanted, rendered = plan_site(gen, work, say)
     except BuildError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
         print(f"error: {e}; {out}/ was left as it was", file=sys.stderr)
         return False, results
     timings.add("example pages", time.perf_counter() - t)
-    say(f"placed {placed} example pages ({rendered} rendered, {placed - rendered} from the cache)")
+    pages = sum(len(dv.examples) for dv in gen["site"].datasets)
+    say(f"{pages} example pages ({rendered} rendered, {pages - rendered} from the cache)")
     t = time.perf_counter()
-    swap_in(tmp, out)
+    changed = place(wanted, out, work / "site-manifest.json", SITE_MARK)
+    say(f"{out}/: {changed} files replaced" if changed >= 0 else f"{out}/: laid out afresh")
+    for r in results:
+        if r.memo is not None:
+            write_memo(_memo_path(work, r.config.stem), r.memo)
     timings.add("swap", time.perf_counter() - t)
     print(_summary(gen["site"].datasets, out, time.perf_counter() - t0), flush=True)
     return True, results
+
+
+def _memo_path(work: Path, stem: str) -> Path:
+    return work / "state" / f"{urls.slug(stem)}.memo"
+
+
+def plan_site(gen: dict, work: Path, say) -> tuple[dict[str, Wanted], int]:
+    """Every file of the site, each with a key that changes when its bytes would. Example
+    pages whose key is not in the page cache are rendered into it now (framed by their
+    dataset's shell page, as mkdocs rendered it). Returns (files, pages rendered)."""
+    site = gen["site"]
+    built = work / "mkdocs-out"
+    mkdocs_key = gen["mkdocs_key"]
+    shell_dirs = {urls.page_url(p).rstrip("/") for p in site.shells.values()}
+    wanted: dict[str, Wanted] = {}
+    for dirpath, dirnames, filenames in os.walk(built):
+        rel_dir = os.path.relpath(dirpath, built).replace(os.sep, "/")
+        rel_dir = "" if rel_dir == "." else rel_dir + "/"
+        dirnames[:] = [d for d in dirnames if rel_dir + d not in shell_dirs]
+        for name in filenames:
+            wanted[rel_dir + name] = Wanted(f"mkdocs:{mkdocs_key}", path=Path(dirpath) / name)
+    shell_urls = [urls.page_url(p) for p in site.shells.values()]
+    sitemap = built / "sitemap.xml"
+    if sitemap.exists():
+        sitemap_bytes = _lazy(lambda: _sitemap_without(sitemap, shell_urls).encode("utf-8"))
+        wanted["sitemap.xml"] = Wanted(f"sitemap:{mkdocs_key}", make=sitemap_bytes)
+        wanted["sitemap.xml.gz"] = Wanted(f"sitemap.gz:{mkdocs_key}", make=lambda: gzip.compress(sitemap_bytes(), mtime=0))
+    for rel, data in gen["data"].items():
+        wanted[rel] = Wanted("data:" + hashlib.blake2b(data, digest_size=16).hexdigest(), data=data)
+
+    cache = work / "cache" / "pages"
+    cache.mkdir(parents=True, exist_ok=True)
+    digest = code_digest()
+    frames: dict[str, tuple[str, str, str]] = {}
+    for stem, shell_path in site.shells.items():
+        shell_dir = built / urls.page_url(shell_path)
+        text = (shell_dir / "index.html").read_text(encoding="utf-8")
+        head, sep, tail = text.partition(SLOT_BODY)
+        if not sep or SLOT_H1 not in head:
+            raise BuildError(f"{shell_dir / 'index.html'}: the theme dropped the page slot; cannot frame example pages")
+        frames[stem] = (_squeeze(head), _squeeze(tail), hashlib.sha256(text.encode()).hexdigest())
+    rendered = 0
+    all_keys = hashlib.blake2b(mkdocs_key.encode(), digest_size=16)
+    for dv in site.datasets:
+        head, tail, frame_hash = frames[dv.stem]
+        shell_url = urls.page_url(site.shells[dv.stem])
+        base = dataset_page_key(dv, digest, frame_hash)
+        exs = dv.examples
+        for i, ex in enumerate(exs):
+            prev = exs[i - 1] if i > 0 else None
+            nxt = exs[i + 1] if i + 1 < len(exs) else None
+            key = example_page_key(base, ex, prev, nxt)
+            all_keys.update(key.encode())
+            cached = cache / f"{key}.html"
+            if not cached.exists():
+                page = example_page(dv, ex, prev, nxt)
+                title = html.escape(page.title)
+                body = render_page(page)
+                framed = head.replace(SLOT_TITLE, title).replace(SLOT_H1, html.escape(page.title.split(" · ")[0])).replace(shell_url, urls.page_url(page.path)) + body + tail
+                tmp = cached.with_name(cached.name + ".tmp")
+                tmp.write_text(framed, encoding="utf-8")
+                os.replace(tmp, cached)
+                rendered += 1
+            wanted[urls.page_url(urls.example(dv.stem, ex.record.line)) + "index.html"] = Wanted(key, path=cached)
+    index = built / "search" / "search_index.json"
+    if index.exists():
+        wanted["search/search_index.json"] = Wanted("search:" + all_keys.hexdigest(), make=lambda: _search_index(index, site.search_entries()))
+    return wanted, rendered
+
+
+def dataset_page_key(dv, code: str, frame_hash: str) -> bytes:
+    """What every example page of a dataset depends on besides its own record: the generator,
+    the frame, the dataset's config, source and findings context, and which source pages exist."""
+    r = dv.r
+    return hashlib.blake2b(
+        orjson.dumps([code, frame_hash, dv.stem, r.memo.context if r.memo else "", repr(r.config), len(dv.examples), sorted(dv.with_source)]),
+        digest_size=16,
+    ).digest()
+
+
+def example_page_key(base: bytes, ex, prev, nxt) -> str:
+    """An example page's key: its record (by digest), place, neighbours, findings and where its
+    segments were found. Everything else on the page follows from these and the dataset key."""
+    parts = [
+        ex.record.digest.hex(),
+        ex.record.line,
+        ex.number,
+        [prev.record.line, prev.number] if prev else None,
+        [nxt.record.line, nxt.number] if nxt else None,
+        [[f.rule, f.severity, f.message, f.detail] for f in ex.findings],
+        [[s.status, s.path, s.start_line, s.end_line] for s in ex.segments],
+    ]
+    return hashlib.blake2b(base + orjson.dumps(parts), digest_size=16).hexdigest()
+
+
+def _lazy(make):
+    done: list[bytes] = []
+
+    def value() -> bytes:
+        if not done:
+            done.append(make())
+        return done[0]
+
+    return value
 
 
 def build_site(args, source_root, say=None) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import zlib
 from collections import defaultdict
 
 from .config import DatasetConfig
@@ -248,52 +249,117 @@ class KnownNames:
 # --- whole-dataset rules ----------------------------------------------------------------------
 
 
-def check_duplicates(examples: list[Example], config: DatasetConfig) -> list[Finding]:
+def check_duplicates(examples: list[Example], config: DatasetConfig, contents: list[bytes] | None = None, sets: list[frozenset[int]] | None = None, previous: dict | None = None) -> tuple[list[Finding], dict]:
+    """Identical records and near-duplicate requests. `contents` (identical-record digests)
+    and `sets` (request shingles) may come from the memo; `previous` is the near-duplicate
+    state of the last run, which lets an edit be checked against the rest only. Returns the
+    findings and this run's state."""
     out = []
+    if contents is None:
+        contents = [content_digest(ex.record) for ex in examples]
     first: dict[bytes, Example] = {}
-    for ex in examples:
-        r = ex.record
-        key = hashlib.sha256("\x00".join((r.system, r.user, r.assistant)).encode("utf-8", "surrogatepass")).digest()
+    for ex, key in zip(examples, contents):
         if key in first:
             out.append(_record_finding(ex, "duplicates.identical", f"identical to the record at line {first[key].record.line}"))
         else:
             first[key] = ex
-    for a, b, score in near_duplicates([ex.record.user for ex in examples], config.near_threshold):
+    if sets is None:
+        sets = [shingles(ex.record.user) for ex in examples]
+    keys = [(ex.record.line, ex.record.digest) for ex in examples]
+    pairs, state = near_duplicates(sets, config.near_threshold, keys, previous)
+    for a, b, score in pairs:
         ea, eb = examples[a], examples[b]
         if ea.record.user == eb.record.user and ea.record.assistant == eb.record.assistant:
             continue  # already identical
         out.append(_record_finding(eb, "duplicates.near", f"request is a near-duplicate of line {ea.record.line} (Jaccard {score:.2f} ≥ {config.near_threshold})"))
-    return out
+    return out, state
+
+
+def content_digest(r) -> bytes:
+    return hashlib.sha256("\x00".join((r.system, r.user, r.assistant)).encode("utf-8", "surrogatepass")).digest()
+
+
+def _stable_hash(text: str) -> int:
+    """64 bits that are the same in every process (CRC-32 and Adler-32 side by side), so a
+    build can keep shingles for the next one; Python's hash() is salted per process."""
+    b = text.encode("utf-8", "surrogatepass")
+    return zlib.crc32(b) << 32 | zlib.adler32(b)
 
 
 def shingles(text: str, k: int = 3) -> frozenset[int]:
-    """The text's k-word shingles, as hashes (compared within one process only: 100,000
-    requests' shingles as strings would cost hundreds of MB)."""
+    """The text's k-word shingles, as 64-bit hashes (100,000 requests' shingles as strings
+    would cost hundreds of MB)."""
     words = _WORD.findall(text.lower())
     if len(words) < k:
-        return frozenset([hash(" ".join(words))]) if words else frozenset()
-    return frozenset(hash(" ".join(words[i : i + k])) for i in range(len(words) - k + 1))
+        return frozenset([_stable_hash(" ".join(words))]) if words else frozenset()
+    return frozenset(_stable_hash(" ".join(words[i : i + k])) for i in range(len(words) - k + 1))
 
 
 MAX_CANDIDATES = 2000  # per text; only a flood of templated near-copies ever reaches it
+MAX_EDITED = 200  # texts changed since the last run above which all pairs are searched afresh
 
 
-def near_duplicates(texts: list[str], threshold: float) -> list[tuple[int, int, float]]:
-    """Pairs (i < j) whose shingle Jaccard ≥ threshold, found exactly with prefix filtering
-    (the all-pairs similarity-join trick): order each text's shingles rarest first; two texts
-    with Jaccard ≥ t must share a shingle within the first |A| - ceil(t·|A|) + 1 of each. Only
-    those prefixes are indexed, so common phrases never produce candidate pairs. A text whose
-    prefix already gathered MAX_CANDIDATES earlier texts stops collecting (a dataset of templated
-    copies would otherwise cost n²); it is reported against those it did collect."""
+def near_duplicates(sets: list[frozenset[int]], threshold: float, keys: list | None = None, previous: dict | None = None) -> tuple[list[tuple[int, int, float]], dict]:
+    """Pairs (i < j) whose shingle Jaccard ≥ threshold, and a state for the next run.
+
+    With `previous` (the state of a run over the same number of texts, keyed alike), only the
+    texts whose key changed are compared, each with every other text; pairs between unchanged
+    texts are kept. Otherwise all pairs are searched (see _all_pairs). Either way the answer
+    is exact, except after a search that hit MAX_CANDIDATES, which the next run repeats."""
+    keys = keys if keys is not None else list(range(len(sets)))
+    usable = (
+        previous is not None
+        and previous.get("threshold") == threshold
+        and not previous.get("capped")
+        and len(previous.get("keys", ())) == len(keys)
+    )
+    edited = [i for i, (k, old) in enumerate(zip(keys, previous["keys"])) if k != old] if usable else []
+    if not usable or len(edited) > MAX_EDITED:
+        pairs, capped = _all_pairs(sets, threshold)
+    else:
+        gone = set(edited)
+        pairs = [tuple(p) for p in previous["pairs"] if p[0] not in gone and p[1] not in gone]
+        for c in edited:
+            a = sets[c]
+            if not a:
+                continue
+            for j, b in enumerate(sets):
+                if j == c or not b or (j in gone and j < c):  # an edited pair is scored once
+                    continue
+                score = _jaccard(a, b, threshold)
+                if score is not None:
+                    pairs.append((min(c, j), max(c, j), score))
+        capped = False
+    pairs.sort()
+    return pairs, {"threshold": threshold, "keys": keys, "pairs": pairs, "capped": capped}
+
+
+def _jaccard(a: frozenset, b: frozenset, threshold: float) -> float | None:
+    """Jaccard of a and b when it is ≥ threshold, else None."""
+    if min(len(a), len(b)) < threshold * max(len(a), len(b)):
+        return None  # sizes alone rule it out
+    inter = len(a & b)
+    score = inter / (len(a) + len(b) - inter)
+    return score if score >= threshold else None
+
+
+def _all_pairs(sets: list[frozenset[int]], threshold: float) -> tuple[list[tuple[int, int, float]], bool]:
+    """Every pair with Jaccard ≥ threshold, found exactly with prefix filtering (the all-pairs
+    similarity-join trick): order each text's shingles rarest first; two texts with Jaccard
+    ≥ t must share a shingle within the first |A| - ceil(t·|A|) + 1 of each. Only those
+    prefixes are indexed, so common phrases never produce candidate pairs. A text whose prefix
+    already gathered MAX_CANDIDATES earlier texts stops collecting (a dataset of templated
+    copies would otherwise cost n²); it is reported against those it did collect, and the
+    second value says that happened."""
     import math
 
-    sets = [shingles(t) for t in texts]
     df: dict[int, int] = defaultdict(int)
     for s in sets:
         for sh in s:
             df[sh] += 1
     postings: dict[int, list[int]] = defaultdict(list)
     out = []
+    capped = False
     for i, s in enumerate(sets):
         if not s:
             continue
@@ -303,18 +369,15 @@ def near_duplicates(texts: list[str], threshold: float) -> list[tuple[int, int, 
         for sh in prefix:
             candidates.update(postings[sh])
             if len(candidates) >= MAX_CANDIDATES:
+                capped = True
                 break
         for j in sorted(candidates):
-            b = sets[j]
-            if min(len(s), len(b)) < threshold * max(len(s), len(b)):
-                continue  # sizes alone rule it out
-            inter = len(s & b)
-            score = inter / (len(s) + len(b) - inter)
-            if score >= threshold:
+            score = _jaccard(s, sets[j], threshold)
+            if score is not None:
                 out.append((j, i, score))
         for sh in prefix:
             postings[sh].append(i)
-    return sorted(out)
+    return out, capped
 
 
 def check_coverage(config: DatasetConfig, index: SourceIndex, covered: dict[str, list[str]]) -> list[Finding]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import orjson
 
+from .memo import LineMemo, line_digest
 from .model import Finding, Record
 
 BOM = b"\xef\xbb\xbf"
@@ -156,9 +157,18 @@ def iter_lines(path: Path):
 
 def load_dataset(path: Path, dataset: str | None = None) -> tuple[list[Record], list[Finding]]:
     """Read one JSONL file. Returns the valid records and the findings about its lines."""
+    records, findings, _ = load_lines(path, dataset)
+    return records, findings
+
+
+def load_lines(path: Path, dataset: str | None = None, known: dict[bytes, LineMemo] | None = None):
+    """load_dataset, plus what each line's bytes determined (by line digest). A line found in
+    `known` (an earlier build's memo) is only parsed: its checks are not run again."""
     dataset = dataset or path.stem
+    known = known or {}
     records: list[Record] = []
     findings: list[Finding] = []
+    lines: dict[bytes, LineMemo] = {}
     where = str(path)
 
     def report(line: int, rule: str, severity: str, message: str) -> None:
@@ -178,32 +188,18 @@ def load_dataset(path: Path, dataset: str | None = None) -> tuple[list[Record], 
             continue
         if ending == b"":
             report(n, "schema.no-final-newline", "info", "last line has no final newline")
-        if len(raw) > LARGE_LINE:
-            report(n, "schema.large-line", "warning", f"line is {len(raw) / (1 << 20):.1f} MiB")
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            report(n, "schema.utf8", "error", f"invalid UTF-8 at byte {e.start} of the line (skipped)")
+        digest = line_digest(raw)
+        memo = known.get(digest) if ending else None  # a last line's JSON errors mention the end
+        if memo is not None:
+            obj = orjson.loads(raw) if memo.valid else None
+        else:
+            obj, reports, extra = _check_line(raw, ending)
+            memo = LineMemo(tuple(reports), obj is not None, extra)
+        lines[digest] = memo
+        for rule, severity, message in memo.reports:
+            report(n, rule, severity, message)
+        if obj is None:
             continue
-        try:
-            obj = orjson.loads(raw)
-        except orjson.JSONDecodeError as e:
-            msg = str(e).split(": line", 1)[0]
-            truncated = ending == b"" and ("EOF" in msg or "end of" in msg.lower())
-            reason = "truncated line (ends inside a JSON value)" if truncated else f"invalid JSON: {msg}"
-            report(n, "schema.json", "error", f"{reason} (skipped)")
-            continue
-        problem = _shape_problem(obj)
-        if problem:
-            report(n, "schema.shape", "error", f"{problem} (skipped)")
-            continue
-        dup = _duplicate_key(raw, obj)
-        if dup is not None:
-            report(n, "schema.duplicate-key", "error", f"duplicate key {_shown(dup)} in one object (skipped: which value is meant is unknown)")
-            continue
-        extra = _extra_keys(obj)
-        if extra:
-            report(n, "schema.extra-keys", "info", f"keys beyond the schema: {', '.join(extra)} (kept)")
         msgs = obj["messages"]
         records.append(
             Record(
@@ -214,10 +210,43 @@ def load_dataset(path: Path, dataset: str | None = None) -> tuple[list[Record], 
                 system=shared.setdefault(msgs[0]["content"], msgs[0]["content"]),
                 user=msgs[1]["content"],
                 assistant=msgs[2]["content"],
-                extra_keys=extra,
+                extra_keys=memo.extra_keys,
+                digest=digest,
             )
         )
-    return records, findings
+    return records, findings, lines
+
+
+def _check_line(raw: bytes, ending: bytes) -> tuple[dict | None, list[tuple[str, str, str]], tuple[str, ...]]:
+    """(the parsed record or None when the line is skipped, line reports, extra keys)."""
+    reports: list[tuple[str, str, str]] = []
+    if len(raw) > LARGE_LINE:
+        reports.append(("schema.large-line", "warning", f"line is {len(raw) / (1 << 20):.1f} MiB"))
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        reports.append(("schema.utf8", "error", f"invalid UTF-8 at byte {e.start} of the line (skipped)"))
+        return None, reports, ()
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        msg = str(e).split(": line", 1)[0]
+        truncated = ending == b"" and ("EOF" in msg or "end of" in msg.lower())
+        reason = "truncated line (ends inside a JSON value)" if truncated else f"invalid JSON: {msg}"
+        reports.append(("schema.json", "error", f"{reason} (skipped)"))
+        return None, reports, ()
+    problem = _shape_problem(obj)
+    if problem:
+        reports.append(("schema.shape", "error", f"{problem} (skipped)"))
+        return None, reports, ()
+    dup = _duplicate_key(raw, obj)
+    if dup is not None:
+        reports.append(("schema.duplicate-key", "error", f"duplicate key {_shown(dup)} in one object (skipped: which value is meant is unknown)"))
+        return None, reports, ()
+    extra = _extra_keys(obj)
+    if extra:
+        reports.append(("schema.extra-keys", "info", f"keys beyond the schema: {', '.join(extra)} (kept)"))
+    return obj, reports, extra
 
 
 THINK_OPEN = "<think>\n"

@@ -17,6 +17,7 @@ class Record:
     user: str
     assistant: str
     extra_keys: tuple[str, ...] = ()  # keys beyond the schema, reported as info
+    digest: bytes = b""  # memo.line_digest(raw): how later builds recognise the line
 
     @property
     def key(self) -> str:
@@ -120,6 +121,7 @@ class Example:
     segments: list[Segment] = field(default_factory=list)
     coverage: Coverage = Coverage((), (), ())
     findings: list[Finding] = field(default_factory=list)
+    sizes: tuple[int, int, int] = (0, 0, 0)  # words in the request, words in the reasoning, code lines
 
     @property
     def status(self) -> str:

@@ -6,6 +6,7 @@ The result is plain data that `check` prints and `build` renders. Nothing here w
 from __future__ import annotations
 
 import time
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +15,9 @@ from . import checks
 from .config import ConfigError, DatasetConfig, load_config
 from .index import SourceError, index_source
 from .link import LineIndex, coverage_of, locate
-from .load import DatasetUnreadable, load_dataset, split_assistant
+from .load import DatasetUnreadable, load_lines, split_assistant
 from .lock import LockError, drift, read_lock
+from .memo import Memo, code_digest, context_digest
 from .model import Example, Finding, Segment, SourceIndex
 
 
@@ -34,6 +36,7 @@ class DatasetResult:
     partly: dict[str, list[str]]  # item ident → example keys that cover part of it
     lines_covered: dict[str, set[int]]  # source path → covered line numbers
     lock_present: bool = False
+    memo: Memo | None = None  # what this run learnt, for the next build (build saves it)
 
     def text_for(self, path: str) -> str | None:
         """Source text usable for pages: only when it is the pinned (locked) text."""
@@ -81,15 +84,17 @@ def run(
     source_root: Path | None,
     progress=None,
     timings: Timings | None = None,
+    memos: dict[str, Memo] | None = None,
 ) -> list[DatasetResult]:
+    """Every dataset through the stages. `memos` (by dataset stem) are earlier builds' memos."""
     timings = timings or Timings()
     results = []
     for path in jsonl_paths:
-        results.append(run_one(path, source_root, progress, timings))
+        results.append(run_one(path, source_root, progress, timings, (memos or {}).get(path.stem)))
     return results
 
 
-def run_one(path: Path, source_root: Path | None, progress=None, timings: Timings | None = None) -> DatasetResult:
+def run_one(path: Path, source_root: Path | None, progress=None, timings: Timings | None = None, memo: Memo | None = None) -> DatasetResult:
     timings = timings or Timings()
     say = progress or (lambda msg: None)
     t = time.perf_counter()
@@ -98,7 +103,7 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
     except ConfigError as e:
         raise PipelineError(str(e)) from None
     try:
-        records, findings = load_dataset(path, config.stem)
+        records, findings, line_memos = load_lines(path, config.stem, memo.lines if memo else None)
     except DatasetUnreadable as e:
         raise PipelineError(str(e)) from None
     say(f"{path}: read {len(records)} records ({len(findings)} line reports)")
@@ -157,15 +162,30 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
     timings.add("link", time.perf_counter() - t)
 
     t = time.perf_counter()
+    # Per-record findings of the schema and reasoning rules depend on the record and on this
+    # context only: an earlier build's are reused while the context is the same.
+    lock_bytes = config.lock_path.read_bytes() if lock_index is not None else b""
+    context = context_digest(code_digest(), repr(config), lock_bytes, repr(sorted((p, f.sha256) for p, f in index.files.items())))
+    fresh = Memo(context, line_memos)
     known = checks.KnownNames(index, config)
     record_findings: list[Finding] = []
     per_code: dict = {}
     names_per_code: dict = {}
     for ex in examples:
-        record_findings += checks.check_schema(ex, config)
+        r = ex.record
+        cached = memo.findings_for(r.digest, context) if memo is not None else None
+        if cached is None:
+            own = checks.check_schema(ex, config) + checks.check_reasoning(ex, config, known, names_per_code)
+            cached = tuple((f.rule, f.severity, f.message, f.detail) for f in own)
+        else:
+            fresh.hits += 1
+            own = [Finding(rule, severity, str(r.path), r.line, message, r.dataset, detail) for rule, severity, message, detail in cached]
+        fresh.findings[r.digest] = cached
+        record_findings += own
         record_findings += checks.check_fidelity_scope(ex, config, index, per_code)
-        record_findings += checks.check_reasoning(ex, config, known, names_per_code)
-    record_findings += checks.check_duplicates(examples, config)
+    contents, sets = remember_lines(examples, line_memos)
+    dups, fresh.near = checks.check_duplicates(examples, config, contents, sets, memo.near if memo is not None else None)
+    record_findings += dups
     whole = checks.check_coverage(config, index, covered)
     all_findings = checks.apply_severity(config, findings + drift_findings + record_findings + whole)
     all_findings.sort(key=lambda f: (f.path, f.line, f.rule, f.message))
@@ -176,7 +196,26 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
         ex.findings = by_record.get((str(ex.record.path), ex.record.line), [])
     timings.add("check", time.perf_counter() - t)
     say(f"{path}: {len(all_findings)} findings")
-    return DatasetResult(config, examples, all_findings, index, source_index, covered, partly, lines_covered, lock_index is not None)
+    return DatasetResult(config, examples, all_findings, index, source_index, covered, partly, lines_covered, lock_index is not None, fresh)
+
+
+def remember_lines(examples: list[Example], line_memos) -> tuple[list[bytes], list[frozenset[int]]]:
+    """Each example's identical-record digest and request shingles, from the memo or computed
+    (and then kept in it); its sizes are set on the example for the views."""
+    contents, sets = [], []
+    for ex in examples:
+        lm = line_memos[ex.record.digest]
+        if lm.content is None:
+            lm.content = checks.content_digest(ex.record)
+            s = checks.shingles(ex.record.user)
+            lm.shingles = array("Q", sorted(s)).tobytes()
+            lm.sizes = (len(ex.record.user.split()), len(ex.think.split()), ex.code.count("\n") + 1)
+            sets.append(s)
+        else:
+            sets.append(frozenset(array("Q", lm.shingles)))
+        contents.append(lm.content)
+        ex.sizes = lm.sizes
+    return contents, sets
 
 
 def _with_dataset(f: Finding, stem: str) -> Finding:

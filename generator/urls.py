@@ -52,6 +52,15 @@ def example(stem: str, line: int) -> str:
     return f"{dataset_dir(stem)}/examples/line-{line}.md"
 
 
+def example_hrefs(from_page: str, stem: str):
+    """A function line → href(from_page, example(stem, line)), for pages that link every
+    example: all example pages sit in one folder, so only the last part varies."""
+    prefix = href(from_page, example(stem, 1))
+    assert prefix.endswith("line-1/")
+    prefix = prefix[: -len("line-1/")]
+    return lambda line: f"{prefix}line-{line}/"
+
+
 def example_shell(stem: str) -> str:
     """The page mkdocs renders once per dataset; example pages are this frame with their body.
     It sits beside the example pages, so every relative URL in the frame fits them all."""

@@ -359,24 +359,17 @@ def coverage_page(dv: DatasetViews) -> Page:
 
 def example_rows(dv: DatasetViews, from_page: str) -> dict:
     rows = []
+    example_href = urls.example_hrefs(from_page, dv.stem)
+    per_block: dict[int, tuple] = {}  # examples quoting one code block share its Coverage object
     for ex in dv.examples:
-        items = [dv.items_by_ident[i] for i in ex.coverage.full if i in dv.items_by_ident]
-        names = [i.name for i in items if i.kind != "use"]
-        files = sorted({p.rsplit("/", 1)[-1] for p, _, _ in ex.coverage.lines})
-        rows.append(
-            [
-                ex.number,
-                ex.record.line,
-                first_line(ex.record.user),
-                "; ".join(names),
-                " ".join(urls.slug(n) for n in names),
-                ", ".join(files),
-                sum(e - s + 1 for _, s, e in ex.coverage.lines),
-                ex.status,
-                len(ex.findings),
-                urls.href(from_page, urls.example(dv.stem, ex.record.line)),
-            ]
-        )
+        cov = ex.coverage
+        block = per_block.get(id(cov))
+        if block is None:
+            items = [dv.items_by_ident[i] for i in cov.full if i in dv.items_by_ident]
+            names = [i.name for i in items if i.kind != "use"]
+            files = sorted({p.rsplit("/", 1)[-1] for p, _, _ in cov.lines})
+            block = per_block[id(cov)] = (cov, "; ".join(names), " ".join(urls.slug(n) for n in names), ", ".join(files), sum(e - s + 1 for _, s, e in cov.lines))
+        rows.append([ex.number, ex.record.line, first_line(ex.record.user), *block[1:], ex.status, len(ex.findings), example_href(ex.record.line)])
     return {
         "columns": [
             {"key": "number", "label": "#", "type": "number"},
@@ -441,9 +434,9 @@ def dataset_home_page(dv: DatasetViews) -> Page:
         "copyright": cfg.copyright,
         "files": [{"path": p, "href": urls.href(page, urls.source(stem, p)) if p in dv.with_source else cfg.file_url(p)} for p in cfg.scope_files],
         "rules": [{"severity": s, "rule": rule, "count": n} for (s, rule), n in sorted(rules.items(), key=lambda kv: (SEVERITY_ORDER[kv[0][0]], kv[0][1]))],
-        "hist_user": charts.histogram([len(e.record.user.split()) for e in dv.examples], "request length (words)"),
-        "hist_think": charts.histogram([len(e.think.split()) for e in dv.examples], "reasoning length (words)"),
-        "hist_code": charts.histogram([e.code.count("\n") + 1 for e in dv.examples], "code length (lines)"),
+        "hist_user": charts.histogram([e.sizes[0] for e in dv.examples], "request length (words)"),
+        "hist_think": charts.histogram([e.sizes[1] for e in dv.examples], "reasoning length (words)"),
+        "hist_code": charts.histogram([e.sizes[2] for e in dv.examples], "code length (lines)"),
         "examples_href": urls.href(page, urls.examples_index(stem)),
         "coverage_href": urls.href(page, urls.coverage(stem)),
         "findings_href": urls.href(page, urls.findings(stem)),

@@ -125,7 +125,32 @@ def test_near_duplicates_equals_brute_force(texts, threshold):
                 score = len(a & b) / len(a | b)
                 if score >= threshold:
                     expected.append((i, j, score))
-    assert [(i, j) for i, j, _ in near_duplicates(texts, threshold)] == [(i, j) for i, j, _ in expected]
+    pairs, state = near_duplicates(sets, threshold)
+    assert [(i, j) for i, j, _ in pairs] == [(i, j) for i, j, _ in expected]
+    assert state["capped"] is False
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from("a b c d e f g h".split()), min_size=0, max_size=10).map(" ".join), min_size=1, max_size=20),
+    st.data(),
+    st.sampled_from([0.3, 0.5, 0.8]),
+)
+def test_near_duplicates_after_edits_equal_a_search_from_scratch(texts, data, threshold):
+    """The incremental path (only edited texts compared with the rest) finds exactly the
+    pairs a full search finds over the edited texts."""
+    from generator.checks import near_duplicates, shingles
+
+    keys = [(n, t) for n, t in enumerate(texts)]
+    _, state = near_duplicates([shingles(t) for t in texts], threshold, keys)
+    edited = list(texts)
+    for i in data.draw(st.lists(st.integers(0, len(texts) - 1), max_size=4)):
+        edited[i] = data.draw(st.lists(st.sampled_from("a b c d e f g h".split()), max_size=10).map(" ".join))
+    sets = [shingles(t) for t in edited]
+    new_keys = [(n, t) for n, t in enumerate(edited)]
+    incremental, _ = near_duplicates(sets, threshold, new_keys, state)
+    fresh, _ = near_duplicates(sets, threshold, new_keys)
+    assert incremental == fresh
 
 
 @settings(max_examples=200, deadline=None)

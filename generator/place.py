@@ -1,0 +1,124 @@
+"""Put a planned site into its folder, touching only what changed.
+
+The plan maps each file of the site to a key that changes whenever its bytes would. The keys
+of the last build are kept in a manifest in the work folder; the site's mark file carries the
+manifest's digest. When the mark and the manifest agree, the site is exactly what the last build
+left, so only files whose key changed are replaced (each by a rename: a reader never sees a
+half-written file) and files no longer planned are removed. Otherwise (first build, a folder
+someone replaced, a build interrupted half-way) the site is laid out afresh beside the old one
+and swapped in with two renames.
+
+The mark says "updating" while files are being replaced, so an interrupted update is never
+taken for a finished one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import orjson
+
+from .write import _safe_join, swap_in
+
+MARK_TEXT = "written by python -m generator build; replaced on every build\n"
+
+
+@dataclass
+class Wanted:
+    """One file of the site: its key, and where its bytes come from (one of the three)."""
+
+    key: str
+    path: Path | None = None  # hard-linked (copied across file systems)
+    data: bytes | None = None
+    make: Callable[[], bytes] | None = None  # called only when the file has to be written
+
+
+def place(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name: str) -> int:
+    """Make `out` hold exactly `wanted`. Returns the number of files replaced or removed, or
+    -1 when the site was laid out afresh."""
+    manifest_bytes = orjson.dumps({rel: w.key for rel, w in wanted.items()}, option=orjson.OPT_SORT_KEYS)
+    mark_text = MARK_TEXT + f"manifest {hashlib.sha256(manifest_bytes).hexdigest()}\n"
+    previous = _previous(out, manifest_path, mark_name)
+    if previous is None:
+        tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            for rel, w in wanted.items():
+                _put(tmp, rel, w)
+            (tmp / mark_name).write_text(mark_text)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        manifest_path.unlink(missing_ok=True)
+        swap_in(tmp, out)
+        _write(manifest_path, manifest_bytes)
+        return -1
+    _write(out / mark_name, b"updating: this build was interrupted; the next one lays the site out afresh\n")
+    changed = 0
+    for rel, w in wanted.items():
+        if previous.get(rel) != w.key:
+            _put(out, rel, w)
+            changed += 1
+    for rel in previous.keys() - wanted.keys():
+        _remove(out, rel)
+        changed += 1
+    _write(manifest_path, manifest_bytes)
+    _write(out / mark_name, mark_text.encode())
+    return changed
+
+
+def _previous(out: Path, manifest_path: Path, mark_name: str) -> dict[str, str] | None:
+    """The last build's keys, when `out` is still exactly that build's site."""
+    try:
+        mark = (out / mark_name).read_text(encoding="utf-8")
+        manifest = manifest_path.read_bytes()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if mark != MARK_TEXT + f"manifest {hashlib.sha256(manifest).hexdigest()}\n":
+        return None
+    try:
+        keys = orjson.loads(manifest)
+    except orjson.JSONDecodeError:
+        return None
+    return keys if isinstance(keys, dict) else None
+
+
+def _put(root: Path, rel: str, w: Wanted) -> None:
+    dest = _safe_join(root, rel)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    if w.path is not None:
+        try:
+            os.link(w.path, tmp)
+        except OSError:
+            shutil.copyfile(w.path, tmp)
+    else:
+        tmp.write_bytes(w.data if w.data is not None else w.make())
+    if dest.is_dir() and not dest.is_symlink():  # was a folder in the last build
+        shutil.rmtree(dest)
+    os.replace(tmp, dest)  # never write through dest: it may be a hard link into a cache
+
+
+def _remove(root: Path, rel: str) -> None:
+    path = _safe_join(root, rel)
+    path.unlink(missing_ok=True)
+    parent = path.parent
+    while parent != root:
+        try:
+            parent.rmdir()  # only when empty
+        except OSError:
+            break
+        parent = parent.parent
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
