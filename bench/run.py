@@ -62,7 +62,7 @@ def measure_pipeline(jsonl: Path, source_root: Path, work: Path, out: Path) -> d
     stages = {name: {"seconds": seconds, "peak_mb": timings.peaks.get(name, 0.0)} for name, seconds in timings.stages.items()}
     if "mkdocs build" in stages:  # mkdocs runs as a child process: its own peak
         stages["mkdocs build"]["peak_mb"] = max(stages["mkdocs build"]["peak_mb"], peak_mb(resource.RUSAGE_CHILDREN))
-    placed = next((m for m in rendered if m.startswith("placed ")), "placed 0 example pages (0 rendered")
+    placed = next((m for m in rendered if m.endswith(" the rest unchanged)")), "0 example pages (0 rendered")
     n_rendered = int(placed.split("(")[1].split()[0])
     return {"stages": stages, "total_seconds": total, "peak_mb": peak_mb(), "rendered": n_rendered, **dir_stats(out)}
 

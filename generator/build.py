@@ -4,12 +4,17 @@ the example pages.
 The generator never imports mkdocs: it writes plain Markdown and a config that INHERITs the
 project's mkdocs.yml, and runs mkdocs as a program (only when what it reads has changed). mkdocs
 renders the summary pages and one shell page per dataset; every example page is our own HTML
-inside that shell. The site is laid out in a temporary folder and swapped in, so a failed build
-leaves the previous site untouched.
+inside that shell.
+
+Rebuilds do the work of what changed: the memo (memo.py) answers for dataset lines seen before,
+mkdocs runs only when what it reads changed, every file of the site has a key and only files
+whose key changed are written (place.py). Nothing in the site changes before every stage has
+succeeded, so a failed build leaves the previous site as it was.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import hashlib
@@ -29,9 +34,10 @@ from .load import LOADER_RULES
 from .memo import code_digest, read_memo, write_memo
 from .pipeline import Timings, discover, run
 from . import urls
-from .place import Wanted, place
-from .render import render_page
-from .views import build_views, example_page
+from .place import Wanted, place, previous_keys
+from .highlight import keep_between_builds
+from .render import keep_compiled_templates, render_page
+from .views import build_views, example_page, source_body, source_pages_available
 from .write import read_tree, sync_tree
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +70,9 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
     """Write the docs folder and mkdocs config for `results`; return the views for assembly."""
     timings = timings or Timings()
     t = time.perf_counter()
+    keep_compiled_templates(work / "cache" / "templates")
+    bodies = sorted({source_body(r.text_for(p)) for r in results for p in source_pages_available(r)})
+    keep_between_builds(bodies, work / "cache" / "highlight", code_digest())
     site = build_views(results)
     files = read_tree(root / "docs")
     generated: dict[str, bytes] = {}
@@ -72,10 +81,10 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
             generated[page.path] = render_page(page).encode("utf-8")
     # Data files (table data, the JSONL download) are not for mkdocs: they go to the site as is.
     data = {path: (d if isinstance(d, bytes) else orjson.dumps(d)) for path, d in site.data.items()}
-    standalone = site.standalone_paths() | set(site.shells.values())
-    taken = set(generated) | set(data) | standalone
-    standalone_dirs = {urls.page_url(p) for p in standalone}
-    clash = sorted(f for f in files if f in taken or any(urls.page_url(f).startswith(d) for d in standalone_dirs if d))
+    # A dataset's examples folder belongs to its generated example pages, all of it.
+    taken = set(generated) | set(data)
+    example_dirs = tuple(shell.rsplit("/", 1)[0] + "/" for shell in site.shells.values())
+    clash = sorted(f for f in files if f in taken or f.startswith(example_dirs))
     if clash:
         raise BuildError(f"docs/{clash[0]}: a hand-written file has the path of a generated page; rename it")
     files.update(generated)
@@ -113,13 +122,6 @@ def _squeeze(frame: str) -> str:
     if "<pre" in frame or "<textarea" in frame:
         return frame
     return re.sub(r"\n\s*", "\n", frame)
-
-
-def replace_file(path: Path, data: bytes) -> None:
-    """Write by rename: files in a built site may be hard links into a cache."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def _search_index(mkdocs_index: Path, entries) -> bytes:
@@ -213,8 +215,22 @@ def run_mkdocs_if_needed(gen: dict, work: Path, say) -> tuple[bool, str]:
     (work / "mkdocs-out.key").unlink(missing_ok=True)
     shutil.rmtree(built, ignore_errors=True)
     os.replace(fresh, built)
+    (work / "mkdocs-out.files.json").write_bytes(orjson.dumps(_file_digests(built)))
     (work / "mkdocs-out.key").write_text(gen["mkdocs_key"])
     return True, ""
+
+
+def _file_digests(root: Path) -> dict[str, str]:
+    """Each file of mkdocs' output by digest: after mkdocs runs again, only files whose bytes
+    changed are replaced in the site."""
+    out = {}
+    for dirpath, _, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        rel_dir = "" if rel_dir == "." else rel_dir + "/"
+        for name in filenames:
+            with open(os.path.join(dirpath, name), "rb") as fh:
+                out[rel_dir + name] = hashlib.sha256(fh.read()).hexdigest()
+    return out
 
 
 def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: str | None, say, live: bool = False, timings: Timings | None = None):
@@ -240,20 +256,20 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
         return False, results
     t = time.perf_counter()
     try:
-        wanted, rendered = plan_site(gen, work, say)
+        wanted, rendered = plan_site(gen, work)
     except BuildError as e:
         print(f"error: {e}; {out}/ was left as it was", file=sys.stderr)
         return False, results
-    timings.add("example pages", time.perf_counter() - t)
+    manifest = work / "manifests" / (hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16] + ".json")
+    previous = previous_keys(out, manifest, SITE_MARK)
+    changed = place(wanted, out, manifest, SITE_MARK, previous)
     pages = sum(len(dv.examples) for dv in gen["site"].datasets)
-    say(f"{pages} example pages ({rendered} rendered, {pages - rendered} from the cache)")
-    t = time.perf_counter()
-    changed = place(wanted, out, work / "site-manifest.json", SITE_MARK)
-    say(f"{out}/: {changed} files replaced" if changed >= 0 else f"{out}/: laid out afresh")
+    say(f"{pages} example pages ({rendered[0]} rendered, the rest unchanged)")
+    say(f"{out}/: {changed} files replaced or removed" if changed >= 0 else f"{out}/: laid out afresh")
     for r in results:
         if r.memo is not None:
             write_memo(_memo_path(work, r.config.stem), r.memo)
-    timings.add("swap", time.perf_counter() - t)
+    timings.add("example pages", time.perf_counter() - t)
     print(_summary(gen["site"].datasets, out, time.perf_counter() - t0), flush=True)
     return True, results
 
@@ -262,32 +278,30 @@ def _memo_path(work: Path, stem: str) -> Path:
     return work / "state" / f"{urls.slug(stem)}.memo"
 
 
-def plan_site(gen: dict, work: Path, say) -> tuple[dict[str, Wanted], int]:
-    """Every file of the site, each with a key that changes when its bytes would. Example
-    pages whose key is not in the page cache are rendered into it now (framed by their
-    dataset's shell page, as mkdocs rendered it). Returns (files, pages rendered)."""
+def plan_site(gen: dict, work: Path) -> tuple[dict[str, Wanted], list[int]]:
+    """Every file of the site, each with a key that changes when its bytes would. Nothing is
+    rendered here: an example page is rendered (and framed by its dataset's shell page, as
+    mkdocs rendered it) only when it has to be written. Returns (files, [pages rendered so far])."""
     site = gen["site"]
     built = work / "mkdocs-out"
-    mkdocs_key = gen["mkdocs_key"]
     shell_dirs = {urls.page_url(p).rstrip("/") for p in site.shells.values()}
     wanted: dict[str, Wanted] = {}
-    for dirpath, dirnames, filenames in os.walk(built):
-        rel_dir = os.path.relpath(dirpath, built).replace(os.sep, "/")
-        rel_dir = "" if rel_dir == "." else rel_dir + "/"
-        dirnames[:] = [d for d in dirnames if rel_dir + d not in shell_dirs]
-        for name in filenames:
-            wanted[rel_dir + name] = Wanted(f"mkdocs:{mkdocs_key}", path=Path(dirpath) / name)
+    try:
+        digests = orjson.loads((work / "mkdocs-out.files.json").read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        digests = _file_digests(built)
+    for rel, file_digest in digests.items():
+        if rel.rsplit("/", 1)[0] not in shell_dirs:
+            wanted[rel] = Wanted(f"file:{file_digest}", path=built / rel)
     shell_urls = [urls.page_url(p) for p in site.shells.values()]
     sitemap = built / "sitemap.xml"
     if sitemap.exists():
         sitemap_bytes = _lazy(lambda: _sitemap_without(sitemap, shell_urls).encode("utf-8"))
-        wanted["sitemap.xml"] = Wanted(f"sitemap:{mkdocs_key}", make=sitemap_bytes)
-        wanted["sitemap.xml.gz"] = Wanted(f"sitemap.gz:{mkdocs_key}", make=lambda: gzip.compress(sitemap_bytes(), mtime=0))
+        wanted["sitemap.xml"] = Wanted(f"sitemap:{digests['sitemap.xml']}", make=sitemap_bytes)
+        wanted["sitemap.xml.gz"] = Wanted(f"sitemap.gz:{digests['sitemap.xml']}", make=lambda: gzip.compress(sitemap_bytes(), mtime=0))
     for rel, data in gen["data"].items():
-        wanted[rel] = Wanted("data:" + hashlib.blake2b(data, digest_size=16).hexdigest(), data=data)
+        wanted[rel] = Wanted("data:" + hashlib.sha256(data).hexdigest(), data=data)
 
-    cache = work / "cache" / "pages"
-    cache.mkdir(parents=True, exist_ok=True)
     digest = code_digest()
     frames: dict[str, tuple[str, str, str]] = {}
     for stem, shell_path in site.shells.items():
@@ -297,29 +311,27 @@ def plan_site(gen: dict, work: Path, say) -> tuple[dict[str, Wanted], int]:
         if not sep or SLOT_H1 not in head:
             raise BuildError(f"{shell_dir / 'index.html'}: the theme dropped the page slot; cannot frame example pages")
         frames[stem] = (_squeeze(head), _squeeze(tail), hashlib.sha256(text.encode()).hexdigest())
-    rendered = 0
-    all_keys = hashlib.blake2b(mkdocs_key.encode(), digest_size=16)
+    rendered = [0]
+
+    def framed_page(dv, i: int) -> bytes:
+        """Example page i of dv, rendered and framed by its dataset's shell page."""
+        exs = dv.examples
+        page = example_page(dv, exs[i], exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None)
+        head, tail, _ = frames[dv.stem]
+        title = html.escape(page.title)
+        head = head.replace(SLOT_TITLE, title).replace(SLOT_H1, html.escape(page.title.split(" · ")[0]))
+        rendered[0] += 1
+        return (head.replace(urls.page_url(site.shells[dv.stem]), urls.page_url(page.path)) + render_page(page) + tail).encode("utf-8")
+
+    all_keys = hashlib.blake2b(digests.get("search/search_index.json", "").encode(), digest_size=16)
     for dv in site.datasets:
-        head, tail, frame_hash = frames[dv.stem]
-        shell_url = urls.page_url(site.shells[dv.stem])
-        base = dataset_page_key(dv, digest, frame_hash)
+        base = dataset_page_key(dv, digest, frames[dv.stem][2])
+        folder = urls.page_url(site.shells[dv.stem]).rsplit("/", 2)[0] + "/"  # page: line-N/index.html
         exs = dv.examples
         for i, ex in enumerate(exs):
-            prev = exs[i - 1] if i > 0 else None
-            nxt = exs[i + 1] if i + 1 < len(exs) else None
-            key = example_page_key(base, ex, prev, nxt)
+            key = example_page_key(base, ex, exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None)
             all_keys.update(key.encode())
-            cached = cache / f"{key}.html"
-            if not cached.exists():
-                page = example_page(dv, ex, prev, nxt)
-                title = html.escape(page.title)
-                body = render_page(page)
-                framed = head.replace(SLOT_TITLE, title).replace(SLOT_H1, html.escape(page.title.split(" · ")[0])).replace(shell_url, urls.page_url(page.path)) + body + tail
-                tmp = cached.with_name(cached.name + ".tmp")
-                tmp.write_text(framed, encoding="utf-8")
-                os.replace(tmp, cached)
-                rendered += 1
-            wanted[urls.page_url(urls.example(dv.stem, ex.record.line)) + "index.html"] = Wanted(key, path=cached)
+            wanted[f"{folder}line-{ex.record.line}/index.html"] = Wanted(key, make=functools.partial(framed_page, dv, i))
     index = built / "search" / "search_index.json"
     if index.exists():
         wanted["search/search_index.json"] = Wanted("search:" + all_keys.hexdigest(), make=lambda: _search_index(index, site.search_entries()))
@@ -331,7 +343,7 @@ def dataset_page_key(dv, code: str, frame_hash: str) -> bytes:
     the frame, the dataset's config, source and findings context, and which source pages exist."""
     r = dv.r
     return hashlib.blake2b(
-        orjson.dumps([code, frame_hash, dv.stem, r.memo.context if r.memo else "", repr(r.config), len(dv.examples), sorted(dv.with_source)]),
+        orjson.dumps([code, frame_hash, dv.stem, r.memo.context if r.memo else "", r.config.fingerprint(), len(dv.examples), sorted(dv.with_source)]),
         digest_size=16,
     ).digest()
 

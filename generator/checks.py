@@ -299,8 +299,9 @@ MAX_CANDIDATES = 2000  # per text; only a flood of templated near-copies ever re
 MAX_EDITED = 200  # texts changed since the last run above which all pairs are searched afresh
 
 
-def near_duplicates(sets: list[frozenset[int]], threshold: float, keys: list | None = None, previous: dict | None = None) -> tuple[list[tuple[int, int, float]], dict]:
-    """Pairs (i < j) whose shingle Jaccard ≥ threshold, and a state for the next run.
+def near_duplicates(sets: list, threshold: float, keys: list | None = None, previous: dict | None = None) -> tuple[list[tuple[int, int, float]], dict]:
+    """Pairs (i < j) whose shingle Jaccard ≥ threshold, and a state for the next run. Each
+    of `sets` holds one text's distinct shingle hashes (a frozenset, or an array from the memo).
 
     With `previous` (the state of a run over the same number of texts, keyed alike), only the
     texts whose key changed are compared, each with every other text; pairs between unchanged
@@ -320,7 +321,7 @@ def near_duplicates(sets: list[frozenset[int]], threshold: float, keys: list | N
         gone = set(edited)
         pairs = [tuple(p) for p in previous["pairs"] if p[0] not in gone and p[1] not in gone]
         for c in edited:
-            a = sets[c]
+            a = frozenset(sets[c])
             if not a:
                 continue
             for j, b in enumerate(sets):
@@ -334,11 +335,11 @@ def near_duplicates(sets: list[frozenset[int]], threshold: float, keys: list | N
     return pairs, {"threshold": threshold, "keys": keys, "pairs": pairs, "capped": capped}
 
 
-def _jaccard(a: frozenset, b: frozenset, threshold: float) -> float | None:
-    """Jaccard of a and b when it is ≥ threshold, else None."""
+def _jaccard(a: frozenset, b, threshold: float) -> float | None:
+    """Jaccard of a and b (any collection of distinct values) when it is ≥ threshold, else None."""
     if min(len(a), len(b)) < threshold * max(len(a), len(b)):
         return None  # sizes alone rule it out
-    inter = len(a & b)
+    inter = len(a.intersection(b))
     score = inter / (len(a) + len(b) - inter)
     return score if score >= threshold else None
 
@@ -353,6 +354,7 @@ def _all_pairs(sets: list[frozenset[int]], threshold: float) -> tuple[list[tuple
     second value says that happened."""
     import math
 
+    sets = [s if isinstance(s, frozenset) else frozenset(s) for s in sets]
     df: dict[int, int] = defaultdict(int)
     for s in sets:
         for sh in s:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+import json
 from pathlib import Path
 
 
@@ -32,6 +33,20 @@ class DatasetConfig:
     allow: frozenset[str]
     near_threshold: float
     severity: dict[str, str] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """Every setting, written the same way in every process (sets sorted): part of the
+        keys that decide what an earlier build's results may be reused for."""
+        plain = {}
+        for name, value in vars(self).items():
+            if isinstance(value, (set, frozenset)):
+                value = sorted(value)
+            elif isinstance(value, dict):
+                value = sorted(value.items())
+            elif isinstance(value, Path):
+                value = str(value)
+            plain[name] = value
+        return json.dumps(plain, sort_keys=True, ensure_ascii=False)
 
     @property
     def lock_path(self) -> Path:

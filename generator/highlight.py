@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
+import os
 import re
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
+
+import orjson
 
 from markupsafe import Markup
 from pygments import highlight as _pyg
@@ -53,9 +58,42 @@ def _compact(line: str) -> str:
         line = merged
 
 
+_KEPT: dict[str, tuple[str, ...]] = {}  # code → lines, from keep_between_builds
+
+
+def keep_between_builds(codes: list[str], folder: Path, salt: str) -> None:
+    """Highlight these (large) texts once across builds: their lines are kept in `folder`, by
+    a digest of `salt` (the generator's version) and the text. The source files' pages need
+    this: Pygments takes ~0.15 s for them, every build otherwise."""
+    _KEPT.clear()
+    folder.mkdir(parents=True, exist_ok=True)
+    used = set()
+    for code in codes:
+        name = hashlib.sha256((salt + "\0" + code).encode("utf-8", "surrogatepass")).hexdigest() + ".json"
+        used.add(name)
+        path = folder / name
+        try:
+            lines = orjson.loads(path.read_bytes())
+            if isinstance(lines, list) and all(isinstance(l, str) for l in lines):
+                _KEPT[code] = tuple(lines)
+                continue
+        except (OSError, orjson.JSONDecodeError):
+            pass
+        _KEPT[code] = rust_lines(code)
+        tmp = path.with_name(name + f".tmp-{os.getpid()}")
+        tmp.write_bytes(orjson.dumps(list(_KEPT[code])))
+        os.replace(tmp, path)
+    for old in folder.glob("*.json"):
+        if old.name not in used:
+            old.unlink(missing_ok=True)
+
+
 @lru_cache(maxsize=4096)
 def rust_lines(code: str) -> tuple[str, ...]:
     """Highlighted HTML per line of `code` (balanced spans on every line)."""
+    kept = _KEPT.get(code)
+    if kept is not None:
+        return kept
     if not code:
         return ("",)
     if "\r" in code or "\ufeff" in code:

@@ -165,7 +165,7 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
     # Per-record findings of the schema and reasoning rules depend on the record and on this
     # context only: an earlier build's are reused while the context is the same.
     lock_bytes = config.lock_path.read_bytes() if lock_index is not None else b""
-    context = context_digest(code_digest(), repr(config), lock_bytes, repr(sorted((p, f.sha256) for p, f in index.files.items())))
+    context = context_digest(code_digest(), config.fingerprint(), lock_bytes, repr(sorted((p, f.sha256) for p, f in index.files.items())))
     fresh = Memo(context, line_memos)
     known = checks.KnownNames(index, config)
     record_findings: list[Finding] = []
@@ -195,13 +195,15 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
     for ex in examples:
         ex.findings = by_record.get((str(ex.record.path), ex.record.line), [])
     timings.add("check", time.perf_counter() - t)
-    say(f"{path}: {len(all_findings)} findings")
+    reused = f" (checks of {fresh.hits} unchanged records reused)" if memo is not None and memo.lines else ""
+    say(f"{path}: {len(all_findings)} findings{reused}")
     return DatasetResult(config, examples, all_findings, index, source_index, covered, partly, lines_covered, lock_index is not None, fresh)
 
 
-def remember_lines(examples: list[Example], line_memos) -> tuple[list[bytes], list[frozenset[int]]]:
-    """Each example's identical-record digest and request shingles, from the memo or computed
-    (and then kept in it); its sizes are set on the example for the views."""
+def remember_lines(examples: list[Example], line_memos) -> tuple[list[bytes], list]:
+    """Each example's identical-record digest and request shingles (a frozenset when computed
+    now, else the memo's packed array), from the memo or computed and then kept in it; its
+    sizes are set on the example for the views."""
     contents, sets = [], []
     for ex in examples:
         lm = line_memos[ex.record.digest]
@@ -212,7 +214,7 @@ def remember_lines(examples: list[Example], line_memos) -> tuple[list[bytes], li
             lm.sizes = (len(ex.record.user.split()), len(ex.think.split()), ex.code.count("\n") + 1)
             sets.append(s)
         else:
-            sets.append(frozenset(array("Q", lm.shingles)))
+            sets.append(array("Q", lm.shingles))
         contents.append(lm.content)
         ex.sizes = lm.sizes
     return contents, sets
@@ -263,13 +265,17 @@ def aggregate(examples: list[Example]):
     covered: dict[str, list[str]] = defaultdict(list)
     partly: dict[str, list[str]] = defaultdict(list)
     lines: dict[str, set[int]] = defaultdict(set)
+    seen: set[int] = set()  # examples quoting one code block share its Coverage object
     for ex in examples:
-        for ident in ex.coverage.full:
+        cov = ex.coverage
+        for ident in cov.full:
             covered[ident].append(ex.record.key)
-        for ident in ex.coverage.partial:
+        for ident in cov.partial:
             partly[ident].append(ex.record.key)
-        for path, s, e in ex.coverage.lines:
-            lines[path].update(range(s, e + 1))
+        if id(cov) not in seen:
+            seen.add(id(cov))
+            for path, s, e in cov.lines:
+                lines[path].update(range(s, e + 1))
     return dict(covered), dict(partly), dict(lines)
 
 

@@ -33,23 +33,22 @@ class Wanted:
     """One file of the site: its key, and where its bytes come from (one of the three)."""
 
     key: str
-    path: Path | None = None  # hard-linked (copied across file systems)
+    path: Path | None = None  # copied (never hard-linked: an edit of the site must not reach the work folder)
     data: bytes | None = None
     make: Callable[[], bytes] | None = None  # called only when the file has to be written
 
 
-def place(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name: str) -> int:
-    """Make `out` hold exactly `wanted`. Returns the number of files replaced or removed, or
-    -1 when the site was laid out afresh."""
+def place(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name: str, previous: dict[str, str] | None) -> int:
+    """Make `out` hold exactly `wanted`, given `previous` = previous_keys(…) (None: lay out
+    afresh). Returns the number of files replaced or removed, or -1 when laid out afresh."""
     manifest_bytes = orjson.dumps({rel: w.key for rel, w in wanted.items()}, option=orjson.OPT_SORT_KEYS)
     mark_text = MARK_TEXT + f"manifest {hashlib.sha256(manifest_bytes).hexdigest()}\n"
-    previous = _previous(out, manifest_path, mark_name)
     if previous is None:
         tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             for rel, w in wanted.items():
-                _put(tmp, rel, w)
+                _put_new(tmp, rel, w)
             (tmp / mark_name).write_text(mark_text)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -72,7 +71,7 @@ def place(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name: 
     return changed
 
 
-def _previous(out: Path, manifest_path: Path, mark_name: str) -> dict[str, str] | None:
+def previous_keys(out: Path, manifest_path: Path, mark_name: str) -> dict[str, str] | None:
     """The last build's keys, when `out` is still exactly that build's site."""
     try:
         mark = (out / mark_name).read_text(encoding="utf-8")
@@ -88,21 +87,29 @@ def _previous(out: Path, manifest_path: Path, mark_name: str) -> dict[str, str] 
     return keys if isinstance(keys, dict) else None
 
 
+def _put_new(root: Path, rel: str, w: Wanted) -> None:
+    """Into a folder nobody reads yet: no temporary name needed."""
+    dest = _safe_join(root, rel)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if w.path is not None:
+        shutil.copyfile(w.path, dest)
+    else:
+        with open(dest, "wb") as fh:
+            fh.write(w.data if w.data is not None else w.make())
+
+
 def _put(root: Path, rel: str, w: Wanted) -> None:
     dest = _safe_join(root, rel)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".tmp")
     tmp.unlink(missing_ok=True)
     if w.path is not None:
-        try:
-            os.link(w.path, tmp)
-        except OSError:
-            shutil.copyfile(w.path, tmp)
+        shutil.copyfile(w.path, tmp)
     else:
         tmp.write_bytes(w.data if w.data is not None else w.make())
     if dest.is_dir() and not dest.is_symlink():  # was a folder in the last build
         shutil.rmtree(dest)
-    os.replace(tmp, dest)  # never write through dest: it may be a hard link into a cache
+    os.replace(tmp, dest)
 
 
 def _remove(root: Path, rel: str) -> None:

@@ -46,9 +46,6 @@ class SiteViews:
             for i, ex in enumerate(exs):
                 yield example_page(dv, ex, exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None)
 
-    def standalone_paths(self) -> set[str]:
-        return {urls.example(dv.stem, ex.record.line) for dv in self.datasets for ex in dv.examples}
-
     def search_entries(self):
         for dv in self.datasets:
             for ex in dv.examples:
@@ -93,6 +90,7 @@ class DatasetViews:
         self.stem = r.config.stem
         self.examples = sorted(r.examples, key=lambda e: e.record.line)
         self.by_key = {e.record.key: e for e in self.examples}
+        self.line_of = {k: e.record.line for k, e in self.by_key.items()}
         self.targets = target_items(r)
         self.with_source = source_pages_available(r)
         self.items_by_ident = {i.ident: i for i in r.index.items()}
@@ -249,12 +247,17 @@ def example_search_entry(dv: DatasetViews, ex: Example) -> dict:
     }
 
 
+def source_body(text: str) -> str:
+    """A source file's text as its page shows it: the final newline ends the last line."""
+    return text[:-1] if text.endswith("\n") else text
+
+
 def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
     r, stem = dv.r, dv.stem
     page = urls.source(stem, path_in_repo)
     text = r.text_for(path_in_repo)
     f = r.index.files[path_in_repo]
-    body = text[:-1] if text.endswith("\n") else text  # the final newline ends the last line
+    body = source_body(text)
     lines_html = rust_lines(body)
     covered = r.lines_covered.get(path_in_repo, set())
     targets = [i for i in dv.targets if i.path == path_in_repo]
@@ -266,8 +269,8 @@ def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
     for item in f.items:
         if item.kind == "use" and not r.covered.get(item.ident):
             continue
-        keys = sorted(set(r.covered.get(item.ident, [])), key=lambda k: dv.by_key[k].record.line)
-        part = sorted(set(r.partly.get(item.ident, [])) - set(keys), key=lambda k: dv.by_key[k].record.line)
+        keys = sorted(set(r.covered.get(item.ident, [])), key=dv.line_of.__getitem__)
+        part = sorted(set(r.partly.get(item.ident, [])) - set(keys), key=dv.line_of.__getitem__)
         anchor = urls.item_anchor(item.name, item.start_line)
         row = {
             "anchor": anchor,
@@ -322,7 +325,7 @@ def coverage_page(dv: DatasetViews) -> Page:
     order = {"uncovered": 0, "partial": 1, "covered": 2}
     rows = []
     for item in sorted(dv.targets, key=lambda i: (order[item_status(r, i)], i.path, i.start_line)):
-        keys = sorted(set(r.covered.get(item.ident, [])), key=lambda k: dv.by_key[k].record.line)
+        keys = sorted(set(r.covered.get(item.ident, [])), key=dv.line_of.__getitem__)
         rows.append(
             {
                 "status": item_status(r, item),

@@ -1,0 +1,173 @@
+"""Incremental builds: a rebuild after edits gives the very site a build from nothing gives,
+while touching only what changed; the memo and the manifest are caches that may be lost or
+damaged without harm."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from generator.__main__ import main
+from generator.memo import Memo, read_memo, write_memo
+
+from conftest import CORPUS, ROOT
+from test_site import copy_project, digest_tree
+
+EXAMPLES = "site/datasets/retry_state_machine/examples"
+
+
+def build_in(project: Path, work: Path, out: Path) -> int:
+    return main(["build", "--work", str(work), "--out", str(out), "--quiet", "--source-root", str(CORPUS)])
+
+
+def fresh_digest(project: Path, tmp: Path, name: str) -> dict[str, str]:
+    assert build_in(project, tmp / f"{name}-work", tmp / f"{name}-site") == 0
+    return digest_tree(tmp / f"{name}-site")
+
+
+def stamps(site: Path) -> dict[str, tuple[int, int]]:
+    return {p.relative_to(site).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns) for p in site.rglob("*") if p.is_file()}
+
+
+def edit_line(jsonl: Path, n: int, change) -> None:
+    """Apply change(record dict) to line n (1-based), as a reviewer's editor would."""
+    lines = jsonl.read_bytes().split(b"\n")
+    rec = orjson.loads(lines[n - 1])
+    change(rec)
+    lines[n - 1] = orjson.dumps(rec)
+    jsonl.write_bytes(b"\n".join(lines))
+
+
+def set_user(text):
+    def change(rec):
+        rec["messages"][1]["content"] = text
+    return change
+
+
+def append_think(text):
+    def change(rec):
+        a = rec["messages"][2]["content"]
+        rec["messages"][2]["content"] = a.replace("\n</think>\n\n", " " + text + "\n</think>\n\n", 1)
+    return change
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    project = copy_project(tmp_path)
+    monkeypatch.chdir(project)
+    assert build_in(project, project / "build", project / "site") == 0
+    return project
+
+
+def test_edits_rebuilt_in_place_equal_builds_from_nothing(project, tmp_path):
+    jsonl = project / "dataset/retry_state_machine.jsonl"
+    work, site = project / "build", project / "site"
+    original = jsonl.read_bytes()
+
+    def step(name, edit):
+        edit()
+        assert build_in(project, work, site) == 0
+        assert digest_tree(site) == fresh_digest(project, tmp_path, name), f"after {name}"
+
+    # 1. a request reworded (same length, so the summary pages' figures stay): one example page
+    #    and the data that lists it change, nothing else
+    before = stamps(site)
+    request = orjson.loads(original.split(b"\n")[9])["messages"][1]["content"]
+    assert "Heads-up:" in request
+    step("reworded", lambda: edit_line(jsonl, 10, set_user(request.replace("Heads-up:", "Note:"))))
+    after = stamps(site)
+    changed = {rel for rel in after if before.get(rel) != after[rel]}
+    pages = {rel for rel in changed if rel.startswith("datasets/retry_state_machine/examples/")}
+    assert pages == {"datasets/retry_state_machine/examples/line-10/index.html"}
+    assert changed <= pages | {
+        ".generated-site",
+        "search/search_index.json",
+        "datasets/retry_state_machine/data/examples.json",
+        "datasets/retry_state_machine/data/findings.json",
+        "datasets/retry_state_machine/data/retry_state_machine.jsonl",
+    }, changed - pages
+    # 2. a reasoning that names a function nobody wrote: a new finding, new counts
+    step("hallucinated", lambda: edit_line(jsonl, 5, append_think("It calls `Retry::frobnicate_forever` first.")))
+    assert "frobnicate_forever" in (site / "datasets/retry_state_machine/examples/line-5/index.html").read_text()
+    # 3. a copy of line 3 appended: an identical-record finding and a new page
+    step("duplicated", lambda: jsonl.write_bytes(jsonl.read_bytes() + jsonl.read_bytes().split(b"\n")[2] + b"\n"))
+    assert (site / "datasets/retry_state_machine/examples/line-23/index.html").exists()
+    # 4. a request made a near-copy of another one
+    other = orjson.loads(jsonl.read_bytes().split(b"\n")[10])["messages"][1]["content"]
+    step("near-copy", lambda: edit_line(jsonl, 12, set_user(other + " Thanks.")))
+    assert "near-duplicate of line 11" in (site / "datasets/retry_state_machine/examples/line-12/index.html").read_text()
+    # 5. a broken line inserted: every later record moves down one line
+    step("inserted", lambda: jsonl.write_bytes(b"\n".join(jsonl.read_bytes().split(b"\n")[:6] + [b"{broken"] + jsonl.read_bytes().split(b"\n")[6:])))
+    assert not (site / "datasets/retry_state_machine/examples/line-24").exists() or (site / "datasets/retry_state_machine/examples/line-24/index.html").exists()
+    # 6. back to the committed file, and a config edit that touches every page
+    cfg = project / "dataset/retry_state_machine.toml"
+    step("restored", lambda: (jsonl.write_bytes(original), cfg.write_text(cfg.read_text().replace('title = "', 'title = "Renamed: ', 1))))
+    assert "Renamed: " in (site / "datasets/retry_state_machine/examples/line-1/index.html").read_text()
+    assert not (site / "datasets/retry_state_machine/examples/line-23").exists()
+
+
+def test_a_rebuild_with_nothing_changed_writes_nothing(project):
+    site = project / "site"
+    before = stamps(site)
+    assert build_in(project, project / "build", site) == 0
+    after = stamps(site)
+    assert {rel for rel in after if before.get(rel) != after[rel]} == {".generated-site"}
+
+
+def test_memo_and_pages_are_reused_by_another_process(tmp_path, monkeypatch):
+    """Keys are the same in every process (Python salts hash() per process; nothing may depend on it)."""
+    project = copy_project(tmp_path)
+    cmd = [sys.executable, "-m", "generator", "build", "--work", str(tmp_path / "w"), "--out", str(tmp_path / "s"), "--source-root", str(CORPUS)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    first = subprocess.run(cmd, cwd=project, env={**env, "PYTHONHASHSEED": "1"}, capture_output=True, text=True)
+    second = subprocess.run(cmd, cwd=project, env={**env, "PYTHONHASHSEED": "2"}, capture_output=True, text=True)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert "22 example pages (22 rendered" in first.stdout
+    assert "22 example pages (0 rendered" in second.stdout
+    assert "(checks of 22 unchanged records reused)" in second.stdout
+    assert "mkdocs inputs unchanged" in second.stdout
+
+
+def test_a_damaged_memo_is_ignored(project, tmp_path):
+    memo = project / "build/state/retry_state_machine.memo"
+    assert memo.exists()
+    memo.write_bytes(b"\x80\x05not a pickle at all")
+    edit_line(project / "dataset/retry_state_machine.jsonl", 2, set_user("Reworded once the memo was damaged."))
+    assert build_in(project, project / "build", project / "site") == 0
+    assert digest_tree(project / "site") == fresh_digest(project, tmp_path, "fresh")
+
+
+def test_a_memo_naming_a_class_is_refused(tmp_path):
+    """The memo is read with an unpickler that refuses every class: loading it runs no code."""
+    path = tmp_path / "x.memo"
+    path.write_bytes(pickle.dumps({"format": 1, "context": "", "lines": {}, "findings": {}, "near": None, "x": Path("/")}))
+    assert read_memo(path).lines == {} and read_memo(path).context == ""
+    good = Memo("ctx", {}, {b"d" * 16: (("rule", "error", "message", ""),)}, None)
+    write_memo(path, good)
+    assert read_memo(path).findings == good.findings and read_memo(path).context == "ctx"
+
+
+def test_an_interrupted_update_is_followed_by_a_layout_from_nothing(project, tmp_path):
+    site = project / "site"
+    # As if a build died half-way through replacing files: the mark says so.
+    (site / ".generated-site").write_text("updating: this build was interrupted; the next one lays the site out afresh\n")
+    (site / "datasets/retry_state_machine/examples/line-3/index.html").unlink()
+    assert build_in(project, project / "build", site) == 0
+    assert (site / "datasets/retry_state_machine/examples/line-3/index.html").exists()
+    assert digest_tree(site) == fresh_digest(project, tmp_path, "fresh")
+
+
+def test_a_site_folder_replaced_by_hand_is_laid_out_again(project, tmp_path):
+    site = project / "site"
+    other = tmp_path / "elsewhere"
+    assert build_in(project, tmp_path / "w2", other) == 0  # another site with its own manifest
+    (site / "index.html").write_text("hand-edited")
+    (site / ".generated-site").write_text((other / ".generated-site").read_text() + "x")
+    assert build_in(project, project / "build", site) == 0
+    assert digest_tree(site) == digest_tree(other)
