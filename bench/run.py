@@ -175,7 +175,8 @@ def main() -> None:
         print(f"site: {fmt_mb(f['site_bytes'])} in {f['pages']} pages; largest page {f['largest_page_bytes'] / 1e3:.0f} KB ({f['largest_page']})")
         print(f"search index: {fmt_mb(f['search_bytes'])} ({f['search_bytes'] / n:.0f} bytes per record)")
         inc = r["incremental"]
-        print(f"edit one record + rebuild: {inc['total_seconds']:.2f} s = {100 * inc['total_seconds'] / f['total_seconds']:.0f}% of a full build")
+        print(f"edit one record + rebuild: {inc['total_seconds']:.2f} s = {100 * inc['total_seconds'] / f['total_seconds']:.1f}% of a full build")
+        print("  by stage: " + ", ".join(f"{name} {st['seconds']:.2f}" for name, st in inc["stages"].items()))
         if "naive" in r:
             nv = r["naive"]
             print(f"naive baseline: {nv['total_seconds']:.2f} s (mkdocs {nv['stages']['mkdocs build']['seconds']:.2f} s), site {fmt_mb(nv['site_bytes'])}, search index {fmt_mb(nv['search_bytes'])}")

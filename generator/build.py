@@ -37,7 +37,7 @@ from . import urls
 from .place import Wanted, place, previous_keys
 from .highlight import keep_between_builds
 from .render import keep_compiled_templates, render_page
-from .views import build_views, example_page, source_body, source_pages_available
+from .views import build_views, example_page, example_search_entry, source_body, source_pages_available
 from .write import read_tree, sync_tree
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -124,14 +124,41 @@ def _squeeze(frame: str) -> str:
     return re.sub(r"\n\s*", "\n", frame)
 
 
-def _search_index(mkdocs_index: Path, entries) -> bytes:
-    """mkdocs' search index with entries appended (the example pages it never saw)."""
+def _search_index(mkdocs_index: Path, examples, old_index: Path | None) -> bytes:
+    """mkdocs' search index with an entry per example page appended (pages mkdocs never saw),
+    one entry per line. `examples` yields (location, unchanged, make_entry): the entry of an
+    unchanged page is taken from the old index (written the same way) instead of made again."""
     data = orjson.loads(mkdocs_index.read_bytes())
     docs = data.pop("docs")
-    parts = [orjson.dumps(data)[:-1], b',"docs":[']
-    parts.append(b",".join(orjson.dumps(entry) for entry in (*docs, *entries)))
-    parts.append(b"]}")
-    return b"".join(parts)
+    old = _old_entries(old_index) if old_index is not None else {}
+    lines = [orjson.dumps(data)[:-1] + b',"docs":[' + b",".join(orjson.dumps(d) for d in docs)]
+    first = not docs
+    for location, unchanged, make_entry in examples:
+        entry = old.get(location) if unchanged else None
+        if entry is None:
+            entry = orjson.dumps(make_entry())
+        lines.append(entry if first else b"," + entry)
+        first = False
+    lines.append(b"]}")
+    return b"\n".join(lines)
+
+
+_ENTRY_START = b'{"location":"'
+
+
+def _old_entries(index: Path) -> dict[str, bytes]:
+    """Example entries of a search index _search_index wrote, by location."""
+    try:
+        lines = index.read_bytes().split(b"\n")
+    except OSError:
+        return {}
+    out = {}
+    for line in lines[1:-1]:
+        entry = line[1:] if line.startswith(b",") else line
+        if entry.startswith(_ENTRY_START):
+            end = entry.find(b'"', len(_ENTRY_START))
+            out[entry[len(_ENTRY_START) : end].decode()] = entry
+    return out
 
 
 def _sitemap_without(sitemap: Path, page_urls: list[str]) -> str:
@@ -255,13 +282,13 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
         print(f"error: mkdocs build failed; {out}/ was left as it was", file=sys.stderr)
         return False, results
     t = time.perf_counter()
+    manifest = work / "manifests" / (hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16] + ".json")
+    previous = previous_keys(out, manifest, SITE_MARK)
     try:
-        wanted, rendered = plan_site(gen, work)
+        wanted, rendered = plan_site(gen, work, out, previous)
     except BuildError as e:
         print(f"error: {e}; {out}/ was left as it was", file=sys.stderr)
         return False, results
-    manifest = work / "manifests" / (hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16] + ".json")
-    previous = previous_keys(out, manifest, SITE_MARK)
     changed = place(wanted, out, manifest, SITE_MARK, previous)
     pages = sum(len(dv.examples) for dv in gen["site"].datasets)
     say(f"{pages} example pages ({rendered[0]} rendered, the rest unchanged)")
@@ -278,7 +305,7 @@ def _memo_path(work: Path, stem: str) -> Path:
     return work / "state" / f"{urls.slug(stem)}.memo"
 
 
-def plan_site(gen: dict, work: Path) -> tuple[dict[str, Wanted], list[int]]:
+def plan_site(gen: dict, work: Path, out: Path, previous: dict[str, str] | None) -> tuple[dict[str, Wanted], list[int]]:
     """Every file of the site, each with a key that changes when its bytes would. Nothing is
     rendered here: an example page is rendered (and framed by its dataset's shell page, as
     mkdocs rendered it) only when it has to be written. Returns (files, [pages rendered so far])."""
@@ -324,6 +351,7 @@ def plan_site(gen: dict, work: Path) -> tuple[dict[str, Wanted], list[int]]:
         return (head.replace(urls.page_url(site.shells[dv.stem]), urls.page_url(page.path)) + render_page(page) + tail).encode("utf-8")
 
     all_keys = hashlib.blake2b(digests.get("search/search_index.json", "").encode(), digest_size=16)
+    entries = []  # (location, page unchanged, make its search entry)
     for dv in site.datasets:
         base = dataset_page_key(dv, digest, frames[dv.stem][2])
         folder = urls.page_url(site.shells[dv.stem]).rsplit("/", 2)[0] + "/"  # page: line-N/index.html
@@ -331,10 +359,13 @@ def plan_site(gen: dict, work: Path) -> tuple[dict[str, Wanted], list[int]]:
         for i, ex in enumerate(exs):
             key = example_page_key(base, ex, exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None)
             all_keys.update(key.encode())
-            wanted[f"{folder}line-{ex.record.line}/index.html"] = Wanted(key, make=functools.partial(framed_page, dv, i))
+            rel = f"{folder}line-{ex.record.line}/index.html"
+            wanted[rel] = Wanted(key, make=functools.partial(framed_page, dv, i))
+            entries.append((rel[: -len("index.html")], previous is not None and previous.get(rel) == key, functools.partial(example_search_entry, dv, ex)))
     index = built / "search" / "search_index.json"
     if index.exists():
-        wanted["search/search_index.json"] = Wanted("search:" + all_keys.hexdigest(), make=lambda: _search_index(index, site.search_entries()))
+        old = out / "search" / "search_index.json" if previous is not None else None
+        wanted["search/search_index.json"] = Wanted("search:" + all_keys.hexdigest(), make=lambda: _search_index(index, entries, old))
     return wanted, rendered
 
 

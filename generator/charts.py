@@ -38,10 +38,15 @@ def line_strip(states: list[str], height: int = 14, href_for_line=None) -> Marku
     return Markup("".join(parts))
 
 
-def histogram(values: list[int], label: str, bins: int = 20, width: int = 320, height: int = 90) -> Markup:
+def histogram_svg(values: list[int], label: str, bins: int = 20, width: int = 320, height: int = 90) -> bytes:
+    """A histogram as a standalone SVG file. It is data beside the page (an <img>), not part of
+    the page: editing one record changes the file, never the page, so mkdocs need not run again.
+    Colours suit both the light and the dark scheme (an image cannot see the page's scheme)."""
     label = html.escape(label)
+    total_h = height + 30
+    head = f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{label}" width="{width}" height="{total_h}" viewBox="0 0 {width} {total_h}" font-family="sans-serif">'
     if not values:
-        return Markup(f'<p class="hist-empty">{label}: no data</p>')
+        return (head + f'<text x="0" y="14" font-size="11" fill="#888">{label}: no data</text></svg>\n').encode()
     lo, hi = min(values), max(values)
     span = max(hi - lo, 1)
     counts = [0] * bins
@@ -49,12 +54,14 @@ def histogram(values: list[int], label: str, bins: int = 20, width: int = 320, h
         counts[min(int((v - lo) / span * bins), bins - 1)] += 1
     top = max(counts)
     bw = width / bins
-    parts = [f'<figure class="hist"><svg role="img" aria-label="{label}" width="{width}" height="{height + 16}" viewBox="0 0 {width} {height + 16}">']
+    parts = [head]
     for i, c in enumerate(counts):
         h = round(c / top * height, 1) if top else 0
         a = lo + span * i / bins
         b = lo + span * (i + 1) / bins
-        parts.append(f'<rect class="hist-bar" x="{i * bw + 1:.1f}" y="{height - h}" width="{bw - 2:.1f}" height="{h}"><title>{a:.0f}–{b:.0f}: {c}</title></rect>')
-    parts.append(f'<text x="0" y="{height + 13}" class="hist-axis">{lo}</text><text x="{width}" y="{height + 13}" text-anchor="end" class="hist-axis">{hi}</text>')
-    parts.append(f"</svg><figcaption>{label} (n={len(values)}, median {sorted(values)[len(values) // 2]})</figcaption></figure>")
-    return Markup("".join(parts))
+        parts.append(f'<rect x="{i * bw + 1:.1f}" y="{height - h}" width="{bw - 2:.1f}" height="{h}" fill="#6f7fd1"><title>{a:.0f}–{b:.0f}: {c}</title></rect>')
+    median = sorted(values)[len(values) // 2]
+    parts.append(f'<text x="0" y="{height + 12}" font-size="10" fill="#888">{lo}</text><text x="{width}" y="{height + 12}" text-anchor="end" font-size="10" fill="#888">{hi}</text>')
+    parts.append(f'<text x="{width / 2:.0f}" y="{height + 26}" text-anchor="middle" font-size="11" fill="#888">n={len(values)}, median {median}</text>')
+    parts.append("</svg>\n")
+    return "".join(parts).encode()

@@ -46,11 +46,6 @@ class SiteViews:
             for i, ex in enumerate(exs):
                 yield example_page(dv, ex, exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None)
 
-    def search_entries(self):
-        for dv in self.datasets:
-            for ex in dv.examples:
-                yield example_search_entry(dv, ex)
-
 
 def first_line(text: str, limit: int = 120) -> str:
     for line in text.splitlines():
@@ -420,6 +415,17 @@ def rule_reference(config) -> list[dict]:
     ]
 
 
+HISTOGRAMS = (("lengths-request.svg", "request length (words)"), ("lengths-reasoning.svg", "reasoning length (words)"), ("lengths-code.svg", "code length (lines)"))
+
+
+def histogram_files(dv: DatasetViews) -> dict[str, bytes]:
+    """The dataset page's histograms, as data files (see charts.histogram_svg)."""
+    return {
+        urls.data_file(dv.stem, name): charts.histogram_svg([e.sizes[k] for e in dv.examples], label)
+        for k, (name, label) in enumerate(HISTOGRAMS)
+    }
+
+
 def dataset_home_page(dv: DatasetViews) -> Page:
     r, stem, cfg = dv.r, dv.stem, dv.r.config
     page = urls.dataset_home(stem)
@@ -437,9 +443,7 @@ def dataset_home_page(dv: DatasetViews) -> Page:
         "copyright": cfg.copyright,
         "files": [{"path": p, "href": urls.href(page, urls.source(stem, p)) if p in dv.with_source else cfg.file_url(p)} for p in cfg.scope_files],
         "rules": [{"severity": s, "rule": rule, "count": n} for (s, rule), n in sorted(rules.items(), key=lambda kv: (SEVERITY_ORDER[kv[0][0]], kv[0][1]))],
-        "hist_user": charts.histogram([e.sizes[0] for e in dv.examples], "request length (words)"),
-        "hist_think": charts.histogram([e.sizes[1] for e in dv.examples], "reasoning length (words)"),
-        "hist_code": charts.histogram([e.sizes[2] for e in dv.examples], "code length (lines)"),
+        "hists": [{"label": label, "src": urls.href(page, urls.data_file(stem, name))} for name, label in HISTOGRAMS],
         "examples_href": urls.href(page, urls.examples_index(stem)),
         "coverage_href": urls.href(page, urls.coverage(stem)),
         "findings_href": urls.href(page, urls.findings(stem)),
@@ -460,6 +464,7 @@ def build_views(results: list[DatasetResult]) -> SiteViews:
         dv = DatasetViews(r)
         stem = dv.stem
         site.pages.append(dataset_home_page(dv))
+        site.data.update(histogram_files(dv))
         ex_page = urls.examples_index(stem)
         data_ex = urls.data_file(stem, "examples.json")
         site.data[data_ex] = example_rows(dv, ex_page)

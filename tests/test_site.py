@@ -338,3 +338,14 @@ def test_findings_page_explains_every_rule(committed_site):
     text = text_of(committed_site / "datasets/retry_state_machine/findings/index.html")
     for rule, (_, meaning) in RULES.items():
         assert rule in text and meaning in text, rule
+
+
+def test_dataset_page_shows_length_histograms_kept_as_data(committed_site):
+    """Histograms are files beside the page, so an edit that changes a length leaves the
+    page (and mkdocs) alone."""
+    page = committed_site / "datasets/retry_state_machine/index.html"
+    srcs = re.findall(r'<img src="([^"]+\.svg)" alt="Histogram: ([^"]+)"', page.read_text())
+    assert [label for _, label in srcs] == ["request length (words)", "reasoning length (words)", "code length (lines)"]
+    for src, _ in srcs:
+        svg = (page.parent / src).read_text()
+        assert svg.startswith("<svg xmlns=") and "n=22, median" in svg and svg.count("<rect") == 20
