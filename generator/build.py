@@ -124,23 +124,22 @@ def _squeeze(frame: str) -> str:
     return re.sub(r"\n\s*", "\n", frame)
 
 
-def _search_index(mkdocs_index: Path, examples, old_index: Path | None) -> bytes:
+def _write_search_index(fh, mkdocs_index: Path, examples, old_index: Path | None) -> None:
     """mkdocs' search index with an entry per example page appended (pages mkdocs never saw),
-    one entry per line. `examples` yields (location, unchanged, make_entry): the entry of an
-    unchanged page is taken from the old index (written the same way) instead of made again."""
+    one entry per line, streamed into fh. `examples` yields (location, unchanged, make_entry):
+    the entry of an unchanged page is taken from the old index (written the same way)."""
     data = orjson.loads(mkdocs_index.read_bytes())
     docs = data.pop("docs")
     old = _old_entries(old_index) if old_index is not None else {}
-    lines = [orjson.dumps(data)[:-1] + b',"docs":[' + b",".join(orjson.dumps(d) for d in docs)]
+    fh.write(orjson.dumps(data)[:-1] + b',"docs":[' + b",".join(orjson.dumps(d) for d in docs))
     first = not docs
     for location, unchanged, make_entry in examples:
         entry = old.get(location) if unchanged else None
         if entry is None:
             entry = orjson.dumps(make_entry())
-        lines.append(entry if first else b"," + entry)
+        fh.write(b"\n" + entry if first else b"\n," + entry)
         first = False
-    lines.append(b"]}")
-    return b"\n".join(lines)
+    fh.write(b"\n]}")
 
 
 _ENTRY_START = b'{"location":"'
@@ -365,7 +364,7 @@ def plan_site(gen: dict, work: Path, out: Path, previous: dict[str, str] | None)
     index = built / "search" / "search_index.json"
     if index.exists():
         old = out / "search" / "search_index.json" if previous is not None else None
-        wanted["search/search_index.json"] = Wanted("search:" + all_keys.hexdigest(), make=lambda: _search_index(index, entries, old))
+        wanted["search/search_index.json"] = Wanted("search:" + all_keys.hexdigest(), stream=lambda fh: _write_search_index(fh, index, entries, old))
     return wanted, rendered
 
 

@@ -19,7 +19,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO, Callable
 
 import orjson
 
@@ -36,6 +36,7 @@ class Wanted:
     path: Path | None = None  # copied (never hard-linked: an edit of the site must not reach the work folder)
     data: bytes | None = None
     make: Callable[[], bytes] | None = None  # called only when the file has to be written
+    stream: Callable[[BinaryIO], None] | None = None  # or this, writing into the open file
 
 
 def place(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name: str, previous: dict[str, str] | None) -> int:
@@ -91,10 +92,17 @@ def _put_new(root: Path, rel: str, w: Wanted) -> None:
     """Into a folder nobody reads yet: no temporary name needed."""
     dest = _safe_join(root, rel)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    _fill(dest, w)
+
+
+def _fill(path: Path, w: Wanted) -> None:
     if w.path is not None:
-        shutil.copyfile(w.path, dest)
-    else:
-        with open(dest, "wb") as fh:
+        shutil.copyfile(w.path, path)
+        return
+    with open(path, "wb") as fh:
+        if w.stream is not None:
+            w.stream(fh)
+        else:
             fh.write(w.data if w.data is not None else w.make())
 
 
@@ -103,10 +111,7 @@ def _put(root: Path, rel: str, w: Wanted) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".tmp")
     tmp.unlink(missing_ok=True)
-    if w.path is not None:
-        shutil.copyfile(w.path, tmp)
-    else:
-        tmp.write_bytes(w.data if w.data is not None else w.make())
+    _fill(tmp, w)
     if dest.is_dir() and not dest.is_symlink():  # was a folder in the last build
         shutil.rmtree(dest)
     os.replace(tmp, dest)
