@@ -31,7 +31,7 @@ def line_digest(raw: bytes) -> bytes:
 
 @dataclass
 class LineMemo:
-    """What one line's bytes determine, whatever the context."""
+    """What one line's bytes determine (given the generator's code), whatever the context."""
 
     reports: tuple[tuple[str, str, str], ...]  # loader line reports (rule, severity, message)
     valid: bool  # a usable record (not skipped by the loader)
@@ -58,6 +58,7 @@ class Memo:
     def to_bytes(self) -> bytes:
         payload = {
             "format": FORMAT,
+            "code": code_digest(),
             "context": self.context,
             "lines": {d: m.as_tuple() for d, m in self.lines.items()},
             "findings": self.findings,
@@ -75,7 +76,8 @@ def read_memo(path: Path) -> Memo:
     """The memo at path, or an empty one when it is missing, unreadable or of another format."""
     try:
         data = _BuiltinsOnly(io.BytesIO(path.read_bytes())).load()
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
+        # Everything in a memo was computed by the generator's code: another version's is void.
+        if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("code") != code_digest():
             return Memo()
         lines = {d: LineMemo(*t) for d, t in data["lines"].items()}
         return Memo(data["context"], lines, data["findings"], data["near"])

@@ -201,20 +201,17 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
 
 
 def remember_lines(examples: list[Example], line_memos) -> tuple[list[bytes], list]:
-    """Each example's identical-record digest and request shingles (a frozenset when computed
-    now, else the memo's packed array), from the memo or computed and then kept in it; its
-    sizes are set on the example for the views."""
+    """Each example's identical-record digest and request shingles (as packed arrays: 8 bytes
+    a shingle, where a frozenset costs ~60), from the memo or computed and then kept in it;
+    its sizes are set on the example for the views."""
     contents, sets = [], []
     for ex in examples:
         lm = line_memos[ex.record.digest]
         if lm.content is None:
             lm.content = checks.content_digest(ex.record)
-            s = checks.shingles(ex.record.user)
-            lm.shingles = array("Q", sorted(s)).tobytes()
+            lm.shingles = array("Q", sorted(checks.shingles(ex.record.user))).tobytes()
             lm.sizes = (len(ex.record.user.split()), len(ex.think.split()), ex.code.count("\n") + 1)
-            sets.append(s)
-        else:
-            sets.append(array("Q", lm.shingles))
+        sets.append(array("Q", lm.shingles))
         contents.append(lm.content)
         ex.sizes = lm.sizes
     return contents, sets

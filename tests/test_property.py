@@ -161,3 +161,25 @@ def test_highlighter_loses_no_character(code):
     plain = [re.sub(r'<span class="cc" title="[^"]*">(U\+[0-9A-F]{4,6})</span>', lambda m: chr(int(m.group(1)[2:], 16)), l) for l in out]
     plain = [html.unescape(re.sub(r"</?span[^>]*>", "", l)) for l in plain]  # only real tags: record text is escaped
     assert plain == code.split("\n")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(list("aZb_9:!é `") + ["::", "Foo", "éX", "x::y", "Ab1Cd", " "]), max_size=30).map("".join))
+def test_identifier_patterns_match_their_plain_definitions(text):
+    """The fast forms of the reasoning rule's patterns find what the plain \\b forms find."""
+    import re
+
+    from generator.checks import _CAMEL, _PATH
+
+    assert _PATH.findall(text) == re.findall(r"\b[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)+!?", text)
+    assert _CAMEL.findall(text) == re.findall(r"\b[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+\b", text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from("a b c retry Retry d'x é 9".split()), max_size=12).map(" ".join))
+def test_shingles_unrolled_equal_the_general_form(text):
+    from generator.checks import _WORD, _combine, _word_hash, shingles
+
+    hashes = [_word_hash(w) for w in _WORD.findall(text.lower())]
+    general = frozenset(_combine(hashes[i : i + 3]) for i in range(len(hashes) - 2)) if len(hashes) >= 3 else (frozenset([_combine(hashes)]) if hashes else frozenset())
+    assert shingles(text) == general
