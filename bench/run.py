@@ -4,6 +4,7 @@ mkdocs baseline in the same run, and print the figures.
     python bench/run.py                      # 1,000 and 10,000 records
     python bench/run.py --sizes 1000,10000,100000
     python bench/run.py --source-root ../shared/corpus/svix-webhooks
+    python bench/run.py --scratch /dev/shm/bench   # on tmpfs: the CPU's share, without the disk's
 
 Each measurement runs in a fresh process so peak memory is its own. Output goes to bench/out/
 (ignored by git); dataset/ is never touched.
@@ -111,6 +112,8 @@ def edit_one_record(jsonl: Path) -> None:
 
 
 def child(args) -> None:
+    global OUT
+    OUT = Path(args.scratch)
     size, kind = args.child.split(":")
     jsonl = OUT / "data" / f"bench_{size}.jsonl"
     flavour = "naive" if kind == "naive" else "pipeline"
@@ -125,7 +128,7 @@ def child(args) -> None:
 
 
 def spawn(spec: str, source_root: str) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", spec, "--source-root", source_root], capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run([sys.executable, __file__, "--child", spec, "--source-root", source_root, "--scratch", str(OUT)], capture_output=True, text=True, cwd=ROOT)
     if proc.returncode:
         raise SystemExit(f"{spec} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -136,14 +139,17 @@ def fmt_mb(b: float) -> str:
 
 
 def main() -> None:
+    global OUT
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1000,10000")
     ap.add_argument("--source-root", default=os.environ.get("DATASET_SOURCE_ROOT", str(ROOT.parent / "shared" / "corpus" / "svix-webhooks")))
     ap.add_argument("--no-naive", action="store_true", help="skip the naive baseline (e.g. for 100,000)")
+    ap.add_argument("--scratch", default=str(OUT), metavar="DIR", help="where datasets, work folders and sites go (default: bench/out/)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         return child(args)
+    OUT = Path(args.scratch)
     from synth import write_dataset
 
     sizes = [int(s) for s in args.sizes.split(",")]

@@ -355,8 +355,9 @@ def plan_site(gen: dict, work: Path, out: Path, previous: dict[str, str] | None)
         base = dataset_page_key(dv, digest, frames[dv.stem][2])
         folder = urls.page_url(site.shells[dv.stem]).rsplit("/", 2)[0] + "/"  # page: line-N/index.html
         exs = dv.examples
+        segments_seen: dict = {}  # (kept alive by exs: ids are not reused within this loop)
         for i, ex in enumerate(exs):
-            key = example_page_key(base, ex, exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None)
+            key = example_page_key(base, ex, exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None, segments_seen)
             all_keys.update(key.encode())
             rel = f"{folder}line-{ex.record.line}/index.html"
             wanted[rel] = Wanted(key, make=functools.partial(framed_page, dv, i))
@@ -378,19 +379,24 @@ def dataset_page_key(dv, code: str, frame_hash: str) -> bytes:
     ).digest()
 
 
-def example_page_key(base: bytes, ex, prev, nxt) -> str:
+def example_page_key(base: bytes, ex, prev, nxt, segments_seen: dict | None = None) -> str:
     """An example page's key: its record (by digest), place, neighbours, findings and where its
-    segments were found. Everything else on the page follows from these and the dataset key."""
-    parts = [
-        ex.record.digest.hex(),
+    segments were found. Everything else on the page follows from these and the dataset key.
+    `segments_seen` caches the segments' part (examples quoting one block share Segments)."""
+    ids = tuple(map(id, ex.segments))
+    seg_part = segments_seen.get(ids) if segments_seen is not None else None
+    if seg_part is None:
+        seg_part = orjson.dumps([[s.status, s.path, s.start_line, s.end_line] for s in ex.segments])
+        if segments_seen is not None:
+            segments_seen[ids] = seg_part
+    place = [
         ex.record.line,
         ex.number,
         [prev.record.line, prev.number] if prev else None,
         [nxt.record.line, nxt.number] if nxt else None,
-        [[f.rule, f.severity, f.message, f.detail] for f in ex.findings],
-        [[s.status, s.path, s.start_line, s.end_line] for s in ex.segments],
+        [[f.rule, f.severity, f.message, f.detail] for f in ex.findings] if ex.findings else None,
     ]
-    return hashlib.blake2b(base + orjson.dumps(parts), digest_size=16).hexdigest()
+    return hashlib.blake2b(base + ex.record.digest + seg_part + orjson.dumps(place), digest_size=16).hexdigest()
 
 
 def _lazy(make):

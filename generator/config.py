@@ -36,7 +36,8 @@ class DatasetConfig:
 
     def fingerprint(self) -> str:
         """Every setting, written the same way in every process (sets sorted): part of the
-        keys that decide what an earlier build's results may be reused for."""
+        keys that decide what an earlier build's results may be reused for. Files count by
+        name only: the same dataset named from another folder is the same dataset."""
         plain = {}
         for name, value in vars(self).items():
             if isinstance(value, (set, frozenset)):
@@ -44,7 +45,7 @@ class DatasetConfig:
             elif isinstance(value, dict):
                 value = sorted(value.items())
             elif isinstance(value, Path):
-                value = str(value)
+                value = value.name
             plain[name] = value
         return json.dumps(plain, sort_keys=True, ensure_ascii=False)
 

@@ -262,17 +262,20 @@ def aggregate(examples: list[Example]):
     covered: dict[str, list[str]] = defaultdict(list)
     partly: dict[str, list[str]] = defaultdict(list)
     lines: dict[str, set[int]] = defaultdict(set)
-    seen: set[int] = set()  # examples quoting one code block share its Coverage object
+    by_block: dict[int, tuple] = {}  # examples quoting one code block share its Coverage object
     for ex in examples:
         cov = ex.coverage
+        block = by_block.get(id(cov))
+        if block is None:
+            block = by_block[id(cov)] = (cov, [])
+        block[1].append(ex.record.key)
+    for cov, keys in by_block.values():  # blocks in order of first use, keys in file order
         for ident in cov.full:
-            covered[ident].append(ex.record.key)
+            covered[ident] += keys
         for ident in cov.partial:
-            partly[ident].append(ex.record.key)
-        if id(cov) not in seen:
-            seen.add(id(cov))
-            for path, s, e in cov.lines:
-                lines[path].update(range(s, e + 1))
+            partly[ident] += keys
+        for path, s, e in cov.lines:
+            lines[path].update(range(s, e + 1))
     return dict(covered), dict(partly), dict(lines)
 
 
