@@ -145,14 +145,22 @@ def iter_lines(path: Path):
     except OSError as e:
         raise DatasetUnreadable(f"{path}: cannot be read ({e.strerror})") from None
     with fh:
-        for n, line in enumerate(fh, start=1):
-            if line.endswith(b"\n"):
-                body, ending = line[:-1], b"\n"
-                if body.endswith(b"\r"):
-                    body, ending = body[:-1], b"\r\n"
-            else:
-                body, ending = line, b""
-            yield n, body, ending
+        n = 0
+        rest = b""
+        while True:  # blocks of 16 MiB split at once: much faster than line-by-line reads
+            block = fh.read(1 << 24)
+            if not block:
+                break
+            lines = (rest + block).split(b"\n") if rest else block.split(b"\n")
+            rest = lines.pop()
+            for line in lines:
+                n += 1
+                if line.endswith(b"\r"):
+                    yield n, line[:-1], b"\r\n"
+                else:
+                    yield n, line, b"\n"
+        if rest:
+            yield n + 1, rest, b""
 
 
 def load_dataset(path: Path, dataset: str | None = None) -> tuple[list[Record], list[Finding]]:

@@ -99,7 +99,7 @@ def _fill(path: Path, w: Wanted) -> None:
     if w.path is not None:
         shutil.copyfile(w.path, path)
         return
-    with open(path, "wb") as fh:
+    with open(path, "wb", buffering=1 << 20) as fh:  # a stream writes many small pieces
         if w.stream is not None:
             w.stream(fh)
         else:
