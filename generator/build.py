@@ -36,7 +36,7 @@ from .pipeline import Timings, discover, run
 from . import urls
 from .place import Wanted, place, previous_keys
 from .highlight import keep_between_builds
-from .render import keep_compiled_templates, render_page
+from .render import render_page
 from .views import build_views, example_page, example_search_entry, source_body, source_pages_available
 from .write import read_tree, sync_tree
 
@@ -70,7 +70,6 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
     """Write the docs folder and mkdocs config for `results`; return the views for assembly."""
     timings = timings or Timings()
     t = time.perf_counter()
-    keep_compiled_templates(work / "cache" / "templates")
     bodies = sorted({source_body(r.text_for(p)) for r in results for p in source_pages_available(r)})
     keep_between_builds(bodies, work / "cache" / "highlight", code_digest())
     site = build_views(results)
@@ -228,7 +227,7 @@ def run_mkdocs_if_needed(gen: dict, work: Path, say) -> tuple[bool, str]:
     """work/mkdocs-out holds mkdocs' output for gen's inputs: reused while its key is the same,
     else rebuilt (in a fresh folder, so a failure keeps the last good one)."""
     built = work / "mkdocs-out"
-    if _read(work / "mkdocs-out.key") == gen["mkdocs_key"] and built.is_dir():
+    if _read(work / "mkdocs-out.key") == gen["mkdocs_key"] and _intact(built, work / "mkdocs-out.files.json"):
         say("mkdocs inputs unchanged: reusing its last output")
         return True, ""
     say(f"running mkdocs build ({gen['pages']} pages)…")
@@ -244,6 +243,16 @@ def run_mkdocs_if_needed(gen: dict, work: Path, say) -> tuple[bool, str]:
     (work / "mkdocs-out.files.json").write_bytes(orjson.dumps(_file_digests(built)))
     (work / "mkdocs-out.key").write_text(gen["mkdocs_key"])
     return True, ""
+
+
+def _intact(built: Path, listing: Path) -> bool:
+    """mkdocs' kept output still has every file it had (the work folder is a cache: a file
+    deleted from it must mean running mkdocs again, not a broken site)."""
+    try:
+        files = orjson.loads(listing.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return False
+    return isinstance(files, dict) and all(os.path.isfile(built / rel) for rel in files)
 
 
 def _file_digests(root: Path) -> dict[str, str]:
@@ -270,6 +279,7 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
         raise BuildError(f"two datasets are named {dup!r}: their pages would collide; rename one file")
     timings = timings or Timings()
     t0 = time.perf_counter()
+    clear_leftovers(work, out)
     memos = {stem: read_memo(_memo_path(work, stem)) for stem in stems}
     results = run(paths, source_root, progress=say, timings=timings, memos=memos)
     gen = generate(results, work, root, site_url, timings, say, live=live)
@@ -300,6 +310,27 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
     return True, results
 
 
+def clear_leftovers(work: Path, out: Path) -> None:
+    """What killed builds and older versions left: half-built sites beside `out` whose process
+    is gone, and the page cache of the hard-link design (gigabytes at 100,000 records)."""
+    shutil.rmtree(work / "cache" / "pages", ignore_errors=True)
+    for kind in ("tmp", "old"):
+        for folder in out.parent.glob(f"{out.name}.{kind}-*"):
+            pid = folder.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and not _running(int(pid)):
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, not ours to signal
+    return True
+
+
 def _memo_path(work: Path, stem: str) -> Path:
     return work / "state" / f"{urls.slug(stem)}.memo"
 
@@ -312,10 +343,7 @@ def plan_site(gen: dict, work: Path, out: Path, previous: dict[str, str] | None)
     built = work / "mkdocs-out"
     shell_dirs = {urls.page_url(p).rstrip("/") for p in site.shells.values()}
     wanted: dict[str, Wanted] = {}
-    try:
-        digests = orjson.loads((work / "mkdocs-out.files.json").read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        digests = _file_digests(built)
+    digests = orjson.loads((work / "mkdocs-out.files.json").read_bytes())  # checked by _intact
     for rel, file_digest in digests.items():
         if rel.rsplit("/", 1)[0] not in shell_dirs:
             wanted[rel] = Wanted(f"file:{file_digest}", path=built / rel)

@@ -196,11 +196,12 @@ def load_lines(path: Path, dataset: str | None = None, known: dict[bytes, LineMe
             continue
         if ending == b"":
             report(n, "schema.no-final-newline", "info", "last line has no final newline")
-        digest = line_digest(raw)
-        memo = known.get(digest) if ending else None  # a last line's JSON errors mention the end
-        if memo is not None:
-            obj = orjson.loads(raw) if memo.valid else None
-        else:
+        # A line without a final newline is another line for the memo: its JSON errors say
+        # "truncated" (no real line contains b"\n", so the two digests never meet).
+        digest = line_digest(raw if ending else raw + b"\n(no final newline)")
+        memo = known.get(digest)
+        obj = _parse_known(raw) if memo is not None and memo.valid else None
+        if memo is None or (memo.valid and obj is None):
             obj, reports, extra = _check_line(raw, ending)
             memo = LineMemo(tuple(reports), obj is not None, extra)
         lines[digest] = memo
@@ -223,6 +224,16 @@ def load_lines(path: Path, dataset: str | None = None, known: dict[bytes, LineMe
             )
         )
     return records, findings, lines
+
+
+def _parse_known(raw: bytes) -> dict | None:
+    """A line the memo calls a valid record, parsed; None when it is not one after all (a
+    damaged memo), so that it is checked afresh."""
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return obj if _shape_problem(obj) is None else None
 
 
 def _check_line(raw: bytes, ending: bytes) -> tuple[dict | None, list[tuple[str, str, str]], tuple[str, ...]]:

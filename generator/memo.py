@@ -18,6 +18,7 @@ import hashlib
 import io
 import os
 import pickle
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -98,7 +99,7 @@ def code_digest() -> str:
     that shape its output: a change to any of them invalidates every memo and cached page."""
     from importlib.metadata import PackageNotFoundError, version
 
-    h = hashlib.sha256()
+    h = hashlib.sha256(sys.version.encode())  # str.lower and unicodedata follow Python's Unicode
     package = Path(__file__).parent
     for path in sorted(package.rglob("*")):
         if path.is_file() and path.suffix in (".py", ".scm", ".j2"):

@@ -11,6 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
+
 from . import checks
 from .config import ConfigError, DatasetConfig, load_config
 from .index import SourceError, index_source
@@ -165,7 +167,7 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
     # Per-record findings of the schema and reasoning rules depend on the record and on this
     # context only: an earlier build's are reused while the context is the same.
     lock_bytes = config.lock_path.read_bytes() if lock_index is not None else b""
-    context = context_digest(code_digest(), config.fingerprint(), lock_bytes, repr(sorted((p, f.sha256) for p, f in index.files.items())))
+    context = context_digest(code_digest(), config.fingerprint(), lock_bytes, index_digest(index))
     fresh = Memo(context, line_memos)
     known = checks.KnownNames(index, config)
     record_findings: list[Finding] = []
@@ -198,6 +200,17 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
     reused = f" (checks of {fresh.hits} unchanged records reused)" if memo is not None and memo.lines else ""
     say(f"{path}: {len(all_findings)} findings{reused}")
     return DatasetResult(config, examples, all_findings, index, source_index, covered, partly, lines_covered, lock_index is not None, fresh)
+
+
+def index_digest(index: SourceIndex) -> str:
+    """Everything per-record findings read from the index: each file's hash, identifiers and
+    items. The same file gives other names from the lock than from a checkout when the lock
+    was written by another version of the indexer."""
+    parts = []
+    for path in sorted(index.files):
+        f = index.files[path]
+        parts.append([path, f.sha256, sorted(f.identifiers), [[i.kind, i.name, i.start_line, i.end_line, i.in_test] for i in f.items]])
+    return context_digest(orjson.dumps(parts))
 
 
 def remember_lines(examples: list[Example], line_memos) -> tuple[list[bytes], list]:

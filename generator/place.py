@@ -59,16 +59,27 @@ def place(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name: 
         _write(manifest_path, manifest_bytes)
         return -1
     _write(out / mark_name, b"updating: this build was interrupted; the next one lays the site out afresh\n")
+    try:
+        changed = _update(out, wanted, previous)
+    except OSError:
+        # The folder is not as the manifest says (a folder where a file was, a symlink out of
+        # the site, a file gone): lay the site out afresh instead.
+        return place(wanted, out, manifest_path, mark_name, None)
+    _write(manifest_path, manifest_bytes)
+    _write(out / mark_name, mark_text.encode())
+    return changed
+
+
+def _update(out: Path, wanted: dict[str, Wanted], previous: dict[str, str]) -> int:
+    root = out.resolve()
     changed = 0
     for rel, w in wanted.items():
         if previous.get(rel) != w.key:
-            _put(out, rel, w)
+            _put(out, rel, w, root)
             changed += 1
     for rel in previous.keys() - wanted.keys():
         _remove(out, rel)
         changed += 1
-    _write(manifest_path, manifest_bytes)
-    _write(out / mark_name, mark_text.encode())
     return changed
 
 
@@ -106,9 +117,11 @@ def _fill(path: Path, w: Wanted) -> None:
             fh.write(w.data if w.data is not None else w.make())
 
 
-def _put(root: Path, rel: str, w: Wanted) -> None:
+def _put(root: Path, rel: str, w: Wanted, resolved_root: Path) -> None:
     dest = _safe_join(root, rel)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    if not dest.parent.resolve().is_relative_to(resolved_root):
+        raise OSError(f"{dest.parent}: leads out of the site (a symbolic link?)")
     tmp = dest.with_name(dest.name + ".tmp")
     tmp.unlink(missing_ok=True)
     _fill(tmp, w)

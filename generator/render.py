@@ -40,14 +40,6 @@ def environment() -> Environment:
     return env
 
 
-def keep_compiled_templates(folder: Path) -> None:
-    """Keep compiled templates in `folder` between builds (Jinja checks each against its source)."""
-    from jinja2 import FileSystemBytecodeCache
-
-    folder.mkdir(parents=True, exist_ok=True)
-    environment().bytecode_cache = FileSystemBytecodeCache(str(folder))
-
-
 def render_page(page: Page) -> str:
     return environment().get_template(page.template).render(**page.context)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -171,3 +172,57 @@ def test_a_site_folder_replaced_by_hand_is_laid_out_again(project, tmp_path):
     (site / ".generated-site").write_text((other / ".generated-site").read_text() + "x")
     assert build_in(project, project / "build", site) == 0
     assert digest_tree(site) == digest_tree(other)
+
+
+def test_a_last_line_without_newline_is_judged_again_when_one_is_added(project, tmp_path):
+    """Its JSON error reads "truncated" only while it is the unterminated last line."""
+    jsonl = project / "dataset/retry_state_machine.jsonl"
+    with open(jsonl, "ab") as fh:
+        fh.write(b'{"type": "chatml", "messages": [')
+    assert build_in(project, project / "build", project / "site") == 0
+    findings = (project / "site/datasets/retry_state_machine/data/findings.json").read_text()
+    assert "truncated line" in findings
+    with open(jsonl, "ab") as fh:
+        fh.write(b"\n")
+    assert build_in(project, project / "build", project / "site") == 0
+    assert "truncated line" not in (project / "site/datasets/retry_state_machine/data/findings.json").read_text()
+    assert digest_tree(project / "site") == fresh_digest(project, tmp_path, "fresh")
+
+
+def test_findings_kept_for_a_checkout_are_not_reused_from_the_lock(project, tmp_path):
+    """The lock's names are what a build without a source root knows: a lock written by
+    another indexer may know fewer names than the checkout gives at the same file hash."""
+    lock = project / "dataset/retry_state_machine.lock.json"
+    data = orjson.loads(lock.read_bytes())
+    for f in data["files"].values() if isinstance(data["files"], dict) else data["files"]:
+        if "identifiers" in f and "acker" in f["identifiers"]:
+            f["identifiers"].remove("acker")
+    lock.write_bytes(orjson.dumps(data))
+    assert build_in(project, project / "build", project / "site") == 0
+    without = ["build", "--work", str(project / "build"), "--out", str(project / "site"), "--quiet"]
+    assert main(without) == 0  # the same work folder, now from the lock only
+    fresh = ["build", "--work", str(tmp_path / "fw"), "--out", str(tmp_path / "fs"), "--quiet"]
+    assert main(fresh) == 0
+    assert digest_tree(project / "site") == digest_tree(tmp_path / "fs")
+    assert "acker" in (project / "site/datasets/retry_state_machine/data/findings.json").read_text()
+
+
+def test_a_symlink_in_the_site_is_replaced_not_written_through(project, tmp_path):
+    site = project / "site"
+    outside = tmp_path / "outside"
+    data = site / "datasets/retry_state_machine/data"
+    data.rename(outside)
+    data.symlink_to(outside, target_is_directory=True)
+    before = {p.name: p.read_bytes() for p in outside.iterdir()}
+    edit_line(project / "dataset/retry_state_machine.jsonl", 4, set_user("Reworded while data/ was a link."))
+    assert build_in(project, project / "build", site) == 0
+    assert {p.name: p.read_bytes() for p in outside.iterdir()} == before
+    assert not data.is_symlink()
+    assert digest_tree(site) == fresh_digest(project, tmp_path, "fresh")
+
+
+def test_a_file_missing_from_the_kept_mkdocs_output_means_running_mkdocs_again(project, tmp_path):
+    (project / "build/mkdocs-out/index.html").unlink()
+    shutil.rmtree(project / "site")
+    assert build_in(project, project / "build", project / "site") == 0
+    assert digest_tree(project / "site") == fresh_digest(project, tmp_path, "fresh")

@@ -183,3 +183,19 @@ def test_shingles_unrolled_equal_the_general_form(text):
     hashes = [_word_hash(w) for w in _WORD.findall(text.lower())]
     general = frozenset(_combine(hashes[i : i + 3]) for i in range(len(hashes) - 2)) if len(hashes) >= 3 else (frozenset([_combine(hashes)]) if hashes else frozenset())
     assert shingles(text) == general
+
+
+def test_near_duplicates_after_an_edit_near_the_candidate_cap_equal_a_search_from_scratch():
+    """A flood of texts sharing one shingle: an edit that would make a search from scratch
+    stop at MAX_CANDIDATES must not be answered by the (uncapped) incremental path."""
+    from generator.checks import MAX_CANDIDATES, near_duplicates, shingles
+
+    n = MAX_CANDIDATES
+    texts = ["kappa lambda omega"] + [f"theta kappa lambda u{i}" for i in range(n)] + [f"p{i} q{i} r{i} kappa lambda omega" for i in range(n + 1)]
+    texts.append("a completely unrelated closing request")
+    keys = list(enumerate(texts))
+    _, state = near_duplicates([shingles(t) for t in texts], 0.5, keys)
+    texts[-1] = "theta kappa lambda omega"
+    keys = list(enumerate(texts))
+    sets = [shingles(t) for t in texts]
+    assert near_duplicates(sets, 0.5, keys, state)[0] == near_duplicates(sets, 0.5, keys)[0]
