@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import orjson
+from markupsafe import Markup
 
 from .load import LOADER_RULES
 from .memo import code_digest, read_memo, write_memo
@@ -74,14 +75,11 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
     keep_between_builds(bodies, work / "cache" / "highlight", code_digest())
     site = build_views(results)
     files = read_tree(root / "docs")
-    generated: dict[str, bytes] = {}
-    for page in site.pages:
-        if not page.standalone:
-            generated[page.path] = render_page(page).encode("utf-8")
+    generated, page_keys = render_summary_pages(site, work)
     # Data files (table data, the JSONL download) are not for mkdocs: they go to the site as is.
     data = {path: (d if isinstance(d, bytes) else orjson.dumps(d)) for path, d in site.data.items()}
     # A dataset's examples folder belongs to its generated example pages, all of it.
-    taken = set(generated) | set(data)
+    taken = set(generated) | set(data) | set(site.copies)
     example_dirs = tuple(shell.rsplit("/", 1)[0] + "/" for shell in site.shells.values())
     clash = sorted(f for f in files if f in taken or f.startswith(example_dirs))
     if clash:
@@ -92,6 +90,7 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
     if live:
         files["assets/livereload.js"] = LIVERELOAD_JS
     written, removed = sync_tree(work / "docs", files)
+    replace_bytes(work / "docs-keys.json", orjson.dumps(page_keys, option=orjson.OPT_SORT_KEYS))
     config = {
         "INHERIT": str((root / "mkdocs.yml").resolve()),
         "docs_dir": "docs",
@@ -112,7 +111,61 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
     for rel in sorted(files):
         key.update(rel.encode() + b"\0" + hashlib.sha256(files[rel]).digest())
     say(f"wrote {md_pages} Markdown pages into {work / 'docs'} ({written} changed, {removed} removed)")
-    return {"pages": md_pages, "written": written, "removed": removed, "config": cfg_path, "site": site, "mkdocs_key": key.hexdigest(), "data": data}
+    return {"pages": md_pages, "written": written, "removed": removed, "config": cfg_path, "site": site, "mkdocs_key": key.hexdigest(), "data": data, "copies": site.copies}
+
+
+def render_summary_pages(site, work: Path) -> tuple[dict[str, bytes], dict[str, list[str]]]:
+    """The Markdown of every page mkdocs renders. A page whose template and context are those
+    of the last build is taken from the docs folder (checked against the digest it had)
+    instead of being rendered again. Returns (docs path → bytes, keys for the next build)."""
+    try:
+        last = orjson.loads((work / "docs-keys.json").read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        last = {}
+    code = code_digest().encode()
+    out: dict[str, bytes] = {}
+    keys: dict[str, list[str]] = {}
+    for page in site.pages:
+        if page.standalone:
+            continue
+        context = orjson.dumps(page.context, default=_tagged, option=orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_SORT_KEYS)
+        key = hashlib.blake2b(code + b"\0" + page.template.encode() + b"\0" + context, digest_size=16).hexdigest()
+        text = None
+        was = last.get(page.path)
+        if isinstance(was, list) and len(was) == 2 and was[0] == key:
+            try:
+                kept = (work / "docs" / page.path).read_bytes()
+                if hashlib.sha256(kept).hexdigest() == was[1]:
+                    text = kept
+            except OSError:
+                pass
+        if text is None:
+            text = render_page(page).encode("utf-8")
+        out[page.path] = text
+        keys[page.path] = [key, hashlib.sha256(text).hexdigest()]
+    return out, keys
+
+
+def _tagged(value):
+    """orjson's fallback for a page context: Markup (safe HTML) is told apart from plain text,
+    which the template escapes, so the two can never share a key."""
+    if isinstance(value, Markup):
+        return {"markup": str(value)}
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, int):
+        return int(value)
+    raise TypeError(type(value).__name__)
+
+
+def replace_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def _squeeze(frame: str) -> str:
@@ -355,6 +408,8 @@ def plan_site(gen: dict, work: Path, out: Path, previous: dict[str, str] | None)
         wanted["sitemap.xml.gz"] = Wanted(f"sitemap.gz:{digests['sitemap.xml']}", make=lambda: gzip.compress(sitemap_bytes(), mtime=0))
     for rel, data in gen["data"].items():
         wanted[rel] = Wanted("data:" + hashlib.sha256(data).hexdigest(), data=data)
+    for rel, (source, digest) in gen["copies"].items():
+        wanted[rel] = Wanted("data:" + (digest or hashlib.sha256(source.read_bytes()).hexdigest()), path=source)
 
     digest = code_digest()
     frames: dict[str, tuple[str, str, str]] = {}

@@ -6,6 +6,7 @@ everything else still loads. The file is opened read-only and never written.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -165,13 +166,14 @@ def iter_lines(path: Path):
 
 def load_dataset(path: Path, dataset: str | None = None) -> tuple[list[Record], list[Finding]]:
     """Read one JSONL file. Returns the valid records and the findings about its lines."""
-    records, findings, _ = load_lines(path, dataset)
+    records, findings, _, _ = load_lines(path, dataset)
     return records, findings
 
 
 def load_lines(path: Path, dataset: str | None = None, known: dict[bytes, LineMemo] | None = None):
-    """load_dataset, plus what each line's bytes determined (by line digest). A line found in
-    `known` (an earlier build's memo) is only parsed: its checks are not run again."""
+    """load_dataset, plus what each line's bytes determined (by line digest) and a digest of the
+    whole file (from the lines' digests). A line found in `known` (an earlier build's memo) is
+    only parsed: its checks are not run again."""
     dataset = dataset or path.stem
     known = known or {}
     records: list[Record] = []
@@ -184,7 +186,9 @@ def load_lines(path: Path, dataset: str | None = None, known: dict[bytes, LineMe
 
     crlf_reported = False
     shared: dict[str, str] = {}  # one copy of a text many records repeat (the system prompt)
+    whole = hashlib.sha256()
     for n, raw, ending in iter_lines(path):
+        whole.update(len(raw).to_bytes(8, "little") + ending + line_digest(raw))
         if n == 1 and raw.startswith(BOM):
             report(n, "schema.bom", "warning", "file starts with a UTF-8 byte order mark (ignored)")
             raw = raw[len(BOM):]
@@ -223,7 +227,7 @@ def load_lines(path: Path, dataset: str | None = None, known: dict[bytes, LineMe
                 digest=digest,
             )
         )
-    return records, findings, lines
+    return records, findings, lines, whole.hexdigest()
 
 
 def _parse_known(raw: bytes) -> dict | None:

@@ -39,6 +39,7 @@ class DatasetResult:
     lines_covered: dict[str, set[int]]  # source path → covered line numbers
     lock_present: bool = False
     memo: Memo | None = None  # what this run learnt, for the next build (build saves it)
+    file_digest: str = ""  # of the dataset file's bytes as loaded
 
     def text_for(self, path: str) -> str | None:
         """Source text usable for pages: only when it is the pinned (locked) text."""
@@ -105,7 +106,7 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
     except ConfigError as e:
         raise PipelineError(str(e)) from None
     try:
-        records, findings, line_memos = load_lines(path, config.stem, memo.lines if memo else None)
+        records, findings, line_memos, file_digest = load_lines(path, config.stem, memo.lines if memo else None)
     except DatasetUnreadable as e:
         raise PipelineError(str(e)) from None
     say(f"{path}: read {len(records)} records ({len(findings)} line reports)")
@@ -199,7 +200,7 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
     timings.add("check", time.perf_counter() - t)
     reused = f" (checks of {fresh.hits} unchanged records reused)" if memo is not None and memo.lines else ""
     say(f"{path}: {len(all_findings)} findings{reused}")
-    return DatasetResult(config, examples, all_findings, index, source_index, covered, partly, lines_covered, lock_index is not None, fresh)
+    return DatasetResult(config, examples, all_findings, index, source_index, covered, partly, lines_covered, lock_index is not None, fresh, file_digest)
 
 
 def index_digest(index: SourceIndex) -> str:
