@@ -188,14 +188,15 @@ def load_lines(path: Path, dataset: str | None = None, known: dict[bytes, LineMe
     shared: dict[str, str] = {}  # one copy of a text many records repeat (the system prompt)
     whole = hashlib.sha256()
     for n, raw, ending in iter_lines(path):
-        whole.update(len(raw).to_bytes(8, "little") + ending + line_digest(raw))
         if n == 1 and raw.startswith(BOM):
+            whole.update(BOM)
             report(n, "schema.bom", "warning", "file starts with a UTF-8 byte order mark (ignored)")
             raw = raw[len(BOM):]
         if ending == b"\r\n" and not crlf_reported:
             report(n, "schema.crlf", "warning", "CRLF line ending (first of the file; read as LF)")
             crlf_reported = True
         if not raw.strip():
+            whole.update(b"\0" + raw + ending)
             report(n, "schema.blank-line", "warning", "blank line (skipped)")
             continue
         if ending == b"":
@@ -203,6 +204,7 @@ def load_lines(path: Path, dataset: str | None = None, known: dict[bytes, LineMe
         # A line without a final newline is another line for the memo: its JSON errors say
         # "truncated" (no real line contains b"\n", so the two digests never meet).
         digest = line_digest(raw if ending else raw + b"\n(no final newline)")
+        whole.update(b"\1" + digest + ending)
         memo = known.get(digest)
         obj = _parse_known(raw) if memo is not None and memo.valid else None
         if memo is None or (memo.valid and obj is None):
@@ -235,9 +237,11 @@ def _parse_known(raw: bytes) -> dict | None:
     damaged memo), so that it is checked afresh."""
     try:
         obj = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    return obj if _shape_problem(obj) is None else None
+        if all(type(m["content"]) is str for m in obj["messages"]) and len(obj["messages"]) == 3:
+            return obj
+    except (orjson.JSONDecodeError, KeyError, TypeError, IndexError):
+        pass
+    return None
 
 
 def _check_line(raw: bytes, ending: bytes) -> tuple[dict | None, list[tuple[str, str, str]], tuple[str, ...]]:
