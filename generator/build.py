@@ -1,5 +1,5 @@
-"""Generate the Markdown + mkdocs config into a work folder, run `mkdocs build`, then frame
-the example pages.
+"""The build: generate the Markdown + mkdocs config into a work folder, run `mkdocs build`,
+plan the site (plan.py) and place it (place.py).
 
 The generator never imports mkdocs: it writes plain Markdown and a config that INHERITs the
 project's mkdocs.yml, and runs mkdocs as a program (only when what it reads has changed). mkdocs
@@ -8,19 +8,15 @@ inside that shell.
 
 Rebuilds do the work of what changed: the memo (memo.py) answers for dataset lines seen before,
 mkdocs runs only when what it reads changed, every file of the site has a key and only files
-whose key changed are written (place.py). Nothing in the site changes before every stage has
+whose key changed are written (plan.py, place.py). Nothing in the site changes before every stage has
 succeeded, so a failed build leaves the previous site as it was.
 """
 
 from __future__ import annotations
 
-import functools
-import gzip
 import json
 import hashlib
-import html
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -35,10 +31,11 @@ from .load import LOADER_RULES
 from .memo import code_digest, read_memo, write_memo
 from .pipeline import Timings, discover, run
 from . import urls
-from .place import Wanted, place, previous_keys
+from .place import place, previous_keys
+from .plan import PlanError, plan_site
 from .highlight import keep_between_builds
 from .render import render_page
-from .views import build_views, example_page, example_search_entry, source_body, source_pages_available
+from .views import build_views, source_body, source_pages_available
 from .write import read_tree, sync_tree
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -47,9 +44,6 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 def project_root() -> Path:
     cwd = Path.cwd()
     return cwd if (cwd / "mkdocs.yml").is_file() else PACKAGE_ROOT
-
-
-SLOT_TITLE, SLOT_H1, SLOT_BODY = "@@PAGE_TITLE@@", "@@PAGE_H1@@", "@@PAGE_BODY@@"
 
 
 LIVERELOAD_JS = b"""(function () {
@@ -166,57 +160,6 @@ def replace_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
-
-
-def _squeeze(frame: str) -> str:
-    """Drop the theme's blank lines and indentation from a frame (repeated in every example
-    page). A newline is kept wherever there was whitespace; frames with <pre> are left alone."""
-    if "<pre" in frame or "<textarea" in frame:
-        return frame
-    return re.sub(r"\n\s*", "\n", frame)
-
-
-def _write_search_index(fh, mkdocs_index: Path, examples, old_index: Path | None) -> None:
-    """mkdocs' search index with an entry per example page appended (pages mkdocs never saw),
-    one entry per line, streamed into fh. `examples` yields (location, unchanged, make_entry):
-    the entry of an unchanged page is taken from the old index (written the same way)."""
-    data = orjson.loads(mkdocs_index.read_bytes())
-    docs = data.pop("docs")
-    old = _old_entries(old_index) if old_index is not None else {}
-    fh.write(orjson.dumps(data)[:-1] + b',"docs":[' + b",".join(orjson.dumps(d) for d in docs))
-    first = not docs
-    for location, unchanged, make_entry in examples:
-        entry = old.get(location) if unchanged else None
-        if entry is None:
-            entry = orjson.dumps(make_entry())
-        fh.write(b"\n" + entry if first else b"\n," + entry)
-        first = False
-    fh.write(b"\n]}")
-
-
-_ENTRY_START = b'{"location":"'
-
-
-def _old_entries(index: Path) -> dict[str, bytes]:
-    """Example entries of a search index _search_index wrote, by location."""
-    try:
-        lines = index.read_bytes().split(b"\n")
-    except OSError:
-        return {}
-    out = {}
-    for line in lines[1:-1]:
-        entry = line[1:] if line.startswith(b",") else line
-        if entry.startswith(_ENTRY_START):
-            end = entry.find(b'"', len(_ENTRY_START))
-            out[entry[len(_ENTRY_START) : end].decode()] = entry
-    return out
-
-
-def _sitemap_without(sitemap: Path, page_urls: list[str]) -> str:
-    text = sitemap.read_text(encoding="utf-8")
-    for url in page_urls:
-        text = re.sub(r"\s*<url>\s*<loc>[^<]*" + re.escape(url) + r"</loc>.*?</url>", "", text, flags=re.S)
-    return text
 
 
 def _handwritten_nav(root: Path) -> list:
@@ -348,7 +291,7 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
     previous = previous_keys(out, manifest, SITE_MARK)
     try:
         wanted, rendered = plan_site(gen, work, out, previous)
-    except BuildError as e:
+    except PlanError as e:
         print(f"error: {e}; {out}/ was left as it was", file=sys.stderr)
         return False, results
     changed = place(wanted, out, manifest, SITE_MARK, previous)
@@ -386,111 +329,6 @@ def _running(pid: int) -> bool:
 
 def _memo_path(work: Path, stem: str) -> Path:
     return work / "state" / f"{urls.slug(stem)}.memo"
-
-
-def plan_site(gen: dict, work: Path, out: Path, previous: dict[str, str] | None) -> tuple[dict[str, Wanted], list[int]]:
-    """Every file of the site, each with a key that changes when its bytes would. Nothing is
-    rendered here: an example page is rendered (and framed by its dataset's shell page, as
-    mkdocs rendered it) only when it has to be written. Returns (files, [pages rendered so far])."""
-    site = gen["site"]
-    built = work / "mkdocs-out"
-    shell_dirs = {urls.page_url(p).rstrip("/") for p in site.shells.values()}
-    wanted: dict[str, Wanted] = {}
-    digests = orjson.loads((work / "mkdocs-out.files.json").read_bytes())  # checked by _intact
-    for rel, file_digest in digests.items():
-        if rel.rsplit("/", 1)[0] not in shell_dirs:
-            wanted[rel] = Wanted(f"file:{file_digest}", path=built / rel)
-    shell_urls = [urls.page_url(p) for p in site.shells.values()]
-    sitemap = built / "sitemap.xml"
-    if sitemap.exists():
-        sitemap_bytes = _lazy(lambda: _sitemap_without(sitemap, shell_urls).encode("utf-8"))
-        wanted["sitemap.xml"] = Wanted(f"sitemap:{digests['sitemap.xml']}", make=sitemap_bytes)
-        wanted["sitemap.xml.gz"] = Wanted(f"sitemap.gz:{digests['sitemap.xml']}", make=lambda: gzip.compress(sitemap_bytes(), mtime=0))
-    for rel, data in gen["data"].items():
-        wanted[rel] = Wanted("data:" + hashlib.sha256(data).hexdigest(), data=data)
-    for rel, (source, digest) in gen["copies"].items():
-        wanted[rel] = Wanted("data:" + (digest or hashlib.sha256(source.read_bytes()).hexdigest()), path=source)
-
-    digest = code_digest()
-    frames: dict[str, tuple[str, str, str]] = {}
-    for stem, shell_path in site.shells.items():
-        shell_dir = built / urls.page_url(shell_path)
-        text = (shell_dir / "index.html").read_text(encoding="utf-8")
-        head, sep, tail = text.partition(SLOT_BODY)
-        if not sep or SLOT_H1 not in head:
-            raise BuildError(f"{shell_dir / 'index.html'}: the theme dropped the page slot; cannot frame example pages")
-        frames[stem] = (_squeeze(head), _squeeze(tail), hashlib.sha256(text.encode()).hexdigest())
-    rendered = [0]
-
-    def framed_page(dv, i: int) -> bytes:
-        """Example page i of dv, rendered and framed by its dataset's shell page."""
-        exs = dv.examples
-        page = example_page(dv, exs[i], exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None)
-        head, tail, _ = frames[dv.stem]
-        title = html.escape(page.title)
-        head = head.replace(SLOT_TITLE, title).replace(SLOT_H1, html.escape(page.title.split(" · ")[0]))
-        rendered[0] += 1
-        return (head.replace(urls.page_url(site.shells[dv.stem]), urls.page_url(page.path)) + render_page(page) + tail).encode("utf-8")
-
-    all_keys = hashlib.blake2b(digests.get("search/search_index.json", "").encode(), digest_size=16)
-    entries = []  # (location, page unchanged, make its search entry)
-    for dv in site.datasets:
-        base = dataset_page_key(dv, digest, frames[dv.stem][2])
-        folder = urls.page_url(site.shells[dv.stem]).rsplit("/", 2)[0] + "/"  # page: line-N/index.html
-        exs = dv.examples
-        segments_seen: dict = {}  # (kept alive by exs: ids are not reused within this loop)
-        for i, ex in enumerate(exs):
-            key = example_page_key(base, ex, exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None, segments_seen)
-            all_keys.update(key.encode())
-            rel = f"{folder}line-{ex.record.line}/index.html"
-            wanted[rel] = Wanted(key, make=functools.partial(framed_page, dv, i))
-            entries.append((rel[: -len("index.html")], previous is not None and previous.get(rel) == key, functools.partial(example_search_entry, dv, ex)))
-    index = built / "search" / "search_index.json"
-    if index.exists():
-        old = out / "search" / "search_index.json" if previous is not None else None
-        wanted["search/search_index.json"] = Wanted("search:" + all_keys.hexdigest(), stream=lambda fh: _write_search_index(fh, index, entries, old))
-    return wanted, rendered
-
-
-def dataset_page_key(dv, code: str, frame_hash: str) -> bytes:
-    """What every example page of a dataset depends on besides its own record: the generator,
-    the frame, the dataset's config, source and findings context, and which source pages exist."""
-    r = dv.r
-    return hashlib.blake2b(
-        orjson.dumps([code, frame_hash, dv.stem, r.memo.context if r.memo else "", r.config.fingerprint(), len(dv.examples), sorted(dv.with_source)]),
-        digest_size=16,
-    ).digest()
-
-
-def example_page_key(base: bytes, ex, prev, nxt, segments_seen: dict | None = None) -> str:
-    """An example page's key: its record (by digest), place, neighbours, findings and where its
-    segments were found. Everything else on the page follows from these and the dataset key.
-    `segments_seen` caches the segments' part (examples quoting one block share Segments)."""
-    ids = tuple(map(id, ex.segments))
-    seg_part = segments_seen.get(ids) if segments_seen is not None else None
-    if seg_part is None:
-        seg_part = orjson.dumps([[s.status, s.path, s.start_line, s.end_line] for s in ex.segments])
-        if segments_seen is not None:
-            segments_seen[ids] = seg_part
-    place = [
-        ex.record.line,
-        ex.number,
-        [prev.record.line, prev.number] if prev else None,
-        [nxt.record.line, nxt.number] if nxt else None,
-        [[f.rule, f.severity, f.message, f.detail] for f in ex.findings] if ex.findings else None,
-    ]
-    return hashlib.blake2b(base + ex.record.digest + seg_part + orjson.dumps(place), digest_size=16).hexdigest()
-
-
-def _lazy(make):
-    done: list[bytes] = []
-
-    def value() -> bytes:
-        if not done:
-            done.append(make())
-        return done[0]
-
-    return value
 
 
 def build_site(args, source_root, say=None) -> int:
