@@ -116,6 +116,8 @@ def render_summary_pages(site, work: Path) -> tuple[dict[str, bytes], dict[str, 
         last = orjson.loads((work / "docs-keys.json").read_bytes())
     except (OSError, orjson.JSONDecodeError):
         last = {}
+    if not isinstance(last, dict):
+        last = {}
     code = code_digest().encode()
     out: dict[str, bytes] = {}
     keys: dict[str, list[str]] = {}
@@ -211,8 +213,7 @@ def check_output(out: Path, work: Path, root: Path) -> None:
     resolved = out.resolve()
     if out.name in ("", ".", "..") or resolved in (root.resolve(), (root / "docs").resolve(), (root / "dataset").resolve(), work.resolve()):
         raise BuildError(f"{out}: cannot be the site folder (it would replace the project's own files)")
-    looks_like_mkdocs_site = (out / "sitemap.xml").exists() and (out / "search").is_dir()
-    if out.exists() and not (out / SITE_MARK).exists() and not looks_like_mkdocs_site:
+    if out.exists() and not (out / SITE_MARK).exists():
         if out.is_file() or any(out.iterdir()):
             raise BuildError(f"{out}: exists and is not a site this tool wrote; choose another --out or remove it")
     if work.exists() and not work.is_dir():
@@ -248,19 +249,26 @@ def _intact(built: Path, listing: Path) -> bool:
         files = orjson.loads(listing.read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return False
-    return isinstance(files, dict) and all(os.path.isfile(built / rel) for rel in files)
+    return (
+        isinstance(files, dict)
+        and all(isinstance(d, str) for d in files.values())
+        and set(files) == set(_file_digests(built, digest=False))
+    )
 
 
-def _file_digests(root: Path) -> dict[str, str]:
+def _file_digests(root: Path, digest: bool = True) -> dict[str, str]:
     """Each file of mkdocs' output by digest: after mkdocs runs again, only files whose bytes
-    changed are replaced in the site."""
+    changed are replaced in the site. (digest=False: the names only.)"""
     out = {}
     for dirpath, _, filenames in os.walk(root):
         rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
         rel_dir = "" if rel_dir == "." else rel_dir + "/"
         for name in filenames:
-            with open(os.path.join(dirpath, name), "rb") as fh:
-                out[rel_dir + name] = hashlib.sha256(fh.read()).hexdigest()
+            if digest:
+                with open(os.path.join(dirpath, name), "rb") as fh:
+                    out[rel_dir + name] = hashlib.sha256(fh.read()).hexdigest()
+            else:
+                out[rel_dir + name] = ""
     return out
 
 
@@ -270,9 +278,10 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
     root = project_root()
     check_output(out, work, root)
     stems = [p.stem for p in paths]
-    if len(set(stems)) != len(stems):
-        dup = sorted(s for s in stems if stems.count(s) > 1)[0]
-        raise BuildError(f"two datasets are named {dup!r}: their pages would collide; rename one file")
+    folders = [urls.slug(s) for s in stems]  # a dataset's pages, data and memo go by this name
+    if len(set(folders)) != len(folders):
+        dup = sorted(s for s, f in zip(stems, folders) if folders.count(f) > 1)
+        raise BuildError(f"datasets {', '.join(repr(d) for d in dup)} would share the folder datasets/{urls.slug(dup[0])}/: rename one file")
     timings = timings or Timings()
     t0 = time.perf_counter()
     clear_leftovers(work, out)

@@ -40,6 +40,7 @@ class DatasetResult:
     lock_present: bool = False
     memo: Memo | None = None  # what this run learnt, for the next build (build saves it)
     file_digest: str = ""  # of the dataset file's bytes as loaded
+    file_stat: tuple[int, int] | None = None  # its (size, mtime) just before loading
 
     def text_for(self, path: str) -> str | None:
         """Source text usable for pages: only when it is the pinned (locked) text."""
@@ -105,6 +106,11 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
         config = load_config(path)
     except ConfigError as e:
         raise PipelineError(str(e)) from None
+    try:
+        st = path.stat()
+        stat = (st.st_size, st.st_mtime_ns)
+    except OSError:
+        stat = None  # load_dataset says why
     try:
         records, findings, line_memos, file_digest = load_lines(path, config.stem, memo.lines if memo else None)
     except DatasetUnreadable as e:
@@ -200,7 +206,7 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
     timings.add("check", time.perf_counter() - t)
     reused = f" (checks of {fresh.hits} unchanged records reused)" if memo is not None and memo.lines else ""
     say(f"{path}: {len(all_findings)} findings{reused}")
-    return DatasetResult(config, examples, all_findings, index, source_index, covered, partly, lines_covered, lock_index is not None, fresh, file_digest)
+    return DatasetResult(config, examples, all_findings, index, source_index, covered, partly, lines_covered, lock_index is not None, fresh, file_digest, stat)
 
 
 def index_digest(index: SourceIndex) -> str:

@@ -37,19 +37,23 @@ class Wanted:
     data: bytes | None = None
     make: Callable[[], bytes] | None = None  # called only when the file has to be written
     stream: Callable[[BinaryIO], None] | None = None  # or this, writing into the open file
+    # For a copy keyed by what was read earlier (the dataset): the source's (size, mtime) then.
+    # If the copy finds it changed, the key becomes "stale" and the next build copies again.
+    source_stat: tuple[int, int] | None = None
 
 
 def place(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name: str, previous: dict[str, str] | None) -> int:
     """Make `out` hold exactly `wanted`, given `previous` = previous_keys(…) (None: lay out
-    afresh). Returns the number of files replaced or removed, or -1 when laid out afresh."""
-    manifest_bytes = orjson.dumps({rel: w.key for rel, w in wanted.items()}, option=orjson.OPT_SORT_KEYS)
-    mark_text = MARK_TEXT + f"manifest {hashlib.sha256(manifest_bytes).hexdigest()}\n"
+    afresh). Returns the number of files replaced or removed, or -1 when laid out afresh.
+    The manifest is made after the files are written: a copy whose source changed meanwhile
+    is recorded as stale (see Wanted.source_stat)."""
     if previous is None:
         tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             for rel, w in wanted.items():
                 _put_new(tmp, rel, w)
+            manifest_bytes, mark_text = _manifest(wanted)
             (tmp / mark_name).write_text(mark_text)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -63,11 +67,17 @@ def place(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name: 
         changed = _update(out, wanted, previous)
     except OSError:
         # The folder is not as the manifest says (a folder where a file was, a symlink out of
-        # the site, a file gone): lay the site out afresh instead.
+        # the site): lay the site out afresh instead.
         return place(wanted, out, manifest_path, mark_name, None)
+    manifest_bytes, mark_text = _manifest(wanted)
     _write(manifest_path, manifest_bytes)
     _write(out / mark_name, mark_text.encode())
     return changed
+
+
+def _manifest(wanted: dict[str, Wanted]) -> tuple[bytes, str]:
+    manifest_bytes = orjson.dumps({rel: w.key for rel, w in wanted.items()}, option=orjson.OPT_SORT_KEYS)
+    return manifest_bytes, MARK_TEXT + f"manifest {hashlib.sha256(manifest_bytes).hexdigest()}\n"
 
 
 def _update(out: Path, wanted: dict[str, Wanted], previous: dict[str, str]) -> int:
@@ -109,6 +119,8 @@ def _put_new(root: Path, rel: str, w: Wanted) -> None:
 def _fill(path: Path, w: Wanted) -> None:
     if w.path is not None:
         shutil.copyfile(w.path, path)
+        if w.source_stat is not None and file_stat(w.path) != w.source_stat:
+            w.key = "stale"
         return
     with open(path, "wb", buffering=1 << 20) as fh:  # a stream writes many small pieces
         if w.stream is not None:
@@ -117,12 +129,17 @@ def _fill(path: Path, w: Wanted) -> None:
             fh.write(w.data if w.data is not None else w.make())
 
 
+def file_stat(path: Path) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns
+
+
 def _put(root: Path, rel: str, w: Wanted, resolved_root: Path) -> None:
     dest = _safe_join(root, rel)
     dest.parent.mkdir(parents=True, exist_ok=True)
     if not dest.parent.resolve().is_relative_to(resolved_root):
         raise OSError(f"{dest.parent}: leads out of the site (a symbolic link?)")
-    tmp = dest.with_name(dest.name + ".tmp")
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")  # no site file is named so
     tmp.unlink(missing_ok=True)
     _fill(tmp, w)
     if dest.is_dir() and not dest.is_symlink():  # was a folder in the last build
@@ -144,6 +161,6 @@ def _remove(root: Path, rel: str) -> None:
 
 def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)

@@ -55,8 +55,8 @@ def plan_site(gen: dict, work: Path, out: Path, previous: dict[str, str] | None)
         wanted["sitemap.xml.gz"] = Wanted(f"sitemap.gz:{digests['sitemap.xml']}", make=lambda: gzip.compress(sitemap_bytes(), mtime=0))
     for rel, data in gen["data"].items():
         wanted[rel] = Wanted("data:" + hashlib.sha256(data).hexdigest(), data=data)
-    for rel, (source, digest) in gen["copies"].items():
-        wanted[rel] = Wanted("data:" + (digest or hashlib.sha256(source.read_bytes()).hexdigest()), path=source)
+    for rel, (source, digest, stat) in gen["copies"].items():
+        wanted[rel] = Wanted("data:" + (digest or hashlib.sha256(source.read_bytes()).hexdigest()), path=source, source_stat=stat if digest else None)
 
     digest = code_digest()
     frames: dict[str, tuple[str, str, str]] = {}

@@ -35,7 +35,7 @@ class Page:
 class SiteViews:
     pages: list[Page] = field(default_factory=list)
     data: dict[str, bytes | dict] = field(default_factory=dict)  # docs path → JSON-able data or raw bytes
-    copies: dict[str, tuple] = field(default_factory=dict)  # docs path → (file to copy, digest of its bytes or "")
+    copies: dict[str, tuple] = field(default_factory=dict)  # docs path → (file to copy, digest of its bytes or "", its (size, mtime) or None)
     nav: list = field(default_factory=list)
     shells: dict[str, str] = field(default_factory=dict)  # dataset stem → docs path of its shell page
     datasets: list = field(default_factory=list)  # DatasetViews, for the pages made lazily below
@@ -475,7 +475,7 @@ def build_views(results: list[DatasetResult]) -> SiteViews:
         site.data[data_f] = finding_rows(dv, f_page)
         site.pages.append(Page(f_page, "table.md.j2", {"title": "Findings", "dataset_title": r.config.title, "data_href": urls.href(f_page, data_f), "kind": "findings", "count": len(r.findings), "default_sort": -1, "rules": rule_reference(r.config)}, "Findings"))
         site.pages.append(coverage_page(dv))
-        site.copies[urls.data_file(stem, r.config.jsonl.name)] = (r.config.jsonl, r.file_digest)
+        site.copies[urls.data_file(stem, r.config.jsonl.name)] = (r.config.jsonl, r.file_digest, r.file_stat)
         sources = []
         for p in sorted(dv.with_source):
             sp = source_page(dv, p)

@@ -226,3 +226,42 @@ def test_a_file_missing_from_the_kept_mkdocs_output_means_running_mkdocs_again(p
     shutil.rmtree(project / "site")
     assert build_in(project, project / "build", project / "site") == 0
     assert digest_tree(project / "site") == fresh_digest(project, tmp_path, "fresh")
+
+
+def test_damaged_cache_files_mean_more_work_not_a_failure(project, tmp_path):
+    work = project / "build"
+    (work / "docs-keys.json").write_text("[]")  # valid JSON, wrong shape
+    listing = orjson.loads((work / "mkdocs-out.files.json").read_bytes())
+    listing.pop("sitemap.xml")
+    (work / "mkdocs-out.files.json").write_bytes(orjson.dumps(listing))
+    edit_line(project / "dataset/retry_state_machine.jsonl", 6, set_user("Reworded with damaged caches."))
+    assert build_in(project, work, project / "site") == 0
+    assert digest_tree(project / "site") == fresh_digest(project, tmp_path, "fresh")
+
+
+def test_a_site_file_named_like_a_temporary_one_survives_updates(project, tmp_path):
+    (project / "docs/assets/notes.txt").write_text("v1\n")
+    (project / "docs/assets/notes.txt.tmp").write_text("a file that happens to end in .tmp\n")
+    assert build_in(project, project / "build", project / "site") == 0
+    (project / "docs/assets/notes.txt").write_text("v2\n")
+    assert build_in(project, project / "build", project / "site") == 0
+    assert (project / "site/assets/notes.txt.tmp").read_text() == "a file that happens to end in .tmp\n"
+    assert digest_tree(project / "site") == fresh_digest(project, tmp_path, "fresh")
+
+
+def test_a_dataset_saved_during_a_build_is_copied_again_by_the_next(project, tmp_path, monkeypatch):
+    """The download is keyed by what was loaded but copied later: a save in between (seen as a
+    changed size or mtime) leaves the key stale, so the next build copies the file again."""
+    import generator.place
+
+    jsonl = project / "dataset/retry_state_machine.jsonl"
+    edit_line(jsonl, 8, set_user("Saved once."))
+    real = generator.place.file_stat
+    monkeypatch.setattr(generator.place, "file_stat", lambda path: (0, 0))  # "changed meanwhile"
+    assert build_in(project, project / "build", project / "site") == 0
+    manifest = next((project / "build/manifests").glob("*.json"))
+    assert orjson.loads(manifest.read_bytes())["datasets/retry_state_machine/data/retry_state_machine.jsonl"] == "stale"
+    monkeypatch.setattr(generator.place, "file_stat", real)
+    (project / "site/datasets/retry_state_machine/data/retry_state_machine.jsonl").write_bytes(b"what the racing save left\n")
+    assert build_in(project, project / "build", project / "site") == 0
+    assert (project / "site/datasets/retry_state_machine/data/retry_state_machine.jsonl").read_bytes() == jsonl.read_bytes()

@@ -315,7 +315,12 @@ def test_two_datasets_with_one_name_are_refused(tmp_path, monkeypatch, capsys):
     b = make_dataset(tmp_path / "b", "same", [dumps(clean_records()[1])])
     monkeypatch.chdir(ROOT)
     assert build(tmp_path, "--dataset", str(a), "--dataset", str(b)) == 1
-    assert "two datasets are named 'same'" in capsys.readouterr().err
+    assert "datasets 'same', 'same' would share the folder datasets/same/" in capsys.readouterr().err
+    # Names that differ but share a folder name are refused alike (pages, data and memo).
+    c = make_dataset(tmp_path / "c", "x y", [dumps(clean_records()[0])])
+    d = make_dataset(tmp_path / "d", "x-y", [dumps(clean_records()[1])])
+    assert build(tmp_path, "--dataset", str(c), "--dataset", str(d)) == 1
+    assert "datasets 'x y', 'x-y' would share the folder datasets/x-y/" in capsys.readouterr().err
 
 
 def test_scope_file_not_yet_in_the_lock(tmp_path, monkeypatch, capsys):
