@@ -14,8 +14,9 @@ succeeded, so a failed build leaves the previous site as it was.
 
 from __future__ import annotations
 
-import json
+import glob
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -31,12 +32,12 @@ from .load import LOADER_RULES
 from .memo import code_digest, read_memo, write_memo
 from .pipeline import Timings, discover, run
 from . import urls
-from .place import place, previous_keys
+from .place import NEW_SUFFIX, place, previous_keys
 from .plan import PlanError, plan_site
 from .highlight import keep_between_builds
 from .render import render_page
 from .views import build_views, source_body, source_pages_available
-from .write import read_tree, sync_tree
+from .write import OLD_SUFFIX, read_tree, sync_tree
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -316,20 +317,22 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
 
 
 def clear_leftovers(work: Path, out: Path) -> None:
-    """What killed builds and older versions left: half-built sites beside `out` whose process
-    is gone, and the page cache of the hard-link design (gigabytes at 100,000 records)."""
+    """What killed builds and older versions left: new or old sites beside `out` (named by
+    place.py and write.py) whose process is gone, and the page cache of the hard-link design
+    (gigabytes at 100,000 records). A folder of that name with our own process id is from an
+    earlier process (containers reuse ids); ours are made later."""
     shutil.rmtree(work / "cache" / "pages", ignore_errors=True)
-    for kind in ("tmp", "old"):
-        for folder in out.parent.glob(f"{out.name}.{kind}-*"):
-            pid = folder.name.rsplit("-", 1)[-1]
-            if pid.isdigit() and not _running(int(pid)):
+    for suffix in (NEW_SUFFIX, OLD_SUFFIX):
+        for folder in out.parent.glob(f"{glob.escape(out.name)}{suffix}*"):
+            pid = folder.name[len(out.name) + len(suffix) :]
+            if pid.isdigit() and (int(pid) == os.getpid() or not _running(int(pid))):
                 shutil.rmtree(folder, ignore_errors=True)
 
 
 def _running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):
         return False
     except OSError:
         return True  # exists, not ours to signal

@@ -25,6 +25,7 @@ ROLES = ("system", "user", "assistant")
 TOP_KEYS = ("type", "messages")
 MESSAGE_KEYS = ("role", "content")
 LARGE_LINE = 1 << 20  # a line above 1 MiB is reported (it still loads)
+BLOCK = 1 << 24  # bytes read at a time
 
 # One JSON string token, optionally followed by a colon (then it is an object key).
 _STRING_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"(\s*:)?', re.S)
@@ -147,19 +148,25 @@ def iter_lines(path: Path):
         raise DatasetUnreadable(f"{path}: cannot be read ({e.strerror})") from None
     with fh:
         n = 0
-        rest = b""
-        while True:  # blocks of 16 MiB split at once: much faster than line-by-line reads
-            block = fh.read(1 << 24)
+        carry: list[bytes] = []  # the unfinished line, in pieces (a line may span many blocks)
+        while True:  # blocks split at once: much faster than line-by-line reads
+            block = fh.read(BLOCK)
             if not block:
                 break
-            lines = (rest + block).split(b"\n") if rest else block.split(b"\n")
-            rest = lines.pop()
+            lines = block.split(b"\n")
+            if len(lines) == 1:
+                carry.append(block)
+                continue
+            if carry:
+                lines[0] = b"".join(carry) + lines[0]
+            carry = [lines.pop()]
             for line in lines:
                 n += 1
                 if line.endswith(b"\r"):
                     yield n, line[:-1], b"\r\n"
                 else:
                     yield n, line, b"\n"
+        rest = b"".join(carry)
         if rest:
             yield n + 1, rest, b""
 

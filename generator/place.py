@@ -26,6 +26,7 @@ import orjson
 from .write import _safe_join, swap_in
 
 MARK_TEXT = "written by python -m generator build; replaced on every build\n"
+NEW_SUFFIX = ".generator-new-"  # beside the site while a new one is laid out (then the process id)
 
 
 @dataclass
@@ -48,7 +49,7 @@ def place(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name: 
     The manifest is made after the files are written: a copy whose source changed meanwhile
     is recorded as stale (see Wanted.source_stat)."""
     if previous is None:
-        tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
+        tmp = out.with_name(f"{out.name}{NEW_SUFFIX}{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             for rel, w in wanted.items():
@@ -62,9 +63,26 @@ def place(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name: 
         swap_in(tmp, out)
         _write(manifest_path, manifest_bytes)
         return -1
+    # Copies of files from outside (the dataset) are read first, beside their place: if one
+    # cannot be read, the build fails here with the site untouched.
+    root = out.resolve()
+    staged: dict[str, Path] = {}
+    try:
+        for rel, w in wanted.items():
+            if w.source_stat is not None and previous.get(rel) != w.key:
+                dest = _inside(_safe_join(out, rel), root)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                staged[rel] = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+                _fill(staged[rel], w)
+    except BaseException as e:
+        for tmp in staged.values():
+            tmp.unlink(missing_ok=True)
+        if isinstance(e, OutsideSite):
+            return place(wanted, out, manifest_path, mark_name, None)
+        raise
     _write(out / mark_name, b"updating: this build was interrupted; the next one lays the site out afresh\n")
     try:
-        changed = _update(out, wanted, previous)
+        changed = _update(out, wanted, previous, staged)
     except OSError:
         # The folder is not as the manifest says (a folder where a file was, a symlink out of
         # the site): lay the site out afresh instead.
@@ -80,15 +98,18 @@ def _manifest(wanted: dict[str, Wanted]) -> tuple[bytes, str]:
     return manifest_bytes, MARK_TEXT + f"manifest {hashlib.sha256(manifest_bytes).hexdigest()}\n"
 
 
-def _update(out: Path, wanted: dict[str, Wanted], previous: dict[str, str]) -> int:
+def _update(out: Path, wanted: dict[str, Wanted], previous: dict[str, str], staged: dict[str, Path]) -> int:
     root = out.resolve()
     changed = 0
     for rel, w in wanted.items():
-        if previous.get(rel) != w.key:
+        if rel in staged:
+            os.replace(staged.pop(rel), _safe_join(out, rel))
+            changed += 1
+        elif previous.get(rel) != w.key:
             _put(out, rel, w, root)
             changed += 1
     for rel in previous.keys() - wanted.keys():
-        _remove(out, rel)
+        _remove(out, rel, root)
         changed += 1
     return changed
 
@@ -134,11 +155,21 @@ def file_stat(path: Path) -> tuple[int, int]:
     return st.st_size, st.st_mtime_ns
 
 
+class OutsideSite(OSError):
+    """A path of the site leads elsewhere once symbolic links are followed."""
+
+
+def _inside(path: Path, resolved_root: Path) -> Path:
+    """path, when it stays in the site once symbolic links are followed; else OutsideSite (the
+    update then lays the site out afresh instead of writing or deleting elsewhere)."""
+    if not path.parent.resolve().is_relative_to(resolved_root):
+        raise OutsideSite(f"{path.parent}: leads out of the site (a symbolic link?)")
+    return path
+
+
 def _put(root: Path, rel: str, w: Wanted, resolved_root: Path) -> None:
-    dest = _safe_join(root, rel)
+    dest = _inside(_safe_join(root, rel), resolved_root)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if not dest.parent.resolve().is_relative_to(resolved_root):
-        raise OSError(f"{dest.parent}: leads out of the site (a symbolic link?)")
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")  # no site file is named so
     tmp.unlink(missing_ok=True)
     _fill(tmp, w)
@@ -147,8 +178,8 @@ def _put(root: Path, rel: str, w: Wanted, resolved_root: Path) -> None:
     os.replace(tmp, dest)
 
 
-def _remove(root: Path, rel: str) -> None:
-    path = _safe_join(root, rel)
+def _remove(root: Path, rel: str, resolved_root: Path) -> None:
+    path = _inside(_safe_join(root, rel), resolved_root)
     path.unlink(missing_ok=True)
     parent = path.parent
     while parent != root:

@@ -8,6 +8,9 @@ import shutil
 from pathlib import Path
 
 
+OLD_SUFFIX = ".generator-old-"  # beside a replaced folder until it is removed (then the process id)
+
+
 class OutputError(Exception):
     pass
 
@@ -61,7 +64,7 @@ def read_tree(root: Path) -> dict[str, bytes]:
 
 def swap_in(new: Path, dest: Path) -> None:
     """Replace dest with new in two renames: dest is never half-written."""
-    old = dest.with_name(dest.name + f".old-{os.getpid()}")
+    old = dest.with_name(f"{dest.name}{OLD_SUFFIX}{os.getpid()}")
     if dest.exists():
         os.replace(dest, old)
     try:

@@ -265,3 +265,45 @@ def test_a_dataset_saved_during_a_build_is_copied_again_by_the_next(project, tmp
     (project / "site/datasets/retry_state_machine/data/retry_state_machine.jsonl").write_bytes(b"what the racing save left\n")
     assert build_in(project, project / "build", project / "site") == 0
     assert (project / "site/datasets/retry_state_machine/data/retry_state_machine.jsonl").read_bytes() == jsonl.read_bytes()
+
+
+def test_an_update_never_deletes_through_a_symlink_in_the_site(project, tmp_path):
+    site = project / "site"
+    victim = tmp_path / "victim"
+    page_dir = site / "datasets/retry_state_machine/examples/line-22"
+    page_dir.rename(victim)
+    page_dir.symlink_to(victim, target_is_directory=True)
+    jsonl = project / "dataset/retry_state_machine.jsonl"
+    jsonl.write_bytes(b"\n".join(jsonl.read_bytes().split(b"\n")[:21]) + b"\n")  # record 22 gone
+    assert build_in(project, project / "build", site) == 0
+    assert (victim / "index.html").exists()
+    assert digest_tree(site) == fresh_digest(project, tmp_path, "fresh")
+
+
+def test_a_dataset_unreadable_at_copy_time_leaves_the_site_untouched(project, monkeypatch):
+    import generator.place
+
+    site = project / "site"
+    edit_line(project / "dataset/retry_state_machine.jsonl", 3, set_user("Reworded before the disk failed."))
+    before = digest_tree(site)
+
+    def failing_copy(src, dst, *a, **k):
+        raise PermissionError(13, "Permission denied", str(src))
+
+    monkeypatch.setattr(generator.place.shutil, "copyfile", failing_copy)
+    assert build_in(project, project / "build", site) == 2
+    assert digest_tree(site) == before
+
+
+def test_leftovers_of_killed_builds_go_and_look_alike_folders_stay(project):
+    """Only folders named as this tool names them, whose process is gone (or has our id,
+    as containers reuse them), are removed."""
+    parent = project
+    mine = [parent / "site.generator-new-999999999", parent / f"site.generator-old-{os.getpid()}"]
+    theirs = [parent / "site.old-20240101", parent / "site.tmp-31337", parent / "site.generator-new-x"]
+    for folder in mine + theirs:
+        folder.mkdir()
+        (folder / "index.html").write_text("x")
+    assert build_in(project, project / "build", project / "site") == 0
+    assert [f.exists() for f in mine] == [False, False]
+    assert [f.exists() for f in theirs] == [True, True, True]

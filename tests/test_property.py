@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from pathlib import Path
 
 import orjson
 from hypothesis import HealthCheck, given, settings
@@ -199,3 +200,28 @@ def test_near_duplicates_after_an_edit_near_the_candidate_cap_equal_a_search_fro
     keys = list(enumerate(texts))
     sets = [shingles(t) for t in texts]
     assert near_duplicates(sets, 0.5, keys, state)[0] == near_duplicates(sets, 0.5, keys)[0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=60).map(lambda b: bytes(b"ab\r\n"[x % 4] for x in b)), st.integers(1, 7))
+def test_lines_read_in_blocks_equal_a_plain_split(data, block):
+    """Lines spanning blocks, CRLF cut between blocks, files ending at a block's end."""
+    import tempfile
+
+    import generator.load as load
+
+    expected = []
+    parts = data.split(b"\n")
+    last = parts.pop()
+    for n, line in enumerate(parts, start=1):
+        expected.append((n, line[:-1], b"\r\n") if line.endswith(b"\r") else (n, line, b"\n"))
+    if last:
+        expected.append((len(parts) + 1, last, b""))
+    with tempfile.NamedTemporaryFile() as fh:
+        fh.write(data)
+        fh.flush()
+        saved, load.BLOCK = load.BLOCK, block
+        try:
+            assert list(load.iter_lines(Path(fh.name))) == expected
+        finally:
+            load.BLOCK = saved

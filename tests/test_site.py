@@ -215,7 +215,7 @@ def test_failed_build_leaves_previous_site_intact(tmp_path, monkeypatch):
     (project / "docs" / "broken.md").write_text("# Broken\n\n[nowhere](missing-page.md)\n")
     assert build(project, "--source-root", str(CORPUS)) == 1
     assert digest_tree(project / "site") == before
-    assert not list(project.glob("site.tmp-*")) and not list(project.glob("site.old-*"))
+    assert not list(project.glob("site.generator-*"))
 
 
 def test_strict_turns_line_reports_into_failure(tmp_path, monkeypatch, capsys):
