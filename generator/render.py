@@ -42,13 +42,3 @@ def environment() -> Environment:
 
 def render_page(page: Page) -> str:
     return environment().get_template(page.template).render(**page.context)
-
-
-def templates_digest() -> str:
-    """Changes when any template changes: part of every cached page's fingerprint."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for path in sorted(TEMPLATES.glob("*.j2")):
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()

@@ -180,8 +180,9 @@ def _findings_view(findings) -> list[dict]:
 def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Example | None) -> Page:
     """An example page: rendered to HTML outside mkdocs and framed by the dataset's shell page.
 
-    The context is plain and cheap (code is highlighted by the template, once per distinct
-    block), so it doubles as the page's cache fingerprint."""
+    Built only for pages that are written (plan.py keys pages without it); code is highlighted
+    by the template, once per distinct block. Whatever it reads must be covered by the page
+    keys in plan.py (tests/test_incremental.py compares rebuilt sites with fresh ones)."""
     stem, cfg = dv.stem, dv.r.config
     path = urls.example(stem, ex.record.line)
     segments = []
@@ -222,7 +223,7 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
         "segments": segments,
         "covered": covered,
         "findings": _findings_view(ex.findings),
-        "raw": ex.record.raw,  # bytes: decoded by the template, hashed for the fingerprint
+        "raw": ex.record.raw,  # bytes: decoded by the template
         "prev_href": dv.rel(path, urls.example(stem, prev.record.line)) if prev else None,
         "prev_number": prev.number if prev else None,
         "next_href": dv.rel(path, urls.example(stem, nxt.record.line)) if nxt else None,
