@@ -31,7 +31,8 @@ NEW_SUFFIX = ".generator-new-"  # beside the site while a new one is laid out (t
 
 @dataclass
 class Wanted:
-    """One file of the site: its key, and where its bytes come from (one of the three)."""
+    """One file of the site: its key, and where its bytes come from (one of path, data, make,
+    stream)."""
 
     key: str
     path: Path | None = None  # copied (never hard-linked: an edit of the site must not reach the work folder)
