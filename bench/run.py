@@ -128,6 +128,9 @@ def child(args) -> None:
 
 
 def spawn(spec: str, source_root: str) -> dict:
+    # Each measurement starts with the disk's write-back done: otherwise it pays for the
+    # previous one's writes (a rebuild right after a 350 MB full build, say).
+    os.sync()
     proc = subprocess.run([sys.executable, __file__, "--child", spec, "--source-root", source_root, "--scratch", str(OUT)], capture_output=True, text=True, cwd=ROOT)
     if proc.returncode:
         raise SystemExit(f"{spec} failed:\n{proc.stderr[-3000:]}")
