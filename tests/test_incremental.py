@@ -105,7 +105,9 @@ def test_edits_rebuilt_in_place_equal_builds_from_nothing(project, tmp_path):
     assert "near-duplicate of line 11" in (site / "datasets/retry_state_machine/examples/line-12/index.html").read_text()
     # 5. a broken line inserted: every later record moves down one line
     step("inserted", lambda: jsonl.write_bytes(b"\n".join(jsonl.read_bytes().split(b"\n")[:6] + [b"{broken"] + jsonl.read_bytes().split(b"\n")[6:])))
-    assert not (site / "datasets/retry_state_machine/examples/line-24").exists() or (site / "datasets/retry_state_machine/examples/line-24/index.html").exists()
+    examples = site / "datasets/retry_state_machine/examples"
+    assert not (examples / "line-7").exists()  # the broken line has no page
+    assert (examples / "line-24/index.html").exists()  # the appended copy moved from line 23
     # 6. back to the committed file, and a config edit that touches every page
     cfg = project / "dataset/retry_state_machine.toml"
     step("restored", lambda: (jsonl.write_bytes(original), cfg.write_text(cfg.read_text().replace('title = "', 'title = "Renamed: ', 1))))
