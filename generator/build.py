@@ -37,7 +37,7 @@ from .plan import PlanError, plan_site
 from .highlight import keep_between_builds
 from .render import render_page
 from .views import build_views, source_body, source_pages_available
-from .write import OLD_SUFFIX, read_tree, sync_tree
+from .write import OLD_SUFFIX, read_tree, sync_tree, write_atomic
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,7 +85,7 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
     if live:
         files["assets/livereload.js"] = LIVERELOAD_JS
     written, removed = sync_tree(work / "docs", files)
-    replace_bytes(work / "docs-keys.json", orjson.dumps(page_keys, option=orjson.OPT_SORT_KEYS))
+    write_atomic(work / "docs-keys.json", orjson.dumps(page_keys, option=orjson.OPT_SORT_KEYS))
     config = {
         "INHERIT": str((root / "mkdocs.yml").resolve()),
         "docs_dir": "docs",
@@ -159,11 +159,6 @@ def _tagged(value):
     raise TypeError(type(value).__name__)
 
 
-def replace_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
 
 def _handwritten_nav(root: Path) -> list:
     """Hand-written pages (docs/*.md other than assets) go last in the nav, in name order."""
@@ -223,11 +218,16 @@ def check_output(out: Path, work: Path, root: Path) -> None:
 
 def run_mkdocs_if_needed(gen: dict, work: Path, say) -> tuple[bool, str]:
     """work/mkdocs-out holds mkdocs' output for gen's inputs: reused while its key is the same,
-    else rebuilt (in a fresh folder, so a failure keeps the last good one)."""
+    else rebuilt (in a fresh folder, so a failure keeps the last good one). Sets
+    gen["mkdocs_files"]: each output file's digest, for plan.py."""
     built = work / "mkdocs-out"
-    if _read(work / "mkdocs-out.key") == gen["mkdocs_key"] and _intact(built, work / "mkdocs-out.files.json"):
-        say("mkdocs inputs unchanged: reusing its last output")
-        return True, ""
+    listing = work / "mkdocs-out.files.json"
+    if _read(work / "mkdocs-out.key") == gen["mkdocs_key"]:
+        files = _intact(built, listing)
+        if files is not None:
+            say("mkdocs inputs unchanged: reusing its last output")
+            gen["mkdocs_files"] = files
+            return True, ""
     say(f"running mkdocs build ({gen['pages']} pages)…")
     fresh = work / "mkdocs-out.tmp"
     shutil.rmtree(fresh, ignore_errors=True)
@@ -238,39 +238,37 @@ def run_mkdocs_if_needed(gen: dict, work: Path, say) -> tuple[bool, str]:
     (work / "mkdocs-out.key").unlink(missing_ok=True)
     shutil.rmtree(built, ignore_errors=True)
     os.replace(fresh, built)
-    (work / "mkdocs-out.files.json").write_bytes(orjson.dumps(_file_digests(built)))
-    (work / "mkdocs-out.key").write_text(gen["mkdocs_key"])
+    gen["mkdocs_files"] = _file_digests(built)
+    write_atomic(listing, orjson.dumps(gen["mkdocs_files"]))
+    write_atomic(work / "mkdocs-out.key", gen["mkdocs_key"].encode())
     return True, ""
 
 
-def _intact(built: Path, listing: Path) -> bool:
-    """mkdocs' kept output still has every file it had (the work folder is a cache: a file
-    deleted from it must mean running mkdocs again, not a broken site)."""
+def _intact(built: Path, listing: Path) -> dict[str, str] | None:
+    """The kept output's listing, when mkdocs' output still has exactly the files it had (the
+    work folder is a cache: a file deleted from it must mean running mkdocs again)."""
     try:
         files = orjson.loads(listing.read_bytes())
     except (OSError, orjson.JSONDecodeError):
-        return False
-    return (
-        isinstance(files, dict)
-        and all(isinstance(d, str) for d in files.values())
-        and set(files) == set(_file_digests(built, digest=False))
-    )
+        return None
+    if isinstance(files, dict) and all(isinstance(d, str) for d in files.values()) and set(files) == _file_names(built):
+        return files
+    return None
 
 
-def _file_digests(root: Path, digest: bool = True) -> dict[str, str]:
-    """Each file of mkdocs' output by digest: after mkdocs runs again, only files whose bytes
-    changed are replaced in the site. (digest=False: the names only.)"""
-    out = {}
+def _file_names(root: Path) -> set[str]:
+    names = set()
     for dirpath, _, filenames in os.walk(root):
         rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
         rel_dir = "" if rel_dir == "." else rel_dir + "/"
-        for name in filenames:
-            if digest:
-                with open(os.path.join(dirpath, name), "rb") as fh:
-                    out[rel_dir + name] = hashlib.sha256(fh.read()).hexdigest()
-            else:
-                out[rel_dir + name] = ""
-    return out
+        names.update(rel_dir + name for name in filenames)
+    return names
+
+
+def _file_digests(root: Path) -> dict[str, str]:
+    """Each file of mkdocs' output by digest: after mkdocs runs again, only files whose bytes
+    changed are replaced in the site."""
+    return {rel: hashlib.sha256((root / rel).read_bytes()).hexdigest() for rel in sorted(_file_names(root))}
 
 
 def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: str | None, say, live: bool = False, timings: Timings | None = None):

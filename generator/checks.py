@@ -356,7 +356,7 @@ def near_duplicates(sets: list, threshold: float, keys: list | None = None, prev
                 inter = len(a.intersection(b))
                 if inter:
                     sharing += 1
-                if j in gone and j < c:  # an edited pair is scored once
+                if (j in gone and j < c) or _sizes_rule_out(a, b, threshold):  # an edited pair is scored once
                     continue
                 score = _score(a, b, inter, threshold)
                 if score is not None:
@@ -391,14 +391,17 @@ def _prefix_length(size: int, threshold: float) -> int:
 
 def _jaccard(a: frozenset, b, threshold: float) -> float | None:
     """Jaccard of a and b (any collection of distinct values) when it is ≥ threshold, else None."""
-    if min(len(a), len(b)) < threshold * max(len(a), len(b)):
-        return None  # sizes alone rule it out
+    if _sizes_rule_out(a, b, threshold):
+        return None
     return _score(a, b, len(a.intersection(b)), threshold)
 
 
+def _sizes_rule_out(a, b, threshold: float) -> bool:
+    return min(len(a), len(b)) < threshold * max(len(a), len(b))
+
+
 def _score(a, b, inter: int, threshold: float) -> float | None:
-    if min(len(a), len(b)) < threshold * max(len(a), len(b)):
-        return None
+    """Jaccard from the intersection's size, when it is ≥ threshold, else None."""
     score = inter / (len(a) + len(b) - inter)
     return score if score >= threshold else None
 

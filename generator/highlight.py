@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import html
-import os
 import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
 import orjson
-
 from markupsafe import Markup
 from pygments import highlight as _pyg
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import RustLexer
+
+from .write import write_atomic
 
 _FORMATTER = HtmlFormatter(nowrap=True)
 _LEXER = RustLexer(stripnl=False, ensurenl=False)
@@ -80,9 +80,7 @@ def keep_between_builds(codes: list[str], folder: Path, salt: str) -> None:
         except (OSError, orjson.JSONDecodeError):
             pass
         _KEPT[code] = rust_lines(code)
-        tmp = path.with_name(name + f".tmp-{os.getpid()}")
-        tmp.write_bytes(orjson.dumps(list(_KEPT[code])))
-        os.replace(tmp, path)
+        write_atomic(path, orjson.dumps(list(_KEPT[code])))
     for old in folder.glob("*.json"):
         if old.name not in used:
             old.unlink(missing_ok=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 
 from .model import Finding, Item, SourceFile, SourceIndex
+from .write import write_atomic
 
 LOCK_VERSION = 1
 _ITEM_FIELDS = ("kind", "name", "start_line", "decl_line", "end_line", "start_byte", "end_byte", "sha256", "in_test", "parent", "lead_line")
@@ -57,9 +58,7 @@ def lock_data(index: SourceIndex, repository: str, commit: str, files: list[str]
 
 def write_lock(path: Path, data: dict) -> None:
     """Write atomically (temp file + rename), deterministic bytes."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
-    tmp.replace(path)
+    write_atomic(path, orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
 
 
 def read_lock(path: Path) -> tuple[SourceIndex, dict]:

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import pickle
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
+from .write import write_atomic
 
 FORMAT = 1
 
@@ -88,9 +89,7 @@ def read_memo(path: Path) -> Memo:
 
 def write_memo(path: Path, memo: Memo) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    tmp.write_bytes(memo.to_bytes())
-    os.replace(tmp, path)
+    write_atomic(path, memo.to_bytes())
 
 
 @lru_cache(maxsize=1)

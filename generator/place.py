@@ -23,7 +23,7 @@ from typing import BinaryIO, Callable
 
 import orjson
 
-from .write import _safe_join, swap_in
+from .write import _safe_join, swap_in, temporary_name, write_atomic
 
 MARK_TEXT = "written by python -m generator build; replaced on every build\n"
 NEW_SUFFIX = ".generator-new-"  # beside the site while a new one is laid out (then the process id)
@@ -73,7 +73,7 @@ def place(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name: 
             if w.source_stat is not None and previous.get(rel) != w.key:
                 dest = _inside(_safe_join(out, rel), root)
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                staged[rel] = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+                staged[rel] = temporary_name(dest)
                 _fill(staged[rel], w)
     except BaseException as e:
         for tmp in staged.values():
@@ -171,7 +171,7 @@ def _inside(path: Path, resolved_root: Path) -> Path:
 def _put(root: Path, rel: str, w: Wanted, resolved_root: Path) -> None:
     dest = _inside(_safe_join(root, rel), resolved_root)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")  # no site file is named so
+    tmp = temporary_name(dest)
     tmp.unlink(missing_ok=True)
     _fill(tmp, w)
     if dest.is_dir() and not dest.is_symlink():  # was a folder in the last build
@@ -193,6 +193,4 @@ def _remove(root: Path, rel: str, resolved_root: Path) -> None:
 
 def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_atomic(path, data)

@@ -43,7 +43,7 @@ def plan_site(gen: dict, work: Path, out: Path, previous: dict[str, str] | None)
     built = work / "mkdocs-out"
     shell_dirs = {urls.page_url(p).rstrip("/") for p in site.shells.values()}
     wanted: dict[str, Wanted] = {}
-    digests = orjson.loads((work / "mkdocs-out.files.json").read_bytes())  # checked by _intact
+    digests = gen["mkdocs_files"]  # set by build.run_mkdocs_if_needed
     for rel, file_digest in digests.items():
         if rel.rsplit("/", 1)[0] not in shell_dirs:
             wanted[rel] = Wanted(f"file:{file_digest}", path=built / rel)

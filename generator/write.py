@@ -11,6 +11,18 @@ from pathlib import Path
 OLD_SUFFIX = ".generator-old-"  # beside a replaced folder until it is removed (then the process id)
 
 
+def temporary_name(path: Path) -> Path:
+    """Beside path, a name no generated or hand-written file has: written, then renamed over
+    path, so a reader never sees a half-written file."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    tmp = temporary_name(path)
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
 class OutputError(Exception):
     pass
 
@@ -34,9 +46,7 @@ def sync_tree(root: Path, files: dict[str, bytes]) -> tuple[int, int]:
         except FileNotFoundError:
             pass
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        write_atomic(path, data)
         written += 1
     removed = 0
     keep = {str(_safe_join(root, rel)) for rel in files}

@@ -45,6 +45,12 @@ def edit_line(jsonl: Path, n: int, change) -> None:
     jsonl.write_bytes(b"\n".join(lines))
 
 
+def move_behind_symlink(folder: Path, elsewhere: Path) -> None:
+    """folder's contents go elsewhere; folder becomes a symbolic link to them."""
+    folder.rename(elsewhere)
+    folder.symlink_to(elsewhere, target_is_directory=True)
+
+
 def set_user(text):
     def change(rec):
         rec["messages"][1]["content"] = text
@@ -213,8 +219,7 @@ def test_a_symlink_in_the_site_is_replaced_not_written_through(project, tmp_path
     site = project / "site"
     outside = tmp_path / "outside"
     data = site / "datasets/retry_state_machine/data"
-    data.rename(outside)
-    data.symlink_to(outside, target_is_directory=True)
+    move_behind_symlink(data, outside)
     before = {p.name: p.read_bytes() for p in outside.iterdir()}
     edit_line(project / "dataset/retry_state_machine.jsonl", 4, set_user("Reworded while data/ was a link."))
     assert build_in(project, project / "build", site) == 0
@@ -272,9 +277,7 @@ def test_a_dataset_saved_during_a_build_is_copied_again_by_the_next(project, tmp
 def test_an_update_never_deletes_through_a_symlink_in_the_site(project, tmp_path):
     site = project / "site"
     victim = tmp_path / "victim"
-    page_dir = site / "datasets/retry_state_machine/examples/line-22"
-    page_dir.rename(victim)
-    page_dir.symlink_to(victim, target_is_directory=True)
+    move_behind_symlink(site / "datasets/retry_state_machine/examples/line-22", victim)
     jsonl = project / "dataset/retry_state_machine.jsonl"
     jsonl.write_bytes(b"\n".join(jsonl.read_bytes().split(b"\n")[:21]) + b"\n")  # record 22 gone
     assert build_in(project, project / "build", site) == 0
