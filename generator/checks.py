@@ -42,6 +42,7 @@ RULES: dict[str, tuple[str, str]] = {
     "scope.untargeted": ("warning", "code from an item the scope does not name"),
     "reasoning.required-term": ("error", "the think block lacks a required term"),
     "reasoning.unknown-identifier": ("error", "an identifier that exists nowhere (hallucination)"),
+    "reasoning.boilerplate": ("warning", "a phrase recurs in more than the configured share of reasoning blocks"),
     "duplicates.identical": ("error", "identical records"),
     "duplicates.near": ("warning", "near-duplicate requests"),
     "coverage.uncovered": ("warning", "an in-scope item no example covers"),
@@ -251,6 +252,119 @@ class KnownNames:
 
 
 # --- whole-dataset rules ----------------------------------------------------------------------
+
+
+# Boilerplate: phrases that recur across reasoning blocks. A block's text is cut into clauses
+# (at . ; : ! ? and line breaks), lowercased and split into words; words of negation or absence
+# become one word, "not". Three kinds of phrase are hashed per block, each counted once:
+#   - a whole clause of at least 3 words ("chrono has no role");
+#   - every run of PHRASE_WORDS consecutive words of a clause;
+#   - a word within NEGATION_REACH words of a negation in the same clause ("chrono … not"), which
+#     catches a disclaimer written many ways ("chrono is not involved", "no chrono here"). Only
+#     the config's required terms count in this kind: they are the words a writer must mention
+#     and is tempted to dismiss; "not retried" and the like are ordinary prose.
+# Counting is one pass over the hashes (no pairwise comparison of blocks).
+PHRASE_WORDS = 5
+NEGATION_REACH = 3
+BOILERPLATE_MIN_BLOCKS = 3  # a phrase in fewer blocks is never reported, whatever the share
+_NEGATIONS = frozenset(
+    "no not never none nothing neither nor without cannot irrelevant absent unused unneeded unnecessary".split()
+)
+_CLAUSE_END = re.compile(r"[.;:!?]+(?:\s+|$)|\n+")
+_PHRASE_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_KIND_TAG = {"clause": 0x1F3A5, "words": 0x2B7C1, "negated": 0x3D4E9}
+_NEGATED_BIT = 1  # the low bit marks "negated" hashes: the required-term filter needs to tell them apart
+
+
+def _clause_words(text: str):
+    """(clause text, its normalised words) for each clause of a reasoning block."""
+    for clause in _CLAUSE_END.split(text):
+        words = ["not" if w in _NEGATIONS or w.endswith("n't") else w for w in _PHRASE_WORD.findall(clause.lower())]
+        if words:
+            yield clause.strip(), words
+
+
+def _phrase_hash(kind: str, hashes: list[int]) -> int:
+    h = _combine([_KIND_TAG[kind], *hashes])
+    return h | _NEGATED_BIT if kind == "negated" else h & ~_NEGATED_BIT
+
+
+def _phrases(text: str, with_text: bool = False):
+    """Yield (hash, kind, phrase text, clause) for every phrase of a block (text only when asked)."""
+    for clause, words in _clause_words(text):
+        wh = [_word_hash(w) for w in words]
+        if len(words) >= 3:
+            yield _phrase_hash("clause", wh), "clause", " ".join(words) if with_text else "", clause
+        for i in range(len(words) - PHRASE_WORDS + 1):
+            yield _phrase_hash("words", wh[i : i + PHRASE_WORDS]), "words", " ".join(words[i : i + PHRASE_WORDS]) if with_text else "", clause
+        for i, w in enumerate(words):
+            if w != "not":
+                continue
+            for j in range(max(0, i - NEGATION_REACH), min(len(words), i + NEGATION_REACH + 1)):
+                if words[j] != "not":
+                    yield _phrase_hash("negated", [wh[j]]), "negated", f"{words[j]} … not" if with_text else "", clause
+
+
+def phrase_set(text: str) -> frozenset[int]:
+    """A reasoning block's distinct phrase hashes (what the memo keeps per line)."""
+    return frozenset(h for h, _, _, _ in _phrases(text))
+
+
+def check_boilerplate(examples: list[Example], config: DatasetConfig, sets: list | None = None) -> list[Finding]:
+    """One finding per dataset when some phrase recurs in more than `boilerplate_share` of its
+    reasoning blocks (and in at least BOILERPLATE_MIN_BLOCKS): the most widespread phrase and its
+    lines in the message, every such phrase (one per distinct set of lines) in the detail."""
+    if sets is None:
+        sets = [phrase_set(ex.think) for ex in examples]
+    n = len(examples)
+    need = max(BOILERPLATE_MIN_BLOCKS, math.floor(config.boilerplate_share * n) + 1)
+    if n < need:
+        return []
+    negated_ok = {_phrase_hash("negated", [_word_hash(w)]) for t in config.required_terms for w in [t.lower()] if _PHRASE_WORD.fullmatch(w)}
+    counts: Counter[int] = Counter()
+    for s in sets:
+        counts.update(s)  # counted in C
+    frequent = {h for h, c in counts.items() if c >= need and (not h & _NEGATED_BIT or h in negated_ok)}
+    if not frequent:
+        return []
+    lines: dict[int, list[int]] = {h: [] for h in frequent}
+    for ex, s in zip(examples, sets):
+        for h in frequent.intersection(s):
+            lines[h].append(ex.record.line)
+    # One phrase per distinct set of lines: the overlapping word runs of one repeated sentence
+    # share their lines; a whole clause names them best, then a negated term, then a word run.
+    groups: dict[tuple[int, ...], int] = {}
+    rank = {"clause": 0, "negated": 1, "words": 2}
+    texts: dict[int, tuple[str, str, str]] = {}
+    by_line = {ex.record.line: ex for ex in examples}
+    for h in sorted(frequent, key=lambda h: (-len(lines[h]), lines[h])):
+        key = tuple(lines[h])
+        if h not in texts:  # the text behind a hash, from the first block that has it
+            for ph, kind, text, clause in _phrases(by_line[key[0]].think, with_text=True):
+                if ph in frequent and ph not in texts:
+                    texts[ph] = (kind, text, clause)
+            texts.setdefault(h, ("words", "(phrase)", ""))  # only a hash collision gets here
+        best = groups.get(key)
+        if best is None or (rank[texts[h][0]], -len(texts[h][1])) < (rank[texts[best][0]], -len(texts[best][1])):
+            groups[key] = h
+    ordered = sorted(groups.items(), key=lambda kv: (-len(kv[0]), kv[0]))
+    (top_lines, top), rest = ordered[0], ordered[1:]
+
+    def describe(h: int, where: tuple[int, ...]) -> str:
+        kind, text, clause = texts[h]
+        example = f" (e.g. line {where[0]}: {_clip(clause)!r})" if kind != "clause" else ""
+        return f"{text!r}{example} in {len(where)} of {n} reasoning blocks, lines {_line_list(where)}"
+
+    message = f"boilerplate phrase {describe(top, top_lines)} (share > {config.boilerplate_share:g})"
+    if rest:
+        message += f"; {len(rest)} more in the detail"
+    detail = "\n".join(describe(h, where) for where, h in ordered)
+    return [Finding("reasoning.boilerplate", RULES["reasoning.boilerplate"][0], str(config.jsonl), 0, message, config.stem, detail)]
+
+
+def _line_list(lines: tuple[int, ...], limit: int = 30) -> str:
+    shown = ", ".join(map(str, lines[:limit]))
+    return shown if len(lines) <= limit else f"{shown}, … ({len(lines)} in all)"
 
 
 def check_duplicates(examples: list[Example], config: DatasetConfig, contents: list[bytes] | None = None, sets: list | None = None, previous: dict | None = None) -> tuple[list[Finding], dict]:

@@ -32,6 +32,7 @@ class DatasetConfig:
     required_terms: tuple[str, ...]
     allow: frozenset[str]
     near_threshold: float
+    boilerplate_share: float = 0.5  # reasoning.boilerplate: a phrase in more than this share of blocks
     severity: dict[str, str] = field(default_factory=dict)
 
     def fingerprint(self) -> str:
@@ -126,6 +127,9 @@ def load_config(jsonl: Path) -> DatasetConfig:
     threshold = _get(data, "duplicates.near_threshold", (int, float), path, default=0.5)
     if isinstance(threshold, bool) or not (0 < threshold <= 1):
         raise ConfigError(f"{path}: duplicates.near_threshold must be a number in (0, 1], got {threshold!r}")
+    share = _get(data, "reasoning.boilerplate_share", (int, float), path, default=0.5)
+    if isinstance(share, bool) or not (0 < share <= 1):
+        raise ConfigError(f"{path}: reasoning.boilerplate_share must be a number in (0, 1], got {share!r}")
     for key in ("scope.items", "scope.out"):
         for sel in _str_list(data, key, path):
             spath, sep, name = sel.partition("::")
@@ -152,5 +156,6 @@ def load_config(jsonl: Path) -> DatasetConfig:
         required_terms=_str_list(data, "reasoning.required_terms", path),
         allow=frozenset(_str_list(data, "reasoning.allow", path)),
         near_threshold=float(threshold),
+        boilerplate_share=float(share),
         severity=dict(severity),
     )
