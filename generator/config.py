@@ -87,7 +87,8 @@ def _get(data: dict, dotted: str, kind, path: Path, default=None):
             raise ConfigError(f"{path}: missing key '{dotted}'")
         cur = cur[part]
     if not isinstance(cur, kind):
-        raise ConfigError(f"{path}: '{dotted}' must be {kind.__name__ if isinstance(kind, type) else kind}")
+        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise ConfigError(f"{path}: '{dotted}' must be {names}")
     return cur
 
 

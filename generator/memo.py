@@ -42,10 +42,11 @@ class LineMemo:
     content: bytes | None = None  # digest of system, user and assistant (identical-record check); None until a check ran
     shingles: bytes = b""  # the request's shingle hashes, as packed 64-bit integers
     sizes: tuple[int, int, int] = (0, 0, 0)  # words in the request, words in the reasoning, code lines
-    phrases: bytes = b""  # the reasoning's phrase hashes (reasoning.boilerplate), packed like shingles
+    phrases: bytes = b""  # the reasoning's phrase hashes (reasoning.boilerplate), packed signed 64-bit
+    negated: bytes = b""  # the reasoning's negated-word hashes (reasoning.boilerplate), packed alike
 
     def as_tuple(self) -> tuple:
-        return (self.reports, self.valid, self.extra_keys, self.content, self.shingles, self.sizes, self.phrases)
+        return (self.reports, self.valid, self.extra_keys, self.content, self.shingles, self.sizes, self.phrases, self.negated)
 
 
 @dataclass

@@ -231,10 +231,12 @@ def remember_lines(examples: list[Example], line_memos) -> tuple[list[bytes], li
         if lm.content is None:
             lm.content = checks.content_digest(ex.record)
             lm.shingles = array("Q", sorted(checks.shingles(ex.record.user))).tobytes()
-            lm.phrases = array("Q", sorted(checks.phrase_set(ex.think))).tobytes()
+            phrase_hashes, negated = checks.phrase_set(ex.think)
+            lm.phrases = array("q", sorted(phrase_hashes)).tobytes()
+            lm.negated = array("q", sorted(negated)).tobytes()
             lm.sizes = (len(ex.record.user.split()), len(ex.think.split()), ex.code.count("\n") + 1)
         sets.append(array("Q", lm.shingles))
-        phrases.append(array("Q", lm.phrases))
+        phrases.append((array("q", lm.phrases), array("q", lm.negated)))
         contents.append(lm.content)
         ex.sizes = lm.sizes
     return contents, sets, phrases
