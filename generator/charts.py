@@ -26,13 +26,14 @@ def line_strip(states: list[str], height: int = 14, href_for_line=None) -> Marku
     n = len(states)
     if n == 0:
         return Markup("")
-    parts = [f'<svg class="cov-strip" role="img" aria-label="line coverage" viewBox="0 0 {n} 1" preserveAspectRatio="none" width="100%" height="{height}">']
+    # Not role="img": it holds links. Each link is named by its run of lines.
+    parts = [f'<svg class="cov-strip" role="group" aria-label="Line coverage: one link per run of lines" viewBox="0 0 {n} 1" preserveAspectRatio="none" width="100%" height="{height}">']
     start = 0
     for i in range(1, n + 1):
         if i == n or states[i] != states[start]:
             link = href_for_line(start + 1) if href_for_line else None
             rect = f'<rect class="strip-{states[start]}" x="{start}" width="{i - start}" height="1"><title>lines {start + 1}-{i}: {states[start]}</title></rect>'
-            parts.append(f'<a href="{link}">{rect}</a>' if link else rect)
+            parts.append(f'<a href="{link}" aria-label="lines {start + 1}–{i}: {states[start]}">{rect}</a>' if link else rect)
             start = i
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -75,7 +75,7 @@ def plan_site(gen: dict, work: Path, out: Path, previous: dict[str, str] | None)
         page = example_page(dv, exs[i], exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None)
         head, tail, _ = frames[dv.stem]
         title = html.escape(page.title)
-        head = head.replace(SLOT_TITLE, title).replace(SLOT_H1, html.escape(page.title.split(" · ")[0]))
+        head = head.replace(SLOT_TITLE, title).replace(SLOT_H1, html.escape(page.context["heading"]))
         rendered[0] += 1
         return (head.replace(urls.page_url(site.shells[dv.stem]), urls.page_url(page.path)) + render_page(page) + tail).encode("utf-8")
 

@@ -111,3 +111,20 @@ def line_anchor(line: int) -> str:
 
 def range_anchor(start: int, end: int) -> str:
     return f"L{start}" if start == end else f"L{start}-L{end}"
+
+
+def rule_anchor(rule: str) -> str:
+    """Anchor of a rule's row in the rule reference on the findings page."""
+    return "rule-" + slug(rule).replace(".", "-")
+
+
+def line_lookup(stem: str, path: str) -> str:
+    """The data file of a source page: which examples quote which of its lines."""
+    parts = [slug(p) for p in path.split("/") if p not in ("", ".", "..")]
+    return f"{dataset_dir(stem)}/data/lines/{'/'.join(parts)}.json"
+
+
+def item_key(item) -> str:
+    """An item's filter key in URLs (`item=`): its path and qualified name, so two items of one
+    name in different files are different keys."""
+    return slug(f"{item.path}::{item.name}".replace("::", "--").replace("/", "_"))

@@ -5,6 +5,7 @@ No I/O and no templates here. Every list that reaches a page is sorted.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -163,15 +164,20 @@ class DatasetViews:
         }
 
 
-def _findings_view(findings) -> list[dict]:
+def _findings_view(findings, diffs: dict[str, int] | None = None) -> list[dict]:
+    """Findings for a page's boxes. A detail that is a segment's diff is not repeated: the box
+    points to the segment, where the diff is shown with source line numbers."""
+    diffs = diffs or {}
     return [
         {
             "severity": f.severity,
             "admonition": ADMONITION[f.severity],
             "rule": f.rule,
+            "rule_anchor": urls.rule_anchor(f.rule),
             "rule_help": RULES.get(f.rule, ("", ""))[1],
             "message": f.message,
-            "detail": f.detail,
+            "detail": "" if f.detail in diffs else f.detail,
+            "segment": diffs.get(f.detail) if f.detail else None,
         }
         for f in sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], f.rule, f.message))
     ]
@@ -208,6 +214,9 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
         item = dv.items_by_ident.get(ident)
         if item is not None and item.kind != "use":
             covered.append({"name": item.name, "kind": item.kind, "href": dv.item_href(path, item)})
+    diffs = {s["diff"]: s["index"] for s in segments if s["diff"]}
+    for s in segments:
+        s["diff_rows"] = diff_rows(s["diff"], s["start"]) if s["diff"] else []
     ctx = {
         "stem": stem,
         "dataset_title": cfg.title,
@@ -222,7 +231,10 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
         "think": ex.think,
         "segments": segments,
         "covered": covered,
-        "findings": _findings_view(ex.findings),
+        "heading": example_heading(ex, dv),
+        "lede": first_line(ex.record.user, 200),
+        "findings": _findings_view(ex.findings, diffs),
+        "rules_href": dv.rel(path, urls.findings(stem)),
         "raw": ex.record.raw,  # bytes: decoded by the template
         "prev_href": dv.rel(path, urls.example(stem, prev.record.line)) if prev else None,
         "prev_number": prev.number if prev else None,
@@ -232,7 +244,50 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
         "dataset_href": dv.rel(path, urls.dataset_home(stem)),
         "download_href": dv.rel(path, urls.data_file(stem, cfg.jsonl.name)),
     }
-    return Page(path, "example.html.j2", ctx, f"Example {ex.number} · {cfg.title}", standalone=True)
+    return Page(path, "example.html.j2", ctx, f"{ctx['heading']} · {cfg.title}", standalone=True)
+
+
+def example_heading(ex: Example, dv: DatasetViews) -> str:
+    """"#20 · handle_failed_dispatch": the example's number and what it covers (two names at most)."""
+    names = []
+    for ident in ex.coverage.full:
+        item = dv.items_by_ident.get(ident)
+        if item is not None and item.kind != "use" and not any(ident.startswith(o + "::") for o in ex.coverage.full if o != ident):
+            names.append(item.name)
+    if not names:
+        files = sorted({p.rsplit("/", 1)[-1] for p, _, _ in ex.coverage.lines})
+        what = "part of " + ", ".join(files) if files else "code not found in the source"
+    else:
+        what = " + ".join(names[:2]) + (f" + {len(names) - 2} more" if len(names) > 2 else "")
+    return f"#{ex.number} · {what}"
+
+
+_HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+
+
+def diff_rows(diff: str, source_start: int) -> list[dict]:
+    """A unified diff (link._diff: the pinned lines from `source_start` against the example's)
+    as rows with source and example line numbers: the source's own, not the diff's."""
+    rows = []
+    old = new = 0
+    for line in diff.split("\n"):
+        if line.startswith(("--- ", "+++ ")):
+            continue
+        m = _HUNK.match(line)
+        if m:
+            old, new = source_start + int(m.group(1)) - 1, int(m.group(2))
+            rows.append({"kind": "hunk", "old": "", "new": "", "sign": "", "text": "⋯"})
+        elif line.startswith("-"):
+            rows.append({"kind": "del", "old": old, "new": "", "sign": "−", "text": line[1:]})
+            old += 1
+        elif line.startswith("+"):
+            rows.append({"kind": "add", "old": "", "new": new, "sign": "+", "text": line[1:]})
+            new += 1
+        else:
+            rows.append({"kind": "ctx", "old": old, "new": new, "sign": " ", "text": line[1:]})
+            old += 1
+            new += 1
+    return rows
 
 
 def example_search_entry(dv: DatasetViews, ex: Example) -> dict:
@@ -249,6 +304,52 @@ def source_body(text: str) -> str:
     return text[:-1] if text.endswith("\n") else text
 
 
+def example_link(dv: DatasetViews, page: str, key: str, item_name: str, part: bool = False) -> dict:
+    """A link to an example from a row about an item: short text, a name with context."""
+    ex = dv.by_key[key]
+    return {
+        "label": f"#{ex.number}",
+        "href": urls.href(page, urls.example(dv.stem, ex.record.line)),
+        "aria": f"Example {ex.number}: {'part of ' if part else ''}{item_name}",
+    }
+
+
+def line_lookup(dv: DatasetViews, path_in_repo: str, page: str) -> dict:
+    """Which examples quote which lines of one source file: one lookup per source page (a data
+    file fetched on first hover or focus), never per-line lists in the HTML. Examples quoting
+    one code block share an entry; an entry lists at most MAX_LINKS_PER_ITEM of them."""
+    blocks: dict[int, list] = {}
+    for ex in dv.examples:
+        cov = ex.coverage
+        ranges = [[s, e] for p, s, e in cov.lines if p == path_in_repo]
+        if not ranges:
+            continue
+        b = blocks.get(id(cov))
+        if b is None:
+            b = blocks[id(cov)] = [ranges, [], 0]
+        if len(b[1]) < MAX_LINKS_PER_ITEM:
+            b[1].append(ex)
+        b[2] += 1
+    listed: dict[str, int] = {}
+    examples = []
+    out_blocks = []
+    for ranges, exs, count in blocks.values():
+        idx = []
+        for ex in exs:
+            if ex.record.key not in listed:
+                listed[ex.record.key] = len(examples)
+                examples.append([ex.number, ex.record.line, first_line(ex.record.user, 90)])
+            idx.append(listed[ex.record.key])
+        out_blocks.append([ranges, idx, count])
+    f = dv.r.index.files[path_in_repo]
+    return {
+        "examples_url": urls.href(page, urls.example(dv.stem, 1))[: -len("line-1/")],
+        "examples": examples,
+        "blocks": out_blocks,
+        "items": [[i.name, i.start_line, i.end_line] for i in f.items if i.kind != "use"],
+    }
+
+
 def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
     r, stem = dv.r, dv.stem
     page = urls.source(stem, path_in_repo)
@@ -260,7 +361,6 @@ def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
     targets = [i for i in dv.targets if i.path == path_in_repo]
     in_scope = {n for i in targets for n in range(i.start_line, i.end_line + 1)}
     states = ["covered" if n in covered else "uncovered" if n in in_scope else "other" for n in range(1, len(lines_html) + 1)]
-    badge_at: dict[int, dict] = {}
     items = []
     target_idents = {i.ident for i in targets}
     for item in f.items:
@@ -279,14 +379,14 @@ def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
             "permalink": r.config.permalink(item.path, item.start_line, item.end_line),
             "in_scope": item.ident in target_idents,
             "status": item_status(r, item) if item.ident in target_idents else ("covered" if keys else "not targeted"),
-            "examples": [{"label": f"#{dv.by_key[k].number}", "href": urls.href(page, urls.example(stem, dv.by_key[k].record.line))} for k in keys[:MAX_LINKS_PER_ITEM]],
+            "examples": [example_link(dv, page, k, item.name) for k in keys[:MAX_LINKS_PER_ITEM]],
             "more": max(len(keys) - MAX_LINKS_PER_ITEM, 0),
-            "more_href": urls.href(page, urls.examples_index(stem), "item=" + urls.slug(item.name)),
+            "count": len(keys),
+            "more_href": urls.href(page, urls.examples_index(stem), "item=" + urls.item_key(item)),
+            "partial_examples": [example_link(dv, page, k, item.name, part=True) for k in part[:MAX_LINKS_PER_ITEM]],
             "partial": len(part),
         }
         items.append(row)
-        if keys:
-            badge_at[item.start_line] = {"count": len(keys), "href": f"#{anchor}"}
     ctx = {
         "path": path_in_repo,
         "stem": stem,
@@ -294,7 +394,7 @@ def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
         # Only lines the dataset targets or quotes are highlighted; the rest is plain text,
         # which keeps a 1,300-line file's page well under 200 KB.
         "lines": [
-            {"n": n, "html": Markup(h) if states[n - 1] != "other" else text_html(raw), "state": states[n - 1], "badge": badge_at.get(n)}
+            {"n": n, "html": Markup(h) if states[n - 1] != "other" else text_html(raw), "state": states[n - 1]}
             for n, (h, raw) in enumerate(zip(lines_html, body.split("\n")), start=1)
         ],
         "items": items,
@@ -303,6 +403,7 @@ def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
         "commit": r.config.commit,
         "sha256": f.sha256,
         "coverage_href": urls.href(page, urls.coverage(stem)),
+        "lookup_href": urls.href(page, urls.line_lookup(stem, path_in_repo)),
     }
     return Page(page, "source.md.j2", ctx, path_in_repo.rsplit("/", 1)[-1])
 
@@ -337,7 +438,7 @@ def coverage_page(dv: DatasetViews) -> Page:
                 "partial": len(set(r.partly.get(item.ident, [])) - set(keys)),
                 "examples": [{"label": f"#{dv.by_key[k].number}", "href": urls.href(page, urls.example(stem, dv.by_key[k].record.line))} for k in keys[:MAX_LINKS_PER_ITEM]],
                 "more": max(len(keys) - MAX_LINKS_PER_ITEM, 0),
-                "filter_href": urls.href(page, urls.examples_index(stem), "item=" + urls.slug(item.name)),
+                "filter_href": urls.href(page, urls.examples_index(stem), "item=" + urls.item_key(item)),
             }
         )
     missing = [f.message for f in r.findings if f.rule == "coverage.missing-name"]
@@ -368,7 +469,7 @@ def example_rows(dv: DatasetViews, from_page: str) -> dict:
             items = [dv.items_by_ident[i] for i in cov.full if i in dv.items_by_ident]
             names = [i.name for i in items if i.kind != "use"]
             files = sorted({p.rsplit("/", 1)[-1] for p, _, _ in cov.lines})
-            block = per_block[id(cov)] = (cov, "; ".join(names), " ".join(urls.slug(n) for n in names), ", ".join(files), sum(e - s + 1 for _, s, e in cov.lines))
+            block = per_block[id(cov)] = (cov, "; ".join(names), " ".join(urls.item_key(i) for i in items if i.kind != "use"), ", ".join(files), sum(e - s + 1 for _, s, e in cov.lines))
         rows.append([ex.number, ex.record.line, first_line(ex.record.user), *block[1:], ex.status, len(ex.findings), example_href(ex.record.line)])
     return {
         "columns": [
@@ -412,7 +513,7 @@ def finding_rows(dv: DatasetViews, from_page: str) -> dict:
 def rule_reference(config) -> list[dict]:
     """Every rule with the severity it has for this dataset (config overrides applied)."""
     return [
-        {"rule": rule, "severity": config.severity.get(rule, default), "meaning": meaning}
+        {"rule": rule, "anchor": urls.rule_anchor(rule), "severity": config.severity.get(rule, default), "meaning": meaning}
         for rule, (default, meaning) in sorted(RULES.items())
     ]
 
@@ -470,17 +571,18 @@ def build_views(results: list[DatasetResult]) -> SiteViews:
         ex_page = urls.examples_index(stem)
         data_ex = urls.data_file(stem, "examples.json")
         site.data[data_ex] = example_rows(dv, ex_page)
-        site.pages.append(Page(ex_page, "table.md.j2", {"title": "Examples", "dataset_title": r.config.title, "data_href": urls.href(ex_page, data_ex), "kind": "examples", "count": len(dv.examples), "default_sort": 0, "rules": []}, "Examples"))
+        site.pages.append(Page(ex_page, "table.md.j2", {"title": "Examples", "stem": stem, "dataset_title": r.config.title, "data_href": urls.href(ex_page, data_ex), "kind": "examples", "count": len(dv.examples), "default_sort": 0, "rules": []}, "Examples"))
         f_page = urls.findings(stem)
         data_f = urls.data_file(stem, "findings.json")
         site.data[data_f] = finding_rows(dv, f_page)
-        site.pages.append(Page(f_page, "table.md.j2", {"title": "Findings", "dataset_title": r.config.title, "data_href": urls.href(f_page, data_f), "kind": "findings", "count": len(r.findings), "default_sort": -1, "rules": rule_reference(r.config)}, "Findings"))
+        site.pages.append(Page(f_page, "table.md.j2", {"title": "Findings", "stem": stem, "dataset_title": r.config.title, "data_href": urls.href(f_page, data_f), "kind": "findings", "count": len(r.findings), "default_sort": -1, "rules": rule_reference(r.config)}, "Findings"))
         site.pages.append(coverage_page(dv))
         site.copies[urls.data_file(stem, r.config.jsonl.name)] = (r.config.jsonl, r.file_digest, r.file_stat)
         sources = []
         for p in sorted(dv.with_source):
             sp = source_page(dv, p)
             site.pages.append(sp)
+            site.data[urls.line_lookup(stem, p)] = line_lookup(dv, p, sp.path)
             sources.append({p: sp.path})
         site.datasets.append(dv)
         shell = urls.example_shell(stem)

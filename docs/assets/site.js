@@ -167,6 +167,7 @@
         tbody.appendChild(row);
       });
       count.textContent = out.length + " of " + rows.length + " rows";
+      lastShown = out;
       itemNote.textContent = item ? "item: " + item + " " : "";
       if (item) {
         var clear = el("a", { href: "#", "class": "clear-item" }, "(show all)");
@@ -189,6 +190,20 @@
       if (sortCol !== defaultSort || sortDir !== 1) { st.sort = sortCol; st.dir = sortDir > 0 ? "" : "desc"; }
       selects.forEach(function (f) { st["f." + f.c.key] = f.s.value; });
       writeHash(st);
+    }
+    var lastShown = rows;
+    if (root.getAttribute("data-kind") === "examples") {
+      tbody.addEventListener("click", function (e) {
+        if (!e.target.closest("a")) return;
+        var h = location.hash, parts = [];
+        if (q.value.trim()) parts.push("“" + q.value.trim() + "”");
+        selects.forEach(function (f) { if (f.s.value) parts.push(f.c.label.toLowerCase() + " " + f.s.value); });
+        if (state.item) parts.push("item " + state.item);
+        if (sortCol !== defaultSort || sortDir !== 1) parts.push("sorted by " + cols[sortCol].label);
+        var stem = root.getAttribute("data-dataset") || "";
+        if (!parts.length) { try { sessionStorage.removeItem("exnav:" + stem); } catch (err) { /* off */ } return; }
+        rememberList(stem, h, parts.join(", "), lastShown.map(function (r) { return r[1]; }), lastShown.map(function (r) { return r[0]; }));
+      });
     }
     q.addEventListener("input", function () { page = 1; render(); });
     selects.forEach(function (f) { f.s.addEventListener("change", function () { page = 1; render(); }); });
@@ -275,10 +290,9 @@
   function setupLineLinks() {
     document.querySelectorAll(".code-lines[data-line-base]").forEach(function (block) {
       var base = block.getAttribute("data-line-base");
+      // Mouse only: a number is not a tab stop (the segment's "source page" link opens the range).
       block.querySelectorAll(".ln").forEach(function (ln) {
         if (!ln.textContent) return;
-        ln.setAttribute("role", "link");
-        ln.setAttribute("tabindex", "0");
         ln.setAttribute("title", "Open line " + ln.textContent + " on the source page");
         ln.classList.add("ln-link");
       });
@@ -286,16 +300,156 @@
         var ln = e.target.closest(".ln-link");
         if (ln) location.href = base + ln.textContent;
       });
-      block.addEventListener("keydown", function (e) {
-        var ln = e.target.closest(".ln-link");
-        if (ln && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); location.href = base + ln.textContent; }
-      });
     });
+  }
+
+  /* ---- example pages: previous/next within the list you came from ------------------------ */
+  // The examples table records the list a reader opened an example from (filter, order and
+  // the example lines in that order) in sessionStorage; the pager follows that list.
+  function rememberList(stem, hash, label, lines, numbers) {
+    try {
+      sessionStorage.setItem("exnav:" + stem, JSON.stringify({ hash: hash, label: label, lines: lines.slice(0, 5000), numbers: numbers.slice(0, 5000) }));
+    } catch (e) { /* storage full or off: the pager keeps file order */ }
+  }
+  function setupPagerContext() {
+    var nav = document.querySelector(".ex-pager[data-stem]");
+    if (!nav) return;
+    var ctx = null;
+    try { ctx = JSON.parse(sessionStorage.getItem("exnav:" + nav.getAttribute("data-stem")) || "null"); } catch (e) { ctx = null; }
+    if (!ctx || typeof ctx.hash !== "string" || !Array.isArray(ctx.lines) || !ctx.label) return;
+    var line = parseInt(nav.getAttribute("data-line"), 10);
+    var i = ctx.lines.indexOf(line);
+    if (i < 0) return;
+    var up = nav.querySelector(".ex-up");
+    var index = up.getAttribute("href").split("#")[0];
+    up.setAttribute("href", index + ctx.hash);
+    up.textContent = "All examples (" + ctx.label + ")";
+    var here = "../line-";
+    function swap(cls, k, text, rel) {
+      var old = nav.querySelector("." + cls);
+      var neu;
+      if (k >= 0 && k < ctx.lines.length) {
+        neu = el("a", { "class": cls, href: here + parseInt(ctx.lines[k], 10) + "/", rel: rel }, text.replace("N", String(parseInt(ctx.numbers[k], 10))));
+      } else {
+        neu = el("span", { "class": cls + " disabled" }, rel === "prev" ? "← first of the list" : "last of the list →");
+      }
+      old.parentNode.replaceChild(neu, old);
+    }
+    swap("ex-prev", i - 1, "← Example N", "prev");
+    swap("ex-next", i + 1, "Example N →", "next");
+    nav.appendChild(el("span", { "class": "ex-place" }, (i + 1) + " of " + ctx.lines.length + " in " + ctx.label));
+  }
+
+  /* ---- source pages: which examples quote a line (hover, or focus and arrow keys) ---------- */
+  function setupLineInfo(box) {
+    var code = box.querySelector("pre > code");
+    var lines = code.querySelectorAll(".cl");
+    if (!lines.length) return;
+    var data = null, loading = null, current = null, pinned = false;
+    var pop = el("div", { "class": "line-info", id: "line-info", role: "region", "aria-label": "Examples quoting the current line", hidden: "" });
+    var live = el("div", { "class": "sr-only", "aria-live": "polite" });
+    box.appendChild(pop);
+    box.appendChild(live);
+    function load() {
+      if (!loading) loading = fetch(box.getAttribute("data-lookup")).then(function (r) { return r.json(); }).then(function (d) { data = d; return d; });
+      return loading;
+    }
+    function numberOf(lineEl) { return parseInt(lineEl.id.slice(1), 10); }
+    function describe(n) {
+      var item = null;
+      data.items.forEach(function (it) { if (it[1] <= n && n <= it[2] && (!item || it[2] - it[1] < item[2] - item[1])) item = it; });
+      var total = 0, shown = [];
+      data.blocks.forEach(function (b) {
+        var hit = b[0].some(function (r) { return r[0] <= n && n <= r[1]; });
+        if (!hit) return;
+        total += b[2];
+        var whole = item ? b[0].some(function (r) { return r[0] <= item[1] && item[2] <= r[1]; }) : true;
+        b[1].forEach(function (k) { shown.push({ ex: data.examples[k], whole: whole }); });
+      });
+      shown.sort(function (a, b) { return a.ex[0] - b.ex[0]; });
+      return { item: item, total: total, shown: shown };
+    }
+    function show(lineEl) {
+      current = lineEl;
+      load().then(function () {
+        if (current !== lineEl) return;
+        var n = numberOf(lineEl), d = describe(n);
+        pop.textContent = "";
+        var head = el("p", { "class": "li-head" });
+        head.appendChild(el("strong", null, "Line " + n));
+        if (d.item) head.appendChild(document.createTextNode(" · in " + d.item[0] + " (lines " + d.item[1] + "–" + d.item[2] + ")"));
+        pop.appendChild(head);
+        var summary = d.total === 0 ? "No example quotes this line." : (d.total === 1 ? "Quoted by 1 example:" : "Quoted by " + d.total + " examples:");
+        pop.appendChild(el("p", { "class": "li-count" }, summary));
+        if (d.shown.length) {
+          var ul = el("ul");
+          d.shown.forEach(function (s) {
+            var li = el("li");
+            var label = "Example " + s.ex[0] + ": " + s.ex[2];
+            li.appendChild(el("a", { href: data.examples_url + "line-" + parseInt(s.ex[1], 10) + "/", "aria-label": label + (s.whole ? "" : " (part of the item)") }, "#" + s.ex[0]));
+            li.appendChild(el("span", { "class": "li-what" }, (s.whole ? " " : " part · ") + s.ex[2]));
+            ul.appendChild(li);
+          });
+          pop.appendChild(ul);
+          if (d.total > d.shown.length) pop.appendChild(el("p", { "class": "li-more" }, "and " + (d.total - d.shown.length) + " more"));
+        }
+        pop.style.top = (lineEl.offsetTop + lineEl.offsetHeight + 2) + "px";
+        pop.hidden = false;
+        live.textContent = "Line " + n + ": " + summary.replace(/:$/, "") + (d.shown.length ? " " + d.shown.map(function (s) { return "#" + s.ex[0] + (s.whole ? "" : " (part)"); }).join(", ") : "");
+      }, function () { pop.hidden = true; });
+    }
+    function hide() { if (!pinned) { pop.hidden = true; current = null; } }
+    // Roving focus: one line is the code's tab stop; ↑ ↓ PageUp PageDown Home End move it.
+    var active = lines[0];
+    function activate(lineEl, focus) {
+      if (active) active.removeAttribute("tabindex");
+      active = lineEl;
+      active.setAttribute("tabindex", "0");
+      active.setAttribute("aria-describedby", "src-hint");
+      if (focus) active.focus();
+    }
+    activate(document.getElementById(location.hash.replace(/^#(L\d+).*$/, "$1")) || lines[0], false);
+    code.addEventListener("keydown", function (e) {
+      var i = Array.prototype.indexOf.call(lines, active), j = i;
+      if (e.key === "ArrowDown") j = i + 1; else if (e.key === "ArrowUp") j = i - 1;
+      else if (e.key === "PageDown") j = i + 20; else if (e.key === "PageUp") j = i - 20;
+      else if (e.key === "Home") j = 0; else if (e.key === "End") j = lines.length - 1;
+      else if (e.key === "Escape") { pinned = false; hide(); return; }
+      else if (e.key === "Enter") { location.hash = active.id; return; }
+      else return;
+      e.preventDefault();
+      activate(lines[Math.max(0, Math.min(lines.length - 1, j))], true);
+    });
+    var timer = null;
+    code.addEventListener("focusin", function (e) { var l = e.target.closest(".cl"); if (l) { clearTimeout(timer); pinned = true; show(l); } });
+    box.addEventListener("focusout", function (e) { if (!box.contains(e.relatedTarget)) { pinned = false; hide(); } });
+    code.addEventListener("mouseover", function (e) {
+      var l = e.target.closest(".cl");
+      if (!l || pinned || l === current) return;
+      clearTimeout(timer);
+      timer = setTimeout(function () { if (!pinned) show(l); }, 120);
+    });
+    box.addEventListener("mouseleave", function () { clearTimeout(timer); hide(); });
+    pop.addEventListener("mouseenter", function () { clearTimeout(timer); });
+  }
+
+  /* ---- a fragment inside a closed <details> (an item's row) opens it and marks the row --- */
+  function openTarget() {
+    var id = location.hash.slice(1);
+    if (!id || id.indexOf("=") >= 0) return;
+    var t = document.getElementById(id);
+    if (!t) return;
+    var d = t.closest("details");
+    if (d && !d.open) { d.open = true; t.scrollIntoView({ block: "center" }); }
   }
 
   function init() {
     setupCopy();
     setupLineLinks();
+    setupPagerContext();
+    openTarget();
+    window.addEventListener("hashchange", openTarget);
+    document.querySelectorAll(".source-lines[data-lookup]").forEach(setupLineInfo);
     document.querySelectorAll(".datatable[data-src]").forEach(setupDataTable);
     document.querySelectorAll(".table-tools[data-table]").forEach(setupStaticTable);
     var src = document.querySelector(".source-lines");
