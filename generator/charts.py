@@ -39,30 +39,67 @@ def line_strip(states: list[str], height: int = 14, href_for_line=None) -> Marku
     return Markup("".join(parts))
 
 
-def histogram_svg(values: list[int], label: str, bins: int = 20, width: int = 320, height: int = 90) -> bytes:
-    """A histogram as a standalone SVG file. It is data beside the page (an <img>), not part of
-    the page: editing one record changes the file, never the page, so mkdocs need not run again.
-    Colours suit both the light and the dark scheme (an image cannot see the page's scheme)."""
-    label = html.escape(label)
-    total_h = height + 30
-    head = f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{label}" width="{width}" height="{total_h}" viewBox="0 0 {width} {total_h}" font-family="sans-serif">'
+def _nice_width(span: int, bins: int) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50… that fits `span` into at most `bins` bins."""
+    w = 1
+    while True:
+        for m in (1, 2, 5):
+            if (span // (w * m)) + 1 <= bins:
+                return w * m
+        w *= 10
+
+
+def histogram_svg(values: list[int], label: str, unit: str = "", href_for=None, bins: int = 16, width: int = 360, height: int = 110) -> bytes:
+    """A histogram as an SVG file: integer bins of a round width, a y-axis with counts, x labels
+    spaced so they never overlap, a tooltip per bar and, with `href_for(lo, hi)`, a link per bar
+    (to the examples of that length). It is data beside the page: site.js puts it inline (so
+    tooltips and links work and colours follow the scheme); without JavaScript it is an image.
+    Editing one record changes the file, never the page, so mkdocs need not run again."""
+    label_e = html.escape(label)
+    left, bottom, top_pad = 34, 34, 8
+    total_w, total_h = width + left + 8, height + bottom + top_pad
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="hist-svg" role="group" aria-label="Histogram: {label_e}" '
+        f'width="{total_w}" height="{total_h}" viewBox="0 0 {total_w} {total_h}" font-family="sans-serif" font-size="11">'
+    )
+    ink = 'class="hist-ink" fill="#616161"'
     if not values:
-        return (head + f'<text x="0" y="14" font-size="11" fill="#888">{label}: no data</text></svg>\n').encode()
+        return (head + f'<text x="0" y="14" {ink}>{label_e}: no data</text></svg>\n').encode()
     lo, hi = min(values), max(values)
-    span = max(hi - lo, 1)
-    counts = [0] * bins
+    w = _nice_width(hi - lo, bins)
+    start = lo // w * w
+    n = (hi - start) // w + 1
+    counts = [0] * n
     for v in values:
-        counts[min(int((v - lo) / span * bins), bins - 1)] += 1
+        counts[(v - start) // w] += 1
     top = max(counts)
-    bw = width / bins
+    bw = width / n
+    y0 = top_pad + height
     parts = [head]
+    # y-axis: 0, the maximum and a middle tick when there is room, with light grid lines
+    ticks = sorted({0, top} | ({top // 2} if top >= 4 else set()))
+    for t in ticks:
+        y = y0 - t / top * height
+        parts.append(f'<line class="hist-grid" x1="{left}" x2="{left + width}" y1="{y:.1f}" y2="{y:.1f}" stroke="#9e9e9e" stroke-width="0.5"/>')
+        parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" {ink}>{t}</text>')
+    parts.append(f'<text x="10" y="{top_pad + height / 2:.0f}" text-anchor="middle" transform="rotate(-90 10 {top_pad + height / 2:.0f})" {ink}>examples</text>')
     for i, c in enumerate(counts):
-        h = round(c / top * height, 1) if top else 0
-        a = lo + span * i / bins
-        b = lo + span * (i + 1) / bins
-        parts.append(f'<rect x="{i * bw + 1:.1f}" y="{height - h}" width="{bw - 2:.1f}" height="{h}" fill="#6f7fd1"><title>{a:.0f}–{b:.0f}: {c}</title></rect>')
+        a, b = start + i * w, start + (i + 1) * w - 1
+        rng = f"{a}" if a == b else f"{a}–{b}"
+        h = round(c / top * height, 1)
+        tip = f"{rng}{' ' + unit if unit else ''}: {c} example{'' if c == 1 else 's'}"
+        rect = f'<rect class="hist-bar" x="{left + i * bw + 1:.1f}" y="{y0 - h:.1f}" width="{max(bw - 2, 1):.1f}" height="{h}" fill="#5c6bc0"><title>{html.escape(tip)}</title></rect>'
+        if href_for is not None and c:
+            # a transparent full-height target, so that short bars are easy to hit
+            hit = f'<rect x="{left + i * bw:.1f}" y="{top_pad}" width="{bw:.1f}" height="{height}" fill="transparent"><title>{html.escape(tip)}</title></rect>'
+            parts.append(f'<a href="{html.escape(href_for(a, b))}" aria-label="{html.escape(tip)}: show them">{hit}{rect}</a>')
+        else:
+            parts.append(rect)
+    # x labels at bin edges, at least 44 px apart
+    step = max(1, -(-44 // max(int(bw), 1)))
+    for i in range(0, n + 1, step):
+        parts.append(f'<text x="{left + i * bw:.1f}" y="{y0 + 14}" text-anchor="middle" {ink}>{start + i * w}</text>')
     median = sorted(values)[len(values) // 2]
-    parts.append(f'<text x="0" y="{height + 12}" font-size="10" fill="#888">{lo}</text><text x="{width}" y="{height + 12}" text-anchor="end" font-size="10" fill="#888">{hi}</text>')
-    parts.append(f'<text x="{width / 2:.0f}" y="{height + 26}" text-anchor="middle" font-size="11" fill="#888">n={len(values)}, median {median}</text>')
+    parts.append(f'<text x="{left + width / 2:.0f}" y="{y0 + 30}" text-anchor="middle" {ink}>n={len(values)}, median {median}{" " + unit if unit else ""}</text>')
     parts.append("</svg>\n")
     return "".join(parts).encode()

@@ -633,7 +633,15 @@ def check_coverage(config: DatasetConfig, index: SourceIndex, covered: dict[str,
     defined = {i.name.rsplit("::", 1)[-1] for i in index.items()} | {i.name for i in index.items()}
     for name in config.expected_names:
         if name not in defined:
-            out.append(Finding("coverage.missing-name", RULES["coverage.missing-name"][0], where, 0, f"{name} is named by the scope but the source defines no such item", config.stem))
+            at = next((a for a in config.expected_at if a[0] == name), None)
+            override = config.severity.get("coverage.missing-name")
+            fix = [f"{where}:{at[1]}: {at[2]}"] if at else []
+            fix.append(f"To fix: remove \"{name}\" from scope.expected_names if the source is right not to define it;")
+            if override:
+                fix.append(f"or, if it may stay missing, change the override \"coverage.missing-name\" = \"{override}\" under [severity] (\"off\" silences it).")
+            else:
+                fix.append("or, if it may stay missing, add under [severity]:  \"coverage.missing-name\" = \"info\"  (or \"off\").")
+            out.append(Finding("coverage.missing-name", RULES["coverage.missing-name"][0], where, at[1] if at else 0, f"{name} is named by the scope but the source defines no such item", config.stem, "\n".join(fix)))
     idents = {i.ident for i in index.items()}
     for sel in config.scope_items + config.out_items:
         path, _, name = sel.partition("::")

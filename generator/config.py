@@ -34,6 +34,8 @@ class DatasetConfig:
     near_threshold: float
     boilerplate_share: float = 0.5  # reasoning.boilerplate: a phrase in more than this share of blocks
     severity: dict[str, str] = field(default_factory=dict)
+    # Where each expected name is written in the config: (name, line number, that line's text)
+    expected_at: tuple[tuple[str, int, str], ...] = ()
 
     def fingerprint(self) -> str:
         """Every setting, written the same way in every process (sets sorted): part of the
@@ -106,7 +108,8 @@ def config_path_for(jsonl: Path) -> Path:
 def load_config(jsonl: Path) -> DatasetConfig:
     path = config_path_for(jsonl)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except FileNotFoundError:
         raise ConfigError(f"{path}: dataset config not found (every dataset needs a TOML config beside it)") from None
     except UnicodeDecodeError as e:
@@ -159,4 +162,26 @@ def load_config(jsonl: Path) -> DatasetConfig:
         near_threshold=float(threshold),
         boilerplate_share=float(share),
         severity=dict(severity),
+        expected_at=_name_lines(text, _str_list(data, "scope.expected_names", path)),
     )
+
+
+def _name_lines(text: str, names: tuple[str, ...]) -> tuple[tuple[str, int, str], ...]:
+    """The line of `expected_names` (or of its array, when it spans lines) that holds each name,
+    for findings that tell where to fix the config. One pass over the lines."""
+    lines = text.split("\n")
+    start = next((k for k, l in enumerate(lines) if l.lstrip().startswith("expected_names")), None)
+    if start is None:
+        return ()
+    out = []
+    wanted = {f'"{n}"': n for n in names} | {f"'{n}'": n for n in names}
+    seen = set()
+    for k in range(start, len(lines)):
+        line = lines[k]
+        for quoted, name in wanted.items():
+            if name not in seen and quoted in line:
+                seen.add(name)
+                out.append((name, k + 1, line.strip()[:200]))
+        if "]" in line.split("#", 1)[0]:
+            break
+    return tuple(sorted(out))

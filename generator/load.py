@@ -251,6 +251,16 @@ def _parse_known(raw: bytes) -> dict | None:
     return None
 
 
+def excerpt(raw: bytes, pos: int, width: int = 40) -> str:
+    """The bytes around position `pos` of a broken line, escaped: control, invisible and
+    non-UTF-8 bytes are shown as escapes, so the excerpt is one readable line."""
+    pos = max(0, min(pos, len(raw)))
+    lo, hi = max(0, pos - width), min(len(raw), pos + width)
+    text = raw[lo:hi].decode("utf-8", "backslashreplace")
+    shown = "".join(c if c.isprintable() and c not in "\u2028\u2029" else (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}") for c in text)
+    return f"near byte {pos}: {'…' if lo else ''}{shown}{'…' if hi < len(raw) else ''}"
+
+
 def _check_line(raw: bytes, ending: bytes) -> tuple[dict | None, list[tuple[str, str, str]], tuple[str, ...]]:
     """(the parsed record or None when the line is skipped, line reports, extra keys)."""
     reports: list[tuple[str, str, str]] = []
@@ -267,7 +277,7 @@ def _check_line(raw: bytes, ending: bytes) -> tuple[dict | None, list[tuple[str,
         msg = str(e).split(": line", 1)[0]
         truncated = ending == b"" and ("EOF" in msg or "end of" in msg.lower())
         reason = "truncated line (ends inside a JSON value)" if truncated else f"invalid JSON: {msg}"
-        reports.append(("schema.json", "error", f"{reason} (skipped)"))
+        reports.append(("schema.json", "error", f"{reason} (skipped); {excerpt(raw, getattr(e, 'pos', 0))}"))
         return None, reports, ()
     problem = _shape_problem(obj)
     if problem:

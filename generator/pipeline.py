@@ -41,6 +41,7 @@ class DatasetResult:
     memo: Memo | None = None  # what this run learnt, for the next build (build saves it)
     file_digest: str = ""  # of the dataset file's bytes as loaded
     file_stat: tuple[int, int] | None = None  # its (size, mtime) just before loading
+    card: str | None = None  # the dataset card's Markdown (README.md beside the dataset), if any
 
     def text_for(self, path: str) -> str | None:
         """Source text usable for pages: only when it is the pinned (locked) text."""
@@ -207,7 +208,18 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
     timings.add("check", time.perf_counter() - t)
     reused = f" (checks of {fresh.hits} unchanged records reused)" if memo is not None and memo.lines else ""
     say(f"{path}: {len(all_findings)} findings{reused}")
-    return DatasetResult(config, examples, all_findings, index, source_index, covered, partly, lines_covered, lock_index is not None, fresh, file_digest, stat)
+    return DatasetResult(config, examples, all_findings, index, source_index, covered, partly, lines_covered, lock_index is not None, fresh, file_digest, stat, read_card(path))
+
+
+def read_card(jsonl: Path) -> str | None:
+    """The README.md beside a dataset (its card), when it is a readable UTF-8 file."""
+    card = jsonl.parent / "README.md"
+    try:
+        if card.is_file() and not card.is_symlink():
+            return card.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        pass
+    return None
 
 
 def index_digest(index: SourceIndex) -> str:

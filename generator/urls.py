@@ -128,3 +128,18 @@ def item_key(item) -> str:
     """An item's filter key in URLs (`item=`): its path and qualified name, so two items of one
     name in different files are different keys."""
     return slug(f"{item.path}::{item.name}".replace("::", "--").replace("/", "_"))
+
+
+def findings_filter(column: str, value: str) -> str:
+    """The fragment that opens the findings table filtered on one column (site.js reads it)."""
+    return f"f.{column}={value}"
+
+
+def card(stem: str) -> str:
+    """The dataset card (the README.md beside the dataset), as a page of the site."""
+    return f"{dataset_dir(stem)}/card.md"
+
+
+def length_filter(column: str, lo: int, hi: int) -> str:
+    """The fragment that opens the examples table filtered to a length range (site.js reads it)."""
+    return f"len.{column}={lo}-{hi}"

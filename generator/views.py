@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from markupsafe import Markup
 
 from . import charts, urls
+from .card import card_html
 from .checks import RULES
 from .highlight import rust_lines, text_html
 from .load import SKIPPING_RULES
@@ -92,6 +93,7 @@ class DatasetViews:
         self.with_source = source_pages_available(r)
         self.items_by_ident = {i.ident: i for i in r.index.items()}
         self._rel: dict[tuple[str, str], str] = {}
+        self.card = card_html(r.card) if r.card is not None else None  # (title, safe HTML)
         self.file_stats = self._file_stats()
         self.totals = self._totals()
 
@@ -441,7 +443,7 @@ def coverage_page(dv: DatasetViews) -> Page:
                 "filter_href": urls.href(page, urls.examples_index(stem), "item=" + urls.item_key(item)),
             }
         )
-    missing = [f.message for f in r.findings if f.rule == "coverage.missing-name"]
+    missing = [{"message": f.message, "detail": f.detail, "where": f.location()} for f in sorted(r.findings, key=lambda f: f.message) if f.rule == "coverage.missing-name"]
     unmatched = [f.message for f in r.findings if f.rule == "coverage.scope-unmatched"]
     ctx = {
         "stem": stem,
@@ -450,7 +452,7 @@ def coverage_page(dv: DatasetViews) -> Page:
         "total_bar": charts.bar(dv.totals["line_pct"] / 100, "in-scope lines covered", width=320, height=16),
         "files": files,
         "items": rows,
-        "missing": sorted(missing),
+        "missing": missing,
         "unmatched": sorted(unmatched),
         "out_items": list(r.config.out_items),
         "from_lock": r.index.from_lock,
@@ -518,15 +520,30 @@ def rule_reference(config) -> list[dict]:
     ]
 
 
-HISTOGRAMS = (("lengths-request.svg", "request length (words)"), ("lengths-reasoning.svg", "reasoning length (words)"), ("lengths-code.svg", "code length (lines)"))
+# (file, caption, unit, the examples table's length column)
+HISTOGRAMS = (
+    ("lengths-request.svg", "request length (words)", "words", "request_words"),
+    ("lengths-reasoning.svg", "reasoning length (words)", "words", "reasoning_words"),
+    ("lengths-code.svg", "code length (lines)", "lines", "code_lines"),
+)
 
 
 def histogram_files(dv: DatasetViews) -> dict[str, bytes]:
-    """The dataset page's histograms, as data files (see charts.histogram_svg)."""
+    """The dataset page's histograms, as data files (see charts.histogram_svg). A bar links to
+    the examples table filtered to its range (the links are relative to the dataset page)."""
+    page = urls.dataset_home(dv.stem)
+    table = urls.href(page, urls.examples_index(dv.stem))
     return {
-        urls.data_file(dv.stem, name): charts.histogram_svg([e.sizes[k] for e in dv.examples], label)
-        for k, (name, label) in enumerate(HISTOGRAMS)
+        urls.data_file(dv.stem, name): charts.histogram_svg(
+            [e.sizes[k] for e in dv.examples], label, unit, href_for=lambda a, b, col=col: f"{table}#{urls.length_filter(col, a, b)}"
+        )
+        for k, (name, label, unit, col) in enumerate(HISTOGRAMS)
     }
+
+
+def severity_hrefs(page: str, stem: str) -> dict[str, str]:
+    """Links to the findings table filtered to one severity."""
+    return {sev: urls.href(page, urls.findings(stem), urls.findings_filter("severity", sev)) for sev in SEVERITY_ORDER}
 
 
 def dataset_home_page(dv: DatasetViews) -> Page:
@@ -545,12 +562,15 @@ def dataset_home_page(dv: DatasetViews) -> Page:
         "license": cfg.license,
         "copyright": cfg.copyright,
         "files": [{"path": p, "href": urls.href(page, urls.source(stem, p)) if p in dv.with_source else cfg.file_url(p)} for p in cfg.scope_files],
-        "rules": [{"severity": s, "rule": rule, "count": n} for (s, rule), n in sorted(rules.items(), key=lambda kv: (SEVERITY_ORDER[kv[0][0]], kv[0][1]))],
-        "hists": [{"label": label, "src": urls.href(page, urls.data_file(stem, name))} for name, label in HISTOGRAMS],
+        "rules": [{"severity": s, "rule": rule, "count": n, "href": urls.href(page, urls.findings(stem), urls.findings_filter("rule", rule)), "ref_href": urls.href(page, urls.findings(stem), urls.rule_anchor(rule))} for (s, rule), n in sorted(rules.items(), key=lambda kv: (SEVERITY_ORDER[kv[0][0]], kv[0][1]))],
+        "hists": [{"label": label, "src": urls.href(page, urls.data_file(stem, name))} for name, label, _, _ in HISTOGRAMS],
         "examples_href": urls.href(page, urls.examples_index(stem)),
         "coverage_href": urls.href(page, urls.coverage(stem)),
         "findings_href": urls.href(page, urls.findings(stem)),
+        "severity_hrefs": severity_hrefs(page, stem),
+        "card_href": urls.href(page, urls.card(stem)) if dv.card is not None else None,
         "download_href": urls.href(page, urls.data_file(stem, cfg.jsonl.name)),
+        "card_name": str(cfg.jsonl.parent / "README.md"),
         "first_href": urls.href(page, urls.example(stem, dv.examples[0].record.line)) if dv.examples else None,
         "jsonl_name": cfg.jsonl.name,
         "from_lock": r.index.from_lock,
@@ -585,10 +605,15 @@ def build_views(results: list[DatasetResult]) -> SiteViews:
             site.data[urls.line_lookup(stem, p)] = line_lookup(dv, p, sp.path)
             sources.append({p: sp.path})
         site.datasets.append(dv)
+        if dv.card is not None:
+            title, body = dv.card
+            site.pages.append(Page(urls.card(stem), "card.md.j2", {"title": title, "body": Markup(body), "dataset_title": r.config.title}, "Dataset card"))
         shell = urls.example_shell(stem)
         site.pages.append(Page(shell, "shell.md.j2", {}, "shell"))
         site.shells[stem] = shell
         section = [{"Overview": urls.dataset_home(stem)}, {"Examples": ex_page}, {"Coverage": urls.coverage(stem)}, {"Findings": f_page}]
+        if dv.card is not None:
+            section.append({"Dataset card": urls.card(stem)})
         if sources:
             section.append({"Source": sources})
         nav.append({r.config.title: section})
@@ -601,6 +626,7 @@ def build_views(results: list[DatasetResult]) -> SiteViews:
                 "examples_href": urls.href(urls.home(), ex_page),
                 "coverage_href": urls.href(urls.home(), urls.coverage(stem)),
                 "findings_href": urls.href(urls.home(), f_page),
+                "severity_hrefs": severity_hrefs(urls.home(), stem),
                 "totals": t,
                 "bar": charts.bar(t["line_pct"] / 100, f"{t['line_pct']:.0f}% of in-scope lines covered", width=240, height=14),
                 "repository": r.config.repository,

@@ -443,7 +443,19 @@
     if (d && !d.open) { d.open = true; t.scrollIntoView({ block: "center" }); }
   }
 
+  /* ---- histograms: the SVG file put inline (tooltips, links, the scheme's colours) ------- */
+  function inlineHistogram(fig) {
+    fetch(fig.getAttribute("data-svg")).then(function (r) { return r.text(); }).then(function (text) {
+      var doc = new DOMParser().parseFromString(text, "image/svg+xml");
+      var svg = doc.documentElement;
+      if (!svg || svg.nodeName !== "svg" || doc.querySelector("parsererror, script, foreignObject")) return;
+      var img = fig.querySelector("img");
+      fig.replaceChild(document.importNode(svg, true), img);
+    }).catch(function () { /* the image stays */ });
+  }
+
   function init() {
+    document.querySelectorAll("figure.hist[data-svg]").forEach(inlineHistogram);
     setupCopy();
     setupLineLinks();
     setupPagerContext();
