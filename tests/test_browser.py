@@ -199,3 +199,61 @@ def test_home_renders_offline(site, page):
     assert "23 examples" in page.locator("article").inner_text()
     assert page.locator("svg.cov-bar").count() >= 1
     shot(page, "home")
+
+
+# --- accessibility (axe-core) and screenshots of every page type ------------------------------
+PAGES = {
+    "home": "",
+    "overview": "datasets/retry_state_machine/",
+    "examples": "datasets/retry_state_machine/examples/",
+    "example": "datasets/retry_state_machine/examples/line-20/",
+    "coverage": "datasets/retry_state_machine/coverage/",
+    "findings": "datasets/retry_state_machine/findings/",
+    "source": "datasets/retry_state_machine/source/server/svix-server/src/core/retry.rs/#L30-L40",
+    "card": "datasets/retry_state_machine/card/",
+}
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# Violations that come from mkdocs-material's own markup, not from the site's: (rule id, a CSS
+# selector of the theme's element, why it is the theme's).
+THEME_VIOLATIONS: list[tuple[str, str, str]] = []
+
+
+def _axe_violations(page) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]})
+    out = []
+    for v in results.response["violations"]:
+        for node in v["nodes"]:
+            target = " ".join(map(str, node["target"]))
+            if any(v["id"] == rule and sel in target for rule, sel, _ in THEME_VIOLATIONS):
+                continue
+            out.append(f"{v['id']} ({v['impact']}): {target}: {node.get('failureSummary', '').splitlines()[-1:]}")
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_accessibility_violations_and_screenshots(site, browser, scheme):
+    """axe-core (WCAG 2.1 A and AA) finds nothing on each page type, in either scheme, at
+    1400 px and 390 px; the screenshots are kept in tests/artifacts/ for a reviewer's eyes."""
+    problems = []
+    for width in (1400, 390):
+        page = offline_page(browser, viewport={"width": width, "height": 900}, color_scheme=scheme)
+        try:
+            for name, path in PAGES.items():
+                page.goto(site + path)
+                page.wait_for_load_state("networkidle")
+                if name in ("examples", "findings"):
+                    page.wait_for_selector(".datatable[data-ready='1']")
+                shot(page, f"{name}-{width}-{scheme}")
+                problems += [f"{name} {width}px: {p}" for p in _axe_violations(page)]
+                if name == "source":  # and with the line's examples shown
+                    page.locator("#L60").hover()
+                    page.wait_for_selector(".line-info:not([hidden])")
+                    shot(page, f"source-line-{width}-{scheme}")
+                    problems += [f"source (line info) {width}px: {p}" for p in _axe_violations(page)]
+            assert page.errors == [] and page.blocked == []
+        finally:
+            page.context.close()
+    assert problems == [], "\n".join(problems)
