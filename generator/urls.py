@@ -121,7 +121,7 @@ def rule_anchor(rule: str) -> str:
 def line_lookup(stem: str, path: str) -> str:
     """The data file of a source page: which examples quote which of its lines."""
     parts = [slug(p) for p in path.split("/") if p not in ("", ".", "..")]
-    return f"{dataset_dir(stem)}/data/lines/{'/'.join(parts)}.json"
+    return f"{dataset_dir(stem)}/lines/{'/'.join(parts)}.json"
 
 
 def item_key(item) -> str:

@@ -47,7 +47,7 @@ def test_serve_rebuilds_when_the_jsonl_changes(tmp_path):
     )
     base = f"http://127.0.0.1:{port}/"
     try:
-        wait_for(lambda: "Example 1" in get(base + "datasets/ds/examples/line-1/"))
+        wait_for(lambda: "#1 · run_with_retries" in get(base + "datasets/ds/examples/line-1/"))
         first_id = get(base + "__build_id")
         assert "livereload.js" in get(base + "datasets/ds/examples/line-1/")
         before = jsonl.read_bytes()

@@ -353,4 +353,18 @@ def test_dataset_page_shows_length_histograms_kept_as_data(committed_site):
     assert [label for _, label in srcs] == ["request length (words)", "reasoning length (words)", "code length (lines)"]
     for src, _ in srcs:
         svg = (page.parent / src).read_text()
-        assert svg.startswith("<svg xmlns=") and "n=23, median" in svg and svg.count("<rect") == 20
+        assert svg.startswith("<svg xmlns=") and "n=23, median" in svg
+
+    # request lengths 28..57 words: bins of 2 words from 28, a y-axis up to the tallest bar,
+    # x labels at least 44 px apart, a tooltip and a link to the filtered examples per bar
+    svg = (page.parent / srcs[0][0]).read_text()
+    lengths = sorted(len(orjson.loads(l)["messages"][1]["content"].split()) for l in DATASET.read_bytes().splitlines())
+    bars = re.findall(r'<rect class="hist-bar" x="([\d.]+)"[^>]*><title>(\d+)–(\d+) words: (\d+) examples?</title>', svg)
+    assert [(int(a), int(b)) for _, a, b, _ in bars] == [(a, a + 1) for a in range(lengths[0] // 2 * 2, lengths[-1] + 1, 2)]
+    assert sum(int(c) for *_, c in bars) == 23
+    top = max(int(c) for *_, c in bars)
+    assert f'text-anchor="end" class="hist-ink" fill="#616161">{top}</text>' in svg  # the y-axis' top tick
+    xs = [float(x) for x in re.findall(r'<text x="([\d.]+)" y="\d+" text-anchor="middle" class="hist-ink" fill="#616161">\d+</text>', svg)]
+    assert len(xs) >= 3 and min(b - a for a, b in zip(xs, xs[1:])) >= 44
+    links = re.findall(r'<a href="([^"]+)" aria-label="(\d+)–(\d+) words', svg)
+    assert links and all(h == f"examples/#len.request_words={a}-{b}" for h, a, b in links)
