@@ -84,6 +84,8 @@ def test_example_to_highlighted_source_lines_and_back(site, page):
     assert page.locator(".cl.hl").count() == 1
     shot(page, "source")
     # the reverse link: from the item's row back to an example quoting it
+    assert not page.locator("#items-table").is_visible()  # the items table starts collapsed
+    page.locator("details.items-box > summary").click()
     row = page.locator("#items-table tr", has=page.locator("code", has_text="run_with_retries"))
     row.locator("a", has_text="#1").first.click()
     assert page.url.endswith("datasets/retry_state_machine/examples/line-1/")
@@ -132,7 +134,7 @@ def test_coverage_row_to_filtered_examples_and_table_tools(site, page):
     row = page.locator("#cov-items tbody tr", has=page.locator("code", has_text="handle_failed_dispatch"))
     row.locator("a.filter-link").click()
     page.wait_for_selector(".datatable[data-ready='1']")
-    assert "item=handle_failed_dispatch" in page.url
+    assert "item=server_svix-server_src_worker.rs--handle_failed_dispatch" in page.url
     assert page.locator(".datatable-json tbody tr").count() == 2
     page.go_back()
     page.locator("#files-table th", has_text="File").click()
@@ -257,3 +259,87 @@ def test_no_accessibility_violations_and_screenshots(site, browser, scheme):
         finally:
             page.context.close()
     assert problems == [], "\n".join(problems)
+
+
+RETRY_PAGE = "datasets/retry_state_machine/source/server/svix-server/src/core/retry.rs/"
+
+
+def _listed(page) -> list[str]:
+    return [a.inner_text() for a in page.locator(".line-info li a").all()]
+
+
+def test_a_source_line_names_the_examples_quoting_it_on_hover_and_focus(site, page):
+    """Line 67 closes the impl: examples 5 and 7 quote it (the nearest item start is
+    Retry::run's, which examples 4, 5 and 7 quote). Line 35 is in Retry::new: 3, 5 and 7."""
+    page.goto(site + RETRY_PAGE)
+    page.locator("#L67").hover()
+    page.wait_for_selector(".line-info:not([hidden])")
+    assert _listed(page) == ["#5", "#7"]
+    assert "Line 67 · in impl<'a, Re> Retry<'a, Re> (lines 32–67)" in page.locator(".line-info").inner_text()
+    assert "Quoted by 2 examples" in page.locator(".line-info").inner_text()
+    page.locator("#L35").hover()
+    page.wait_for_function("document.querySelector('.line-info').innerText.indexOf('Line 35') === 0")
+    assert _listed(page) == ["#3", "#5", "#7"]
+    assert page.locator(".line-info li a").first.get_attribute("aria-label").startswith("Example 3: ")
+    page.locator("#L22").hover()
+    page.wait_for_function("document.querySelector('.line-info').innerText.indexOf('Line 22') === 0")
+    assert "No example quotes this line." in page.locator(".line-info").inner_text()
+    # keyboard: the code is one tab stop; arrows move the line, and its examples follow
+    page.mouse.move(0, 0)
+    assert page.locator(".source-lines .cl[tabindex]").count() == 1
+    page.locator("#L1").focus()
+    page.keyboard.press("End")
+    assert page.evaluate("document.activeElement.id") == "L67"
+    page.wait_for_function("document.querySelector('.line-info').innerText.indexOf('Line 67') === 0")
+    assert _listed(page) == ["#5", "#7"]
+    page.keyboard.press("ArrowUp")
+    page.wait_for_function("document.querySelector('.line-info').innerText.indexOf('Line 66') === 0")
+    assert page.locator(".source-lines .cl[tabindex]").count() == 1
+    page.keyboard.press("Tab")  # from the line into its examples
+    assert page.evaluate("document.activeElement.closest('.line-info') !== null")
+    # the items table names partial quoters too
+    page.locator("details.items-box > summary").click()
+    row = page.locator("#items-table tr", has=page.locator("code", has_text="impl<'a, Re> Retry<'a, Re>"))
+    assert [a.get_attribute("aria-label") for a in row.locator(".partial-note a").all()] == ["Example 3: part of impl<'a, Re> Retry<'a, Re>", "Example 4: part of impl<'a, Re> Retry<'a, Re>"]
+
+
+def test_an_items_row_link_opens_the_collapsed_table_at_that_row(site, page):
+    page.goto(site + RETRY_PAGE + "#item-retry-run-40")
+    row = page.locator("#item-retry-run-40")
+    row.wait_for(state="visible")
+    assert row.evaluate("e => e.closest('details').open")
+    top = row.evaluate("e => e.getBoundingClientRect().top")
+    header = page.evaluate("document.querySelector('.md-header').getBoundingClientRect().bottom")
+    assert top >= header  # clear of the sticky header
+
+
+def test_example_page_line_numbers_are_not_tab_stops(site, page):
+    page.goto(site + "datasets/retry_state_machine/examples/line-20/")
+    assert page.locator(".code-lines .ln[tabindex]").count() == 0
+    stops = page.evaluate("""() => Array.from(document.querySelectorAll('a[href], button, input, select, textarea, [tabindex], summary'))
+        .filter(e => e.tabIndex >= 0 && !e.disabled && e.getClientRects().length).length""")
+    assert stops < 60, stops  # was 178, 163 of them line numbers
+    # the first Tab reaches the skip link, which lands on the page's heading
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.classList.contains('md-skip')")
+    assert page.evaluate("document.activeElement.getAttribute('href')") == "#page-title"
+
+
+def test_previous_next_and_all_examples_keep_the_filter_you_came_from(site, page):
+    page.goto(site + "datasets/retry_state_machine/examples/")
+    page.wait_for_selector(".datatable[data-ready='1']")
+    page.locator("select[data-col='files']").select_option("mod.rs")
+    rows = page.locator(".datatable tbody tr")
+    lines = [int(rows.nth(i).locator("td").nth(1).inner_text()) for i in range(rows.count())]
+    assert len(lines) >= 3 and lines != list(range(lines[0], lines[0] + len(lines)))  # a gap: not file order
+    filtered_url = page.url
+    rows.nth(1).locator("a").first.click()
+    page.wait_for_url(f"**/line-{lines[1]}/")
+    assert page.locator("a.ex-prev").get_attribute("href") == f"../line-{lines[0]}/"
+    assert page.locator("a.ex-next").get_attribute("href") == f"../line-{lines[2]}/"
+    page.locator("a.ex-next").click()
+    page.wait_for_url(f"**/line-{lines[2]}/")
+    page.locator("a.ex-up").click()
+    page.wait_for_selector(".datatable[data-ready='1']")
+    assert page.url == filtered_url
+    assert rows.count() == len(lines)
