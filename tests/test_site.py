@@ -368,3 +368,98 @@ def test_dataset_page_shows_length_histograms_kept_as_data(committed_site):
     assert len(xs) >= 3 and min(b - a for a, b in zip(xs, xs[1:])) >= 44
     links = re.findall(r'<a href="([^"]+)" aria-label="(\d+)–(\d+) words', svg)
     assert links and all(h == f"examples/#len.request_words={a}-{b}" for h, a, b in links)
+
+
+def test_example_page_header_roles_raw_line_and_diff_once(committed_site, fixture_site):
+    html = (committed_site / "datasets/retry_state_machine/examples/line-20/index.html").read_text()
+    assert re.search(r'<h1 id="page-title">#20 · handle_failed_dispatch', html)
+    assert "<title>#20 · handle_failed_dispatch · Svix retry" in html
+    first = orjson.loads(DATASET.read_bytes().split(b"\n")[19])["messages"][1]["content"].split("\n")[0]
+    lede = re.search(r'<p class="ex-lede">(.*?)</p>', html).group(1)
+    assert html_unescape(lede).rstrip("…") == first[: len(html_unescape(lede).rstrip("…"))] and len(lede) > 40
+    # one section per message, labelled by its role; reasoning and code are in the assistant's
+    roles = re.findall(r'<section class="msg msg-(\w+)"[^>]*>\s*<h2[^>]*><span class="role">(\w+)</span>', html)
+    assert roles == [("system", "system"), ("user", "user"), ("assistant", "assistant")]
+    assistant = html[html.index('<section class="msg msg-assistant"') :]
+    assistant = assistant[: assistant.index("</section>")]
+    assert 'id="reasoning"' in assistant and 'id="code"' in assistant and 'class="segment' in assistant
+    # the raw line is on view (in a details box), read-only, and is the copy button's source
+    raw = re.search(r'<details class="ex-raw">.*?<textarea id="jsonl-raw"([^>]*)>(.*?)</textarea>', html, re.S)
+    assert "readonly" in raw.group(1) and "hidden" not in raw.group(1)
+    assert html_unescape(raw.group(2)).encode() == DATASET.read_bytes().split(b"\n")[19]
+    # a not-verbatim segment: its diff is shown once, with the source's line numbers
+    site, _ = fixture_site
+    pages = [p.read_text() for p in (site / "datasets/fixture/examples").glob("line-*/index.html")]
+    page = next(p for p in pages if 'data-rule="fidelity.not-verbatim"' in p)
+    assert page.count('<table class="diff">') == 1 and 'class="finding-detail"' not in page.split('data-rule="fidelity.not-verbatim"')[1].split("</div>")[0]
+    rows = re.findall(r'<tr class="d-(\w+)"><td class="dn">(\d*)</td><td class="dn">(\d*)</td><td class="ds">([^<]*)</td>', page)
+    assert {k for k, *_ in rows} >= {"del", "add"}
+    seg_start = int(re.search(r'segment-modified".*?lines (\d+)–', page, re.S).group(1))
+    assert all(int(o) >= seg_start for k, o, n, s in rows if k == "del") and {s for k, _, _, s in rows if k == "del"} == {"−"}
+
+
+def html_unescape(s: str) -> str:
+    import html as h
+
+    return h.unescape(s)
+
+
+def test_findings_say_how_to_fix(committed_site, fixture_site):
+    html = (committed_site / "datasets/retry_state_machine/coverage/index.html").read_text()
+    text = html_unescape(html)
+    line = next(n for n, l in enumerate(CONFIG_TEXT().split("\n"), 1) if l.startswith("expected_names"))
+    assert f"dataset/retry_state_machine.toml:{line}: expected_names = [" in text
+    assert 'remove "RetryState" from scope.expected_names' in text and '"coverage.missing-name" = "info"' in text
+    # rule names link to the rule reference, whose rows carry the anchors
+    findings = (committed_site / "datasets/retry_state_machine/findings/index.html").read_text()
+    assert 'id="rule-coverage-missing-name"' in findings
+    overview = parse(committed_site / "datasets/retry_state_machine/index.html").links
+    assert ("../retry_state_machine/findings/#rule-coverage-missing-name", "coverage.missing-name") in overview or ("findings/#rule-coverage-missing-name", "coverage.missing-name") in overview
+    # a broken JSON line's finding quotes the line, escaped
+    site, jsonl = fixture_site
+    data = orjson.loads((site / "datasets/fixture/data/findings.json").read_bytes())
+    msg = next(r[3] for r in data["rows"] if r[1] == "schema.json")
+    assert msg.endswith("near byte 1: {this line is broken")
+
+
+def CONFIG_TEXT() -> str:
+    return (ROOT / "dataset/retry_state_machine.toml").read_text()
+
+
+def test_counts_link_to_filtered_findings_and_read_well(fixture_site):
+    site, _ = fixture_site
+    home = parse(site / "index.html")
+    text = " ".join(text_of(site / "index.html").split())
+    assert "1 unreadable line" in text and "1 unreadable lines" not in text
+    hrefs = dict((t, h) for h, t in home.links)
+    errors = next(t for t in hrefs if t.endswith(" errors") or t.endswith(" error"))
+    assert hrefs[errors] == "datasets/fixture/findings/#f.severity=error"
+    assert re.search(r'<a class="count-error" href="datasets/fixture/findings/#f.severity=error">', (site / "index.html").read_text())
+    overview = (site / "datasets/fixture/index.html").read_text()
+    assert 'class="big count-error" href="findings/#f.severity=error"' in overview
+    assert "1 unreadable line " in " ".join(text_of(site / "datasets/fixture/index.html").split()) + " "
+    assert "unreadable lines" not in overview
+
+
+def test_the_dataset_card_is_a_page_and_its_html_is_not_passed_through(tmp_path, monkeypatch):
+    jsonl = make_dataset(tmp_path / "ds", "carded", [dumps(r) for r in clean_records()])
+    (tmp_path / "ds/README.md").write_text(
+        "# A card <img src=x onerror=alert(1)>\n\nText <script>alert(2)</script> and [a link](javascript:alert(3)), "
+        "[upstream](https://github.com/svix/svix-webhooks), [local](../x.toml), ![pic](https://evil.example/p.png).\n\n"
+        "<div onclick=\"alert(4)\">raw block</div>\n"
+    )
+    monkeypatch.chdir(ROOT)
+    assert build(tmp_path, "--dataset", str(jsonl), "--source-root", str(CORPUS)) == 0
+    site = tmp_path / "site"
+    html = (site / "datasets/carded/card/index.html").read_text()
+    body = html[html.index('<div class="card-page">') :]
+    body = body[: body.index("</article>")]
+    for bad in ("<script", "<img", 'href="javascript', "evil.example"):
+        assert bad not in body, bad
+    assert re.search(r"<[^>]*\son\w+=", body) is None  # no event attribute on any element
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in body and "&lt;div onclick" in body
+    assert '<a href="https://github.com/svix/svix-webhooks">upstream</a>' in body
+    assert '<span class="card-ref" title="../x.toml">local</span>' in body
+    # the overview's license note and the nav link to it
+    assert ("card/", "the dataset card") in parse(site / "datasets/carded/index.html").links
+    assert broken_links(site) == []
