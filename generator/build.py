@@ -224,8 +224,6 @@ def check_output(out: Path, work: Path, root: Path, serving: bool = False) -> No
     if out.exists() and not (out / SITE_MARK).exists():
         if out.is_file() or any(out.iterdir()):
             raise BuildError(f"{out}: exists and is not a site this tool wrote; choose another --out or remove it")
-    if work.exists() and not work.is_dir():
-        raise BuildError(f"{work}: is a file; --work must be a folder")
 
 
 WORK_MARK = ".generated-work"  # in every work folder we made: only such a folder is written into
@@ -237,19 +235,23 @@ _LEGACY_WORK = {"docs", "mkdocs.yml", "docs-keys.json", "mkdocs-out", "mkdocs-ou
 def check_work(work: Path, root: Path) -> None:
     """Refuse a --work that is not ours to write into (it gets a mark, like the site): the
     project, docs/, dataset/ or anything inside or around them, a file, an unmarked folder
-    with files in it. Then make it, marked."""
+    with files in it."""
     resolved = work.resolve()
     for folder in (root, root / "docs", root / "dataset"):
         inside = resolved.is_relative_to(folder.resolve()) and folder != root
         if resolved == folder.resolve() or inside or folder.resolve().is_relative_to(resolved):
             raise BuildError(f"{work}: cannot be the work folder (it is, holds or is inside {folder}/, whose files it would replace)")
-    if work.is_symlink() or (work.exists() and not work.is_dir()):
-        raise BuildError(f"{work}: is a file or a link; --work must be a folder")
+    if work.exists() and not work.is_dir():
+        raise BuildError(f"{work}: is a file; --work must be a folder")
     if work.is_dir() and not (work / WORK_MARK).is_file():
         names = {p.name for p in work.iterdir()}
         legacy = "docs-keys.json" in names and all(n in _LEGACY_WORK or (n.startswith(".") and n.endswith(".tmp")) for n in names)
         if names and not legacy:
             raise BuildError(f"{work}: exists and is not a work folder this tool made (no {WORK_MARK} mark); choose another --work or remove it")
+
+
+def make_work(work: Path) -> None:
+    """The work folder (checked by check_work), with its mark."""
     work.mkdir(parents=True, exist_ok=True)
     if not (work / WORK_MARK).is_file():
         write_atomic(work / WORK_MARK, b"work folder of python -m generator build: a cache, rewritten on every build\n")
@@ -366,6 +368,7 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
     """One build into `out`. Returns (ok, results). Nothing in `out` changes unless every
     stage succeeded; then only the files that changed are replaced (see place.py)."""
     root = project_root()
+    check_work(work, root)
     check_output(out, work, root, serving=live)
     check_dataset_names(paths)
     stems = [p.stem for p in paths]
@@ -373,7 +376,7 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
     if len(set(folders)) != len(folders):
         dup = sorted(s for s, f in zip(stems, folders) if folders.count(f) > 1)
         raise BuildError(f"datasets {', '.join(repr(d) for d in dup)} would share the folder datasets/{urls.slug(dup[0])}/: rename one file")
-    check_work(work, root)
+    make_work(work)
     with exclusive(work, out):  # one build at a time per work folder and per site folder
         return _build_locked(paths, source_root, work, out, site_url, say, live, timings, root, stems)
 

@@ -107,7 +107,7 @@ def _update(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name
 def _lay_out(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name: str) -> int:
     """The whole site afresh: built beside `out` and swapped in, or, where `out` cannot be
     swapped, placed into it."""
-    if not out.is_symlink() and not os.path.ismount(out):
+    if not out.is_symlink() and not _is_mount(out):
         tmp = out.with_name(f"{out.name}{NEW_SUFFIX}{os.getpid()}")
         discard(tmp)
         try:
@@ -135,6 +135,21 @@ def _lay_out(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_nam
                 _write(manifest_path, manifest_bytes)
                 return -1
     return _lay_out_in_place(wanted, out, manifest_path, mark_name)
+
+
+def _is_mount(path: Path) -> bool:
+    """A mount point, bind mounts of the same file system included (os.path.ismount misses
+    those); a rename of one fails with EBUSY."""
+    if os.path.ismount(path):
+        return True
+    try:
+        with open("/proc/self/mountinfo", "rb") as fh:
+            points = {line.split(b" ")[4] for line in fh if line.count(b" ") >= 5}
+    except OSError:
+        return False
+    # mountinfo escapes space, tab, newline and backslash as octal
+    target = os.fsencode(os.path.realpath(path)).replace(b"\\", b"\\134").replace(b" ", b"\\040").replace(b"\t", b"\\011").replace(b"\n", b"\\012")
+    return target in points
 
 
 def _lay_out_in_place(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name: str) -> int:

@@ -81,9 +81,9 @@ def read_tree(root: Path) -> dict[str, bytes]:
                 continue
             target = path.resolve()
             if not target.is_relative_to(real_root):
-                raise OutputError(f"{path}: a symbolic link that leads out of {root}/ (to {target}); put the file itself there")
+                raise OutputError(f"{path}: a symbolic link that leads out of {root.name}/ (to {target}); put the file itself there")
             if not target.is_file():
-                raise OutputError(f"{path}: a symbolic link to a folder or to nothing; only links to files inside {root}/ are followed")
+                raise OutputError(f"{path}: a symbolic link to a folder or to nothing; only links to files inside {root.name}/ are followed")
         for name in filenames:
             path = here / name
             if path.is_file():
