@@ -280,14 +280,21 @@ def test_serve_and_build_on_one_work_folder_take_turns(tmp_path):
 
 # --- M8: kill -9 -------------------------------------------------------------------------------
 
-# A build whose renames take a little longer, so that a kill can land inside each phase.
-SLOW_RENAMES = """
+# A build whose example pages and renames take a little longer, so that a kill can land inside
+# each phase; it touches the file named by $RENDER_STARTED when it renders its first page.
+SLOWED = """
 import os, sys, time
-real = os.replace
-def slow(a, b, *rest, **k):
+import generator.plan
+real_replace, real_render = os.replace, generator.plan.render_page
+def slow_replace(a, b, *rest, **k):
     time.sleep(0.004)
-    return real(a, b, *rest, **k)
-os.replace = slow
+    return real_replace(a, b, *rest, **k)
+def slow_render(page):
+    open(os.environ["RENDER_STARTED"], "a").close()
+    time.sleep(0.02)
+    return real_render(page)
+os.replace = slow_replace
+generator.plan.render_page = slow_render
 from generator.__main__ import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -301,6 +308,7 @@ def wait_until(pred, proc, timeout=120.0) -> bool:
             return True
         if proc.poll() is not None:
             return False
+        time.sleep(0.001)
     raise AssertionError("timed out")
 
 
@@ -311,8 +319,15 @@ def mark_of(site: Path) -> str:
         return ""
 
 
+def without_stage(t: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in t.items() if not k.startswith(".generator-stage-")}
+
+
 @pytest.mark.slow
 def test_a_build_killed_at_any_point_of_placement_is_repaired_by_the_next(tmp_path):
+    """Killed while pages render: the site is byte-identical to the last one. Killed while
+    files are renamed: the site is marked as interrupted (never as complete) and the next
+    build gives the site a build from nothing gives."""
     project = copy_project(tmp_path)
     site = project / "site"
     titles = ["Title A", "Title B"]
@@ -328,24 +343,25 @@ def test_a_build_killed_at_any_point_of_placement_is_repaired_by_the_next(tmp_pa
         title = titles[round % 2]
         retitle(project, title)
         phase = "render" if round % 2 else "commit"
-        cmd = [sys.executable, "-c", SLOW_RENAMES, "build", "--quiet", "--source-root", str(CORPUS)]
-        proc = subprocess.Popen(cmd, cwd=project, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if phase == "render":
-            reached = wait_until(lambda: any(site.glob(".generator-stage-*")) or any(project.glob("site.generator-new-*")), proc)
-            time.sleep(rng.uniform(0, 0.03))
+        started = tmp_path / f"started-{round}"
+        cmd = [sys.executable, "-c", SLOWED, "build", "--quiet", "--source-root", str(CORPUS)]
+        proc = subprocess.Popen(cmd, cwd=project, env={**ENV, "RENDER_STARTED": str(started)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if phase == "render":  # 22 pages at 20 ms or more each
+            reached = wait_until(started.exists, proc)
+            time.sleep(rng.uniform(0, 0.3))
         else:
             reached = wait_until(lambda: mark_of(site) == UPDATING, proc)
-            time.sleep(rng.uniform(0, 0.15))
+            time.sleep(rng.uniform(0, 0.1))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills[phase] += reached
         proc.wait()
-        # What a reader sees now: a site marked complete is one build's whole site.
-        if mark_of(site) != UPDATING:
-            visible = {k: v for k, v in tree(site).items() if ".generator-stage-" not in k and not k.endswith(".tmp")}
-            assert visible in (fresh[current], fresh[title]), f"round {round}: a mixed site marked complete"
+        if phase == "render" and reached:
+            assert without_stage(tree(site)) == fresh[current], f"round {round}: a build killed while rendering changed the site"
+        elif mark_of(site) != UPDATING:  # a site marked complete is one build's whole site
+            assert without_stage(tree(site)) in (fresh[current], fresh[title]), f"round {round}: a mixed site marked complete"
         assert subprocess.run(BUILD, cwd=project, env=ENV, capture_output=True).returncode == 0
         assert tree(site) == fresh[title], f"round {round} ({phase})"
         assert leftovers(site) == []
         current = title
-    assert kills["render"] >= 2 and kills["commit"] >= 2, kills
+    assert kills["render"] >= 3 and kills["commit"] >= 2, kills
