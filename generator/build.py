@@ -15,7 +15,6 @@ succeeded, so a failed build leaves the previous site as it was.
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import glob
 import hashlib

@@ -85,7 +85,7 @@ def _update(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name
         _inside(_safe_join(out, rel), root)
     stage = root / f"{STAGE_PREFIX}{os.getpid()}"
     _render(stage, {rel: wanted[rel] for rel in changed}, out)
-    _write(out / mark_name, UPDATING)
+    _begin_commit(out / mark_name, stage)
     try:
         for rel in gone:
             _remove(out, rel, root)
@@ -161,7 +161,7 @@ def _lay_out_in_place(wanted: dict[str, Wanted], out: Path, manifest_path: Path,
     stage = root / f"{STAGE_PREFIX}{os.getpid()}"
     _render(stage, wanted, out)
     manifest_path.unlink(missing_ok=True)
-    _write(root / mark_name, UPDATING)
+    _begin_commit(root / mark_name, stage)
     for rel in wanted:
         dest = _safe_join(root, rel)
         _make_parents(root, dest)
@@ -186,6 +186,16 @@ def _render(folder: Path, files: dict[str, Wanted], out: Path, made: bool = Fals
     except BaseException:
         discard(folder)
         raise
+
+
+def _begin_commit(mark: Path, stage: Path) -> None:
+    """Mark the site as being updated (the journal of phase two); if even that cannot be
+    written, the stage goes and the site is as it was."""
+    try:
+        _write(mark, UPDATING)
+    except OSError as e:
+        discard(stage)
+        raise _cannot_write(mark, e) from None
 
 
 def _finish(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name: str) -> None:

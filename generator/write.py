@@ -22,8 +22,12 @@ def temporary_name(path: Path) -> Path:
 
 def write_atomic(path: Path, data: bytes) -> None:
     tmp = temporary_name(path)
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class OutputError(Exception):

@@ -15,7 +15,7 @@ import pytest
 
 from generator.__main__ import main
 
-from conftest import CONFIG, CORPUS, LOCK, ROOT, clean_records, dumps, make_dataset
+from conftest import CONFIG, LOCK, ROOT, clean_records, dumps, make_dataset
 from test_site import copy_project, digest_tree
 
 
