@@ -193,3 +193,24 @@ def test_a_build_gives_up_waiting_with_a_clear_error(tmp_path, monkeypatch, caps
     err = capsys.readouterr().err
     assert f"error: {tmp_path / 'w'}/: another build (process 4242) has been using it for 0 s; try again when it has finished" in err
     assert not (tmp_path / "site").exists()
+
+
+def test_builds_with_their_own_work_folders_take_turns_on_one_site_folder(tmp_path, monkeypatch, capsys):
+    """The site folder's lock is its parent folder's (the site itself is swapped)."""
+    import generator.build
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(generator.build, "LOCK_WAIT", 0.5)
+    parent = tmp_path / "public"
+    parent.mkdir()
+    fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # as a build with another work folder holds it
+    try:
+        assert build(tmp_path / "w", parent / "site") == 1
+    finally:
+        os.close(fd)
+    err = capsys.readouterr().err
+    assert f"waiting for another build using {parent / 'site'}/ to finish…" in err
+    assert f"error: {parent / 'site'}/: another build has been using it for 0 s" in err
+    assert not (parent / "site").exists()
+    assert build(tmp_path / "w", parent / "site") == 0
