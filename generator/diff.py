@@ -231,16 +231,26 @@ def word_diff(a: str, b: str) -> list[tuple[str, str]]:
     ta, tb = _TOKEN.findall(a), _TOKEN.findall(b)
     if len(ta) > MAX_TOKENS or len(tb) > MAX_TOKENS:
         return _merge([("-", a), ("+", b)])
-    ops: list[tuple[str, str]] = []
-    sm = difflib.SequenceMatcher(None, ta, tb, autojunk=False)
-    for tag, i1, i2, j1, j2 in sm.get_opcodes():
-        if tag == "equal":
-            ops.append(("=", "".join(ta[i1:i2])))
+    # (equal?, old text, new text) runs; whitespace alone between two changes joins them, so
+    # "a few quick" → "several fast" reads as one replacement, not three.
+    runs = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, ta, tb, autojunk=False).get_opcodes():
+        runs.append((tag == "equal", "".join(ta[i1:i2]), "".join(tb[j1:j2])))
+    joined: list[list] = []
+    for k, (eq, x, y) in enumerate(runs):
+        if eq and not x.strip() and 0 < k < len(runs) - 1 and not runs[k + 1][0] and joined and not joined[-1][0]:
+            eq = False
+        if joined and not eq and not joined[-1][0]:
+            joined[-1][1] += x
+            joined[-1][2] += y
         else:
-            if i2 > i1:
-                ops.append(("-", "".join(ta[i1:i2])))
-            if j2 > j1:
-                ops.append(("+", "".join(tb[j1:j2])))
+            joined.append([eq, x, y])
+    ops: list[tuple[str, str]] = []
+    for eq, x, y in joined:
+        if eq:
+            ops.append(("=", x))
+        else:
+            ops += [("-", x), ("+", y)]
     return _merge(ops)
 
 
