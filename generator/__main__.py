@@ -20,6 +20,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--site-url", metavar="URL", help="the URL the site is served from (sub-paths work)")
     b.add_argument("--strict", action="store_true", help="exit non-zero when any line of a dataset is reported")
     b.add_argument("--quiet", action="store_true", help="print only the summary")
+    b.add_argument("--compare", metavar="REF|FILE", help="add a Changes page per dataset: what changed since a git ref or against another JSONL")
     s = sub.add_parser("serve", help="build, serve on localhost, rebuild when a JSONL or config changes")
     _common(s)
     s.add_argument("--work", default="build", metavar="DIR")
