@@ -168,19 +168,26 @@ def _similar(old: list[Example], new: list[Example], rest_old: list[int], rest_n
         return []
     feats_old = {i: _features(old[i]) for i in rest_old}
     postings: dict[int, list[int]] = defaultdict(list)
+    size: dict[int, int] = {}
     for i in rest_old:
         r, t, _ = feats_old[i]
-        for sh in r | t:
+        text = r | t
+        size[i] = len(text)
+        for sh in text:
             postings[sh].append(i)
     scored = []
     for j in rest_new:
         fj = _features(new[j])
+        text = fj[0] | fj[1]
         shared: Counter[int] = Counter()
-        for sh in fj[0] | fj[1]:
+        for sh in text:
             olds = postings.get(sh)
             if olds and len(olds) <= MAX_POSTING:
                 shared.update(olds)
-        for i, _ in shared.most_common(MAX_SCORED):
+        # The best by Jaccard of the shared shingles (a bare count favours long texts);
+        # `shared` holds at most MAX_POSTING entries per shingle of this record.
+        best = sorted(shared.items(), key=lambda kv: (-kv[1] / (len(text) + size[kv[0]] - kv[1]), kv[0]))[:MAX_SCORED]
+        for i, _ in best:
             score, jr, jt = similarity(feats_old[i], fj)
             if score >= MIN_SCORE and max(jr, jt) >= MIN_TEXT:
                 scored.append((score, i, j))
