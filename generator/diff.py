@@ -114,8 +114,14 @@ class DatasetDiff:
 # --- matching ---------------------------------------------------------------------------------
 
 
-def _features(ex: Example) -> tuple[frozenset, frozenset, frozenset]:
-    code_lines = frozenset(hashlib.blake2b(l.strip().encode("utf-8", "surrogatepass"), digest_size=8).digest() for l in ex.code.split("\n") if l.strip())
+def _features(ex: Example, code_cache: dict | None = None) -> tuple[frozenset, frozenset, frozenset]:
+    """(request shingles, reasoning shingles, code line hashes). Records share code blocks:
+    `code_cache` holds each block's hashes once."""
+    code_lines = code_cache.get(ex.code) if code_cache is not None else None
+    if code_lines is None:
+        code_lines = frozenset(hashlib.blake2b(l.strip().encode("utf-8", "surrogatepass"), digest_size=8).digest() for l in ex.code.split("\n") if l.strip())
+        if code_cache is not None:
+            code_cache[ex.code] = code_lines
     return checks.shingles(ex.record.user), checks.shingles(ex.think), code_lines
 
 
@@ -166,7 +172,8 @@ def _similar(old: list[Example], new: list[Example], rest_old: list[int], rest_n
     inverted index (bounded per shingle and per record: linear, not all pairs)."""
     if not rest_old or not rest_new:
         return []
-    feats_old = {i: _features(old[i]) for i in rest_old}
+    code_cache: dict = {}
+    feats_old = {i: _features(old[i], code_cache) for i in rest_old}
     postings: dict[int, list[int]] = defaultdict(list)
     size: dict[int, int] = {}
     for i in rest_old:
@@ -177,7 +184,7 @@ def _similar(old: list[Example], new: list[Example], rest_old: list[int], rest_n
             postings[sh].append(i)
     scored = []
     for j in rest_new:
-        fj = _features(new[j])
+        fj = _features(new[j], code_cache)
         text = fj[0] | fj[1]
         shared: Counter[int] = Counter()
         for sh in text:
@@ -305,6 +312,8 @@ def _title(ex: Example) -> str:
 
 def example_change(status: str, old: Example | None, new: Example | None, moved: bool = False, score: float = 1.0) -> ExampleChange:
     ch = ExampleChange(status, old.record.line if old else None, new.record.line if new else None, moved, score)
+    if status == "unchanged":
+        return ch  # nothing to show: most of a dataset, kept cheap
     ch.title = _title(new or old)
     if new is not None:
         ch.verbatim_after = _verbatim(new)
@@ -391,15 +400,16 @@ def compare(old, new, old_raw: bytes, new_raw: bytes, against: str, path_label: 
     """Two pipeline results (pipeline.DatasetResult) of the same dataset and the bytes each was
     loaded from → DatasetDiff. Finding paths are rewritten to the new file's name."""
     oex, nex = old.examples, new.examples
-    pairs = match(oex, nex)
+    old_contents, new_contents = _contents(old), _contents(new)
+    pairs = match(oex, nex, old_contents, new_contents)
     ordered = in_order([(i, j) for i, j, kind, _ in pairs if i is not None and j is not None])
     changes: list[ExampleChange] = []
     ids: dict[int, int] = {}  # id(example) → pair number, both sides
     nid: dict[int, int] = {}
     oid: dict[int, int] = {}
     first_copy: dict[bytes, int] = {}
-    for j, ex in enumerate(nex):
-        first_copy.setdefault(checks.content_digest(ex.record), ex.record.line)
+    for ex, c in zip(nex, new_contents):
+        first_copy.setdefault(c, ex.record.line)
     for k, (i, j, kind, score) in enumerate(pairs):
         o = oex[i] if i is not None else None
         n = nex[j] if j is not None else None
@@ -415,7 +425,7 @@ def compare(old, new, old_raw: bytes, new_raw: bytes, against: str, path_label: 
                 ch = example_change("modified", o, n, moved=out_of_order, score=score)
         elif n is not None:
             ch = example_change("added", None, n)
-            line = first_copy.get(checks.content_digest(n.record))
+            line = first_copy.get(new_contents[j])
             if line is not None and line != n.record.line:
                 ch.duplicate_of = line
         else:
@@ -451,6 +461,16 @@ def compare(old, new, old_raw: bytes, new_raw: bytes, against: str, path_label: 
             extra_old[key] -= 1
             fixed.append(_relabel(f, f.path, old_names.get(f.path, f.path)))
     return DatasetDiff(new.config.stem, label, against, len(oex), len(nex), changes, new_findings, fixed, coverage_delta(old, new))
+
+
+def _contents(result) -> list[bytes]:
+    """Each example's identical-record digest: from the run's memo (computed there already)."""
+    lines = result.memo.lines if result.memo is not None else {}
+    out = []
+    for ex in result.examples:
+        lm = lines.get(ex.record.digest)
+        out.append(lm.content if lm is not None and lm.content is not None else checks.content_digest(ex.record))
+    return out
 
 
 def _relabel(f: Finding, path: str, label: str) -> Finding:
