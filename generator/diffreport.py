@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import orjson
 
 from .diff import DatasetDiff, ExampleChange
@@ -10,11 +12,19 @@ from .report import _esc_gh, _one_line
 MAX_TEXT_DIFF = 4000  # characters of one word diff printed in text form
 
 
+# Control and direction-override characters from a record never reach a terminal as such.
+_UNSAFE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _clean(text: str) -> str:
+    return _UNSAFE.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
+
+
 def _ops_text(ops) -> str:
     """Word ops as one readable line: [-removed-]{+added+} (wdiff's notation)."""
     out = []
     for op, text in ops:
-        text = text.replace("\n", "⏎")
+        text = _clean(text).replace("\n", "⏎")
         out.append(text if op == "=" else f"[-{text}-]" if op == "-" else f"{{+{text}+}}")
     line = "".join(out)
     return line if len(line) <= MAX_TEXT_DIFF else line[: MAX_TEXT_DIFF - 1] + "…"
@@ -51,7 +61,7 @@ def as_text(diffs: list[DatasetDiff]) -> str:
         out.append(f"{d.path} against {d.against}: {d.old_records} → {d.new_records} records; " + ", ".join(f"{n} {s}" for s, n in counts.items()))
         for c in d.changed():
             out.append("")
-            out.append(f"{d.path}:{c.new_line or c.old_line} {summary_line(c)} · {_place(c)} · {_one_line(c.title)}")
+            out.append(f"{d.path}:{c.new_line or c.old_line} {summary_line(c)} · {_place(c)} · {_clean(_one_line(c.title))}")
             if c.system:
                 out.append(f"  system: {_ops_text(c.system)}")
             if c.request:
@@ -60,7 +70,7 @@ def as_text(diffs: list[DatasetDiff]) -> str:
                 out.append(f"  reasoning: {_ops_text(c.reasoning)}")
             if c.code:
                 out.append("  code:")
-                out += [f"    {op}{line}" for op, line in c.code if op != " "]
+                out += [f"    {op}{_clean(line)}" for op, line in c.code if op != " "]
             if c.status in ("added", "modified") and c.where:
                 verb = "verbatim" if c.verbatim_after else "NOT verbatim"
                 out.append(f"  code is {verb}: {_where(c)}")
@@ -68,10 +78,10 @@ def as_text(diffs: list[DatasetDiff]) -> str:
         out.append(f"findings new in this change: {len(d.new_findings)}")
         for fc in d.new_findings:
             f = fc.finding
-            out.append(f"  + {f.location()} {f.rule} {f.severity}: {_one_line(f.message)}")
+            out.append(f"  + {f.location()} {f.rule} {f.severity}: {_clean(_one_line(f.message))}")
         out.append(f"findings fixed: {len(d.fixed_findings)}")
         for f in d.fixed_findings:
-            out.append(f"  - {f.location()} {f.rule} {f.severity}: {_one_line(f.message)}")
+            out.append(f"  - {f.location()} {f.rule} {f.severity}: {_clean(_one_line(f.message))}")
         out.append(f"coverage changes: {len(d.coverage)}")
         for cc in d.coverage:
             out.append(f"  {cc.path}::{cc.name} ({cc.kind}): {cc.before} ({cc.count_before}) → {cc.after} ({cc.count_after})")

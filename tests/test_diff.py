@@ -357,3 +357,16 @@ def test_unreadable_against_file_exits_2(repo, tmp_path, capsys, monkeypatch):
     code, _, err = run_diff(capsys, "--dataset", str(jsonl), "--against", str(bad))
     bad.chmod(0o644)
     assert code == 2 and "cannot be read" in err and err.count("\n") == 1
+
+
+def test_text_format_never_prints_control_characters(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    b = base_records()
+    old = make_dataset(tmp_path / "o", "ctl", [dumps(r) for r in b])
+    new_records = list(b)
+    new_records[0] = _set(b[0], "user", b[0]["messages"][1]["content"] + " \x1b[2J\x1b]0;pwned\x07 \u202eevil")
+    new = make_dataset(tmp_path / "n", "ctl", [dumps(r) for r in new_records])
+    code, out, _ = run_diff(capsys, "--dataset", str(new), "--against", str(old), "--source-root", str(CORPUS))
+    assert code == 0
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "<U+001B>[2J" in out and "<U+202E>evil" in out
