@@ -320,6 +320,8 @@ def example_change(status: str, old: Example | None, new: Example | None, moved:
         ch.where = _where(new)
     if old is not None:
         ch.verbatim_before = _verbatim(old)
+    if status == "removed":  # it has no page left: its request is what identifies it
+        ch.request = [("-", old.record.user)]
     if status == "modified":
         fields = []
         if old.record.system != new.record.system:
