@@ -444,12 +444,14 @@ def compare(old, new, old_raw: bytes, new_raw: bytes, against: str, path_label: 
     extra_new = Counter(ident_new) - Counter(ident_old)
     extra_old = Counter(ident_old) - Counter(ident_new)
     changed_lines = {c.new_line for c in changes if c.status in ("added", "modified", "moved")}
+    record_lines = {ex.record.line for ex in nex}
     label = path_label or jsonl_new
     new_findings = []
     for f, key in zip(new.findings, ident_new):
         if extra_new[key] > 0:
             extra_new[key] -= 1
-            on_line = f.path == jsonl_new and f.line in changed_lines
+            # on a changed record, or on a line that is no record (a broken line: new bytes)
+            on_line = f.path == jsonl_new and f.line > 0 and (f.line in changed_lines or f.line not in record_lines)
             new_findings.append(FindingChange(_relabel(f, jsonl_new, label), on_line))
     # The old version was read from a temporary copy: its files are named as the new ones, at the ref.
     old_names = {

@@ -141,14 +141,12 @@ LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
 
 def as_github(diffs: list[DatasetDiff]) -> str:
     """Workflow annotations on the changed lines of the new file only: one notice per added,
-    modified or moved record, and each new finding that sits on such a line."""
+    modified or moved record, each new finding on such a line, and new findings on lines that
+    are no record (a broken line)."""
     lines = []
     for d in diffs:
         file_prop = _esc_gh(d.path, True)
-        on_line: dict[int, list] = {}
-        for fc in d.new_findings:
-            if fc.line_changed:
-                on_line.setdefault(fc.finding.line, []).append(fc.finding)
+        at: dict[int, list[str]] = {}
         for c in d.changed():
             if c.new_line is None:
                 continue
@@ -157,7 +155,11 @@ def as_github(diffs: list[DatasetDiff]) -> str:
                 detail += "; code is not verbatim"
             if c.status != "added":
                 detail += f"; was line {c.old_line} at {d.against}"
-            lines.append(f"::notice file={file_prop},line={c.new_line},title={_esc_gh('dataset diff: ' + c.status, True)}::{_esc_gh(detail)}")
-            for f in on_line.get(c.new_line, ()):
-                lines.append(f"::{LEVEL[f.severity]} file={file_prop},line={c.new_line},title={_esc_gh(f.rule, True)}::{_esc_gh(f.message)}")
+            at.setdefault(c.new_line, []).append(f"::notice file={file_prop},line={c.new_line},title={_esc_gh('dataset diff: ' + c.status, True)}::{_esc_gh(detail)}")
+        for fc in d.new_findings:
+            f = fc.finding
+            if fc.line_changed:
+                at.setdefault(f.line, []).append(f"::{LEVEL[f.severity]} file={file_prop},line={f.line},title={_esc_gh(f.rule, True)}::{_esc_gh(f.message)}")
+        for line in sorted(at):
+            lines += at[line]
     return "\n".join(lines) + ("\n" if lines else "")

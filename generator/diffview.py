@@ -33,6 +33,7 @@ CSS = """/* build --compare only: diff marks (never colour alone: struck / under
 .md-typeset .change-box { border: 2px dashed var(--md-accent-fg-color, #888); padding: .4em .9em; margin: 1em 0; }
 .md-typeset .change-box h2 { margin-top: .4em; }
 .md-typeset .change-field { font-weight: 700; margin: .6em 0 .2em; }
+.md-typeset .change-row .status, .md-typeset .change-head .status { white-space: nowrap; }
 .md-typeset .status-added { background: #2e7d3233; }
 .md-typeset .status-removed { background: #c6282844; }
 .md-typeset .status-moved { background: #1565c033; }

@@ -218,7 +218,7 @@ def test_github_format_exact_lines(tmp_path, capsys, monkeypatch):
     new_records[3] = with_code(b[3], _parts(b[3])[1].replace("    ", "  "))  # line 4: not verbatim
     new_records.append(_set(b[0], "user", "A new request, with a comma: and a colon\nand 100% a second line."))  # line 6: added
     folder = tmp_path / "n,e:w%"
-    new = make_dataset(folder, "gh", [dumps(r) for r in new_records])
+    new = make_dataset(folder, "gh", [dumps(r) for r in new_records] + [b'{"type": "chatml", broken'])  # line 7
     code, out, _ = run_diff(capsys, "--dataset", str(new), "--against", str(old), "--source-root", str(CORPUS), "--format", "github")
     assert code == 0
     f = str(new).replace("%", "%25").replace(":", "%3A").replace(",", "%2C")
@@ -227,7 +227,8 @@ def test_github_format_exact_lines(tmp_path, capsys, monkeypatch):
     assert lines[1] == f"::error file={f},line=4,title=fidelity.not-verbatim::segment 2 (code lines 5-11) differs from {RETRY}:32-38"
     assert lines[2] == f"::error file={f},line=4,title=fidelity.not-verbatim::segment 3 (code lines 13-40) differs from {RETRY}:40-67"
     assert lines[3] == f"::notice file={f},line=6,title=dataset diff%3A added::added"
-    assert len(lines) == 4  # unchanged lines get nothing, and so do findings elsewhere
+    assert lines[4] == f"::error file={f},line=7,title=schema.json::invalid JSON: unexpected character, expected a string key (skipped)"
+    assert len(lines) == 5  # unchanged lines get nothing, and so do findings elsewhere
 
 
 def test_similarity_search_is_not_all_pairs():
