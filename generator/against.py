@@ -96,7 +96,7 @@ def _from_git(path: Path, ref: str) -> OldVersion:
     return OldVersion(data or b"", show(stem_rel + ".toml"), show(stem_rel + ".lock.json"), ref, data is not None)
 
 
-def run_old(path: Path, old: OldVersion, source_root, timings=None):
+def run_old(path: Path, old: OldVersion, source_root, timings=None, memo=None):
     """The old version through the pipeline, from a temporary copy named like the dataset
     (its config and lock from the ref when it has them, else the current ones)."""
     from .config import load_config, ConfigError
@@ -113,7 +113,7 @@ def run_old(path: Path, old: OldVersion, source_root, timings=None):
         if lock is not None:
             (Path(tmp) / (path.stem + ".lock.json")).write_bytes(lock)
         try:
-            return run_one(jsonl, source_root, timings=timings)
+            return run_one(jsonl, source_root, timings=timings, memo=memo)
         except PipelineError as e:
             raise AgainstError(f"{path}@{old.label}: {str(e).replace(tmp + os.sep, '')}") from None
 
@@ -121,11 +121,11 @@ def run_old(path: Path, old: OldVersion, source_root, timings=None):
 def compare_dataset(path: Path, against: str, source_root, new_result=None, timings=None):
     """(DatasetDiff, new result) for one dataset. The old version runs first; its memo then
     answers for every line the new version shares with it. `new_result` (a build's own run)
-    is used when given."""
+    is used when given, and then its memo answers for the old version's shared lines."""
     from .diff import compare
 
     old = read_old(path, against)
-    old_result = run_old(path, old, source_root, timings)
+    old_result = run_old(path, old, source_root, timings, new_result.memo if new_result is not None else None)
     if new_result is None:
         new_result = run_one(path, source_root, timings=timings, memo=old_result.memo)
     try:
