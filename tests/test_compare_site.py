@@ -170,3 +170,22 @@ def test_changes_page_in_chromium(hostile_compare, browser):
         assert page.errors == [] and page.blocked == []
     finally:
         server.close()
+
+
+def test_compare_with_a_git_ref(tmp_path, monkeypatch):
+    import subprocess
+
+    from test_diff import git
+
+    monkeypatch.chdir(ROOT)
+    repo = tmp_path / "repo"
+    jsonl = make_dataset(repo / "dataset", "cmp", [dumps(r) for r in base_records()])
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base")
+    jsonl.write_bytes(b"".join(dumps(r) + b"\n" for r in SCENARIOS["deletion"][0]))
+    assert build(tmp_path / "w", tmp_path / "site", "--dataset", str(jsonl), "--compare", "main") == 0
+    html = (tmp_path / "site/datasets/cmp/changes/index.html").read_text()
+    assert html.count('class="change-row row-removed"') == 1 and "change-row row-modified" not in html
+    assert "<code>main</code>" in html
+    assert subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout == " M dataset/cmp.jsonl\n"

@@ -371,3 +371,16 @@ def test_text_format_never_prints_control_characters(tmp_path, capsys, monkeypat
     assert code == 0
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
     assert "<U+001B>[2J" in out and "<U+202E>evil" in out
+
+
+def test_a_broken_config_at_the_ref_is_one_line(repo, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    r, jsonl = repo
+    toml = jsonl.with_suffix(".toml")
+    good = toml.read_bytes()
+    toml.write_bytes(b"title = [unclosed\n")
+    git(r, "commit", "-qam", "broken config")
+    toml.write_bytes(good)
+    code, _, err = run_diff(capsys, "--dataset", str(jsonl), "--against", "HEAD")
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert f"{jsonl}@HEAD: gitted.toml" in err and "dataset-diff-" not in err
