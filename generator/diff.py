@@ -3,9 +3,10 @@
 Records are matched in two passes. First by content (the identical-record digest of system,
 request and answer): equal content is the same example. Then the rest by similarity of
 request, reasoning and code: candidates come from an inverted index of the old records'
-shingles (checks.shingles), where a shingle shared by more than MAX_POSTING records is not
-followed (a common phrase links everything to everything), and each new record scores at most
-MAX_SCORED candidates. So the search is linear in the dataset's size, never all pairs.
+bottom-k sketches of their request shingles (checks.shingles, as the near-duplicate check
+kept them) and reasoning shingles, where an entry shared by more than MAX_POSTING records is
+not followed (a common phrase links everything to everything), and each new record scores at
+most MAX_SCORED candidates. So the search is linear in the dataset's size, never all pairs.
 
 A matched pair whose order relative to the other pairs is kept (the longest increasing run
 of old positions, taken in new order) is "unchanged" even if its line number shifted; any
@@ -20,6 +21,7 @@ bytes, or a file other than the dataset).
 from __future__ import annotations
 
 import difflib
+from array import array
 import hashlib
 import re
 from bisect import bisect_left
@@ -31,7 +33,8 @@ from .model import Example, Finding
 
 STATUSES = ("modified", "moved", "added", "removed", "unchanged")
 MAX_POSTING = 64  # a shingle in more old records than this is not used to find candidates
-MAX_SCORED = 8  # candidates scored per new record (those sharing the most shingles)
+MAX_SCORED = 8  # candidates scored per new record (those sharing the most sketch entries)
+SKETCH_REQUEST, SKETCH_REASONING = 12, 16  # entries per record in the candidate index
 MIN_SCORE = 0.35  # weighted similarity for "modified" rather than "removed + added"
 MIN_TEXT = 0.3  # ... and the request or the reasoning must be at least this similar
 MAX_TOKENS = 4000  # word diffs above this many tokens a side fall back to whole-text replace
@@ -114,15 +117,25 @@ class DatasetDiff:
 # --- matching ---------------------------------------------------------------------------------
 
 
-def _features(ex: Example, code_cache: dict | None = None) -> tuple[frozenset, frozenset, frozenset]:
-    """(request shingles, reasoning shingles, code line hashes). Records share code blocks:
-    `code_cache` holds each block's hashes once."""
+def _features(ex: Example, code_cache: dict | None = None, request=None) -> tuple[frozenset, frozenset, frozenset]:
+    """(request shingles, reasoning shingles, code line hashes). The request's are the ones
+    the near-duplicate check made (checks.shingles, kept in the run's memo) when given. The
+    reasoning's are word 3-grams hashed by Python (within one process that is all they need,
+    and long texts cost a tenth of checks.shingles). Records share code blocks: `code_cache`
+    holds each block's line hashes once."""
     code_lines = code_cache.get(ex.code) if code_cache is not None else None
     if code_lines is None:
         code_lines = frozenset(hashlib.blake2b(l.strip().encode("utf-8", "surrogatepass"), digest_size=8).digest() for l in ex.code.split("\n") if l.strip())
         if code_cache is not None:
             code_cache[ex.code] = code_lines
-    return checks.shingles(ex.record.user), checks.shingles(ex.think), code_lines
+    return (request if request is not None else checks.shingles(ex.record.user)), _word_grams(ex.think), code_lines
+
+
+def _word_grams(text: str) -> frozenset:
+    w = text.lower().split()
+    if len(w) < 3:
+        return frozenset([hash(tuple(w))]) if w else frozenset()
+    return frozenset(map(hash, zip(w, w[1:], w[2:])))
 
 
 def _jac(a: frozenset, b: frozenset) -> float:
@@ -138,9 +151,9 @@ def similarity(fa, fb) -> tuple[float, float, float]:
     return 0.4 * jr + 0.4 * jt + 0.2 * jc, jr, jt
 
 
-def match(old: list[Example], new: list[Example], old_contents: list[bytes] | None = None, new_contents: list[bytes] | None = None) -> list[tuple[int | None, int | None, str, float]]:
+def match(old: list[Example], new: list[Example], old_contents: list[bytes] | None = None, new_contents: list[bytes] | None = None, request_shingles=None) -> list[tuple[int | None, int | None, str, float]]:
     """Pairs (old index, new index, "exact" | "similar" | "", score); an unmatched record has
-    None on the other side."""
+    None on the other side. `request_shingles(example)` may give a request's shingles."""
     old_contents = old_contents or [checks.content_digest(e.record) for e in old]
     new_contents = new_contents or [checks.content_digest(e.record) for e in new]
     by_content: dict[bytes, list[int]] = defaultdict(list)
@@ -158,7 +171,7 @@ def match(old: list[Example], new: list[Example], old_contents: list[bytes] | No
     rest_old = [i for i in range(len(old)) if i not in matched_old]
     rest_new = [j for j in range(len(new)) if j not in new_to_old]
     pairs: list[tuple[int | None, int | None, str, float]] = [(i, j, "exact", 1.0) for j, i in new_to_old.items()]
-    similar = _similar(old, new, rest_old, rest_new)
+    similar = _similar(old, new, rest_old, rest_new, request_shingles or (lambda ex: None))
     sim_old = {i for i, _, _ in similar}
     sim_new = {j for _, j, _ in similar}
     pairs += [(i, j, "similar", s) for i, j, s in similar]
@@ -167,33 +180,44 @@ def match(old: list[Example], new: list[Example], old_contents: list[bytes] | No
     return pairs
 
 
-def _similar(old: list[Example], new: list[Example], rest_old: list[int], rest_new: list[int]) -> list[tuple[int, int, float]]:
-    """Greedy best-first pairing of unmatched records by similarity, candidates from an
-    inverted index (bounded per shingle and per record: linear, not all pairs)."""
+def _sketch(f) -> frozenset:
+    """A record's entries in the candidate index: the SKETCH_REQUEST smallest hashes of its
+    request shingles and the SKETCH_REASONING smallest of its reasoning's (bottom-k MinHash:
+    two sets share about k·Jaccard of them). One field kept intact keeps its whole sketch."""
+    r, t = f[0], f[1]
+    r = r if len(r) <= SKETCH_REQUEST else sorted(r)[:SKETCH_REQUEST]
+    t = t if len(t) <= SKETCH_REASONING else sorted(t)[:SKETCH_REASONING]
+    return frozenset(r).union(t)
+
+
+def _similar(old: list[Example], new: list[Example], rest_old: list[int], rest_new: list[int], request_shingles) -> list[tuple[int, int, float]]:
+    """Greedy best-first pairing of unmatched records by similarity. Candidates come from an
+    inverted index of sketches (a bounded number of entries per record, entries shared by more
+    than MAX_POSTING records not followed, MAX_SCORED candidates scored per record): linear
+    in the number of records, never all pairs."""
     if not rest_old or not rest_new:
         return []
     code_cache: dict = {}
-    feats_old = {i: _features(old[i], code_cache) for i in rest_old}
+    feats_old = {i: _features(old[i], code_cache, request_shingles(old[i])) for i in rest_old}
     postings: dict[int, list[int]] = defaultdict(list)
     size: dict[int, int] = {}
     for i in rest_old:
-        r, t, _ = feats_old[i]
-        text = r | t
-        size[i] = len(text)
-        for sh in text:
-            postings[sh].append(i)
+        sk = _sketch(feats_old[i])
+        size[i] = len(sk)
+        for h in sk:
+            postings[h].append(i)
     scored = []
     for j in rest_new:
-        fj = _features(new[j], code_cache)
-        text = fj[0] | fj[1]
+        fj = _features(new[j], code_cache, request_shingles(new[j]))
+        sk = _sketch(fj)
         shared: Counter[int] = Counter()
-        for sh in text:
-            olds = postings.get(sh)
+        for h in sk:
+            olds = postings.get(h)
             if olds and len(olds) <= MAX_POSTING:
                 shared.update(olds)
-        # The best by Jaccard of the shared shingles (a bare count favours long texts);
-        # `shared` holds at most MAX_POSTING entries per shingle of this record.
-        best = sorted(shared.items(), key=lambda kv: (-kv[1] / (len(text) + size[kv[0]] - kv[1]), kv[0]))[:MAX_SCORED]
+        # The best by the sketches' Jaccard; `shared` holds at most MAX_POSTING entries per
+        # sketch entry of this record.
+        best = sorted(shared.items(), key=lambda kv: (-kv[1] / (len(sk) + size[kv[0]] - kv[1]), kv[0]))[:MAX_SCORED]
         for i, _ in best:
             score, jr, jt = similarity(feats_old[i], fj)
             if score >= MIN_SCORE and max(jr, jt) >= MIN_TEXT:
@@ -403,7 +427,7 @@ def compare(old, new, old_raw: bytes, new_raw: bytes, against: str, path_label: 
     loaded from → DatasetDiff. Finding paths are rewritten to the new file's name."""
     oex, nex = old.examples, new.examples
     old_contents, new_contents = _contents(old), _contents(new)
-    pairs = match(oex, nex, old_contents, new_contents)
+    pairs = match(oex, nex, old_contents, new_contents, _memo_shingles(old, new))
     ordered = in_order([(i, j) for i, j, kind, _ in pairs if i is not None and j is not None])
     changes: list[ExampleChange] = []
     ids: dict[int, int] = {}  # id(example) → pair number, both sides
@@ -465,6 +489,20 @@ def compare(old, new, old_raw: bytes, new_raw: bytes, against: str, path_label: 
             extra_old[key] -= 1
             fixed.append(_relabel(f, f.path, old_names.get(f.path, f.path)))
     return DatasetDiff(new.config.stem, label, against, len(oex), len(nex), changes, new_findings, fixed, coverage_delta(old, new))
+
+
+def _memo_shingles(*results):
+    """example → its request's shingles as the runs' near-duplicate check kept them, or None."""
+    lines = {}
+    for r in results:
+        if r.memo is not None:
+            lines.update(r.memo.lines)
+
+    def get(ex: Example):
+        lm = lines.get(ex.record.digest)
+        return frozenset(array("Q", lm.shingles)) if lm is not None and lm.shingles is not None else None
+
+    return get
 
 
 def _contents(result) -> list[bytes]:

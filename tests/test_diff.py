@@ -384,3 +384,46 @@ def test_a_broken_config_at_the_ref_is_one_line(repo, capsys, monkeypatch):
     code, _, err = run_diff(capsys, "--dataset", str(jsonl), "--against", "HEAD")
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert f"{jsonl}@HEAD: gitted.toml" in err and "dataset-diff-" not in err
+
+
+def test_similarity_search_finds_every_rewrite_among_many():
+    """Recall of the sketch index: 400 records of random words, 60 rewritten in the ways the
+    issue names (a few words, the whole request, the whole reasoning), each with its pair."""
+    import random
+
+    from generator.load import split_assistant
+    from generator.model import Example, Record
+
+    rng = random.Random(5)
+    vocab = [f"w{k}" for k in range(3000)]
+
+    def words(n):
+        return " ".join(rng.choice(vocab) for _ in range(n))
+
+    def ex(i, user, think):
+        a = f"<think>\n{think}\n</think>\n\nfn a() {{}}"
+        t, c, _ = split_assistant(a)
+        return Example(Record("d", ROOT, i + 1, b"", "s", user, a), i + 1, think=t, code=c)
+
+    texts = [(words(rng.randint(10, 50)), "Shared opening sentence of every reasoning. " + words(rng.randint(40, 200))) for _ in range(400)]
+    old = [ex(i, u, t) for i, (u, t) in enumerate(texts)]
+    new_texts = list(texts)
+    rewritten = rng.sample(range(400), 60)
+    for k, i in enumerate(rewritten):
+        u, t = texts[i]
+        if k % 3 == 0:
+            w = u.split()
+            w[rng.randrange(len(w))] = "changed"
+            u = " ".join(w)
+            w = t.split()
+            w[rng.randrange(len(w))] = "changed"
+            t = " ".join(w)
+        elif k % 3 == 1:
+            u = words(20)
+        else:
+            t = words(100)
+        new_texts[i] = (u, t)
+    new = [ex(i, u, t) for i, (u, t) in enumerate(new_texts)]
+    got = {(i, j): kind for i, j, kind, _ in match(old, new)}
+    assert all(got[(i, i)] == "similar" for i in rewritten)
+    assert sum(1 for kind in got.values() if kind == "exact") == 340
