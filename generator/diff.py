@@ -430,8 +430,7 @@ def compare(old, new, old_raw: bytes, new_raw: bytes, against: str, path_label: 
     pairs = match(oex, nex, old_contents, new_contents, _memo_shingles(old, new))
     ordered = in_order([(i, j) for i, j, kind, _ in pairs if i is not None and j is not None])
     changes: list[ExampleChange] = []
-    ids: dict[int, int] = {}  # id(example) → pair number, both sides
-    nid: dict[int, int] = {}
+    nid: dict[int, int] = {}  # id(example) → pair number: what a finding is about, both sides
     oid: dict[int, int] = {}
     first_copy: dict[bytes, int] = {}
     for ex, c in zip(nex, new_contents):
