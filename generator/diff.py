@@ -156,17 +156,7 @@ def match(old: list[Example], new: list[Example], old_contents: list[bytes] | No
     None on the other side. `request_shingles(example)` may give a request's shingles."""
     old_contents = old_contents or [checks.content_digest(e.record) for e in old]
     new_contents = new_contents or [checks.content_digest(e.record) for e in new]
-    by_content: dict[bytes, list[int]] = defaultdict(list)
-    for i, c in enumerate(old_contents):
-        by_content[c].append(i)
-    # Equal content pairs up in order: the k-th copy in the new file with the k-th in the old.
-    taken = {c: 0 for c in by_content}
-    new_to_old: dict[int, int] = {}
-    for j, c in enumerate(new_contents):
-        olds = by_content.get(c)
-        if olds and taken[c] < len(olds):
-            new_to_old[j] = olds[taken[c]]
-            taken[c] += 1
+    new_to_old = _exact(old_contents, new_contents)
     matched_old = set(new_to_old.values())
     rest_old = [i for i in range(len(old)) if i not in matched_old]
     rest_new = [j for j in range(len(new)) if j not in new_to_old]
@@ -178,6 +168,51 @@ def match(old: list[Example], new: list[Example], old_contents: list[bytes] | No
     pairs += [(i, None, "", 0.0) for i in rest_old if i not in sim_old]
     pairs += [(None, j, "", 0.0) for j in rest_new if j not in sim_new]
     return pairs
+
+
+MAX_COPIES = 64  # copies of one content placed by position; above, the k-th goes with the k-th
+
+
+def _exact(old_contents: list[bytes], new_contents: list[bytes]) -> dict[int, int]:
+    """new index → old index of records with equal content. A content found once on each side
+    pairs at once. Copies are then placed where the unique pairs around them say they belong
+    (a copy inserted above its original is the added one, not the original moved)."""
+    olds: dict[bytes, list[int]] = defaultdict(list)
+    news: dict[bytes, list[int]] = defaultdict(list)
+    for i, c in enumerate(old_contents):
+        olds[c].append(i)
+    for j, c in enumerate(new_contents):
+        news[c].append(j)
+    out: dict[int, int] = {}
+    several = []
+    for c, js in news.items():
+        is_ = olds.get(c)
+        if not is_:
+            continue
+        if len(is_) == 1 and len(js) == 1:
+            out[js[0]] = is_[0]
+        else:
+            several.append((is_, js))
+    anchors = sorted(in_order([(i, j) for j, i in out.items()]))
+    anchor_old = [i for i, _ in anchors]
+
+    def expected(i: int) -> int:
+        k = bisect_left(anchor_old, i) - 1
+        return anchors[k][1] + (i - anchors[k][0]) if k >= 0 else i
+
+    for is_, js in several:
+        if len(is_) + len(js) > MAX_COPIES:
+            out.update(zip(js, is_))
+            continue
+        free = list(js)
+        for i in is_:
+            if not free:
+                break
+            want = expected(i)
+            j = min(free, key=lambda j: (abs(j - want), j))
+            free.remove(j)
+            out[j] = i
+    return out
 
 
 def _sketch(f) -> frozenset:
@@ -432,9 +467,10 @@ def compare(old, new, old_raw: bytes, new_raw: bytes, against: str, path_label: 
     changes: list[ExampleChange] = []
     nid: dict[int, int] = {}  # id(example) → pair number: what a finding is about, both sides
     oid: dict[int, int] = {}
-    first_copy: dict[bytes, int] = {}
+    copies: dict[bytes, list[int]] = defaultdict(list)  # content → its first two lines
     for ex, c in zip(nex, new_contents):
-        first_copy.setdefault(c, ex.record.line)
+        if len(copies[c]) < 2:
+            copies[c].append(ex.record.line)
     for k, (i, j, kind, score) in enumerate(pairs):
         o = oex[i] if i is not None else None
         n = nex[j] if j is not None else None
@@ -450,9 +486,9 @@ def compare(old, new, old_raw: bytes, new_raw: bytes, against: str, path_label: 
                 ch = example_change("modified", o, n, moved=out_of_order, score=score)
         elif n is not None:
             ch = example_change("added", None, n)
-            line = first_copy.get(new_contents[j])
-            if line is not None and line != n.record.line:
-                ch.duplicate_of = line
+            others = [line for line in copies[new_contents[j]] if line != n.record.line]
+            if others:
+                ch.duplicate_of = others[0]
         else:
             ch = example_change("removed", o, None)
         changes.append(ch)

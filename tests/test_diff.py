@@ -80,6 +80,8 @@ def scenarios():
     out["reorder"] = (new, {(1, 5): ("moved", ())})
     new = b + [b[1]]
     out["duplicate"] = (new, {(None, 6): ("added", ())})
+    new = [b[3]] + b
+    out["duplicate above its original"] = (new, {(None, 1): ("added", ())})
     new = list(b)
     new[2] = _set(b[2], "system", "You are a helpful assistant.")
     out["changed system prompt"] = (new, {(3, 3): ("modified", ("system",))})
@@ -165,6 +167,9 @@ def test_findings_new_and_fixed_follow_the_examples_not_the_line_numbers(pairs, 
     d = _one(capsys, pairs, "duplicate")
     assert [(f["rule"], f["line"]) for f in d["new_findings"]] == [("duplicates.identical", 6)]
     assert d["changes"][0]["duplicate_of"] == 2
+    d = _one(capsys, pairs, "duplicate above its original")
+    assert d["changes"][0]["duplicate_of"] == 5
+    assert [(f["rule"], f["line"]) for f in d["new_findings"]] == [("duplicates.identical", 5)]
     d = _one(capsys, pairs, "changed system prompt")
     assert [f["rule"] for f in d["new_findings"]] == ["schema.system-prompt"]
     c = d["changes"][0]
