@@ -189,3 +189,25 @@ def test_compare_with_a_git_ref(tmp_path, monkeypatch):
     assert html.count('class="change-row row-removed"') == 1 and "change-row row-modified" not in html
     assert "<code>main</code>" in html
     assert subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout == " M dataset/cmp.jsonl\n"
+
+
+def test_the_example_template_adds_nothing_without_a_comparison(tmp_path, monkeypatch):
+    """Rendered with change=None, the example template gives the bytes of the template with
+    the comparison's parts cut out: not a character (not a newline) more."""
+    from generator.render import TEMPLATES, environment
+    from generator.views import build_views, example_page
+    from generator.pipeline import run
+
+    monkeypatch.chdir(ROOT)
+    jsonl = make_dataset(tmp_path / "ds", "cmp", [dumps(r) for r in base_records()])
+    dv = build_views(run([jsonl], CORPUS)).datasets[0]
+    source = (TEMPLATES / "example.html.j2").read_text()
+    start = source.index("{% if change %}")
+    end = source.index("{% endif %}", start) + len("{% endif %}")
+    today = source.replace('{% from "_change.j2" import change_body %}', "")[: start - len('{% from "_change.j2" import change_body %}')] + source[end:]
+    assert "change" not in today
+    template = environment().from_string(today)
+    for i, ex in enumerate(dv.examples):
+        page = example_page(dv, ex, dv.examples[i - 1] if i else None, dv.examples[i + 1] if i + 1 < len(dv.examples) else None)
+        assert page.context["change"] is None
+        assert environment().get_template("example.html.j2").render(**page.context) == template.render(**page.context)
