@@ -80,7 +80,10 @@ def _from_git(path: Path, ref: str) -> OldVersion:
     if verify.returncode != 0:
         raise AgainstError(f"{ref}: unknown git ref in {root}")
     commit = verify.stdout.decode().strip()
-    rel = path.resolve().relative_to(root).as_posix()
+    try:
+        rel = path.resolve().relative_to(root).as_posix()
+    except ValueError:  # e.g. a symbolic link into another tree
+        raise AgainstError(f"{path}: not inside the git repository at {root}") from None
 
     def show(rel_path: str) -> bytes | None:
         proc = _git(root, "show", "--no-textconv", f"{commit}:{rel_path}")
