@@ -32,6 +32,7 @@ class DatasetConfig:
     required_terms: tuple[str, ...]
     allow: frozenset[str]
     near_threshold: float
+    boilerplate_share: float = 0.5  # reasoning.boilerplate: a phrase in more than this share of blocks
     severity: dict[str, str] = field(default_factory=dict)
 
     def fingerprint(self) -> str:
@@ -86,7 +87,8 @@ def _get(data: dict, dotted: str, kind, path: Path, default=None):
             raise ConfigError(f"{path}: missing key '{dotted}'")
         cur = cur[part]
     if not isinstance(cur, kind):
-        raise ConfigError(f"{path}: '{dotted}' must be {kind.__name__ if isinstance(kind, type) else kind}")
+        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise ConfigError(f"{path}: '{dotted}' must be {names}")
     return cur
 
 
@@ -126,6 +128,9 @@ def load_config(jsonl: Path) -> DatasetConfig:
     threshold = _get(data, "duplicates.near_threshold", (int, float), path, default=0.5)
     if isinstance(threshold, bool) or not (0 < threshold <= 1):
         raise ConfigError(f"{path}: duplicates.near_threshold must be a number in (0, 1], got {threshold!r}")
+    share = _get(data, "reasoning.boilerplate_share", (int, float), path, default=0.5)
+    if isinstance(share, bool) or not (0 < share <= 1):
+        raise ConfigError(f"{path}: reasoning.boilerplate_share must be a number in (0, 1], got {share!r}")
     for key in ("scope.items", "scope.out"):
         for sel in _str_list(data, key, path):
             spath, sep, name = sel.partition("::")
@@ -152,5 +157,6 @@ def load_config(jsonl: Path) -> DatasetConfig:
         required_terms=_str_list(data, "reasoning.required_terms", path),
         allow=frozenset(_str_list(data, "reasoning.allow", path)),
         near_threshold=float(threshold),
+        boilerplate_share=float(share),
         severity=dict(severity),
     )
