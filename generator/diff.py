@@ -408,8 +408,11 @@ _NUMBER = re.compile(r"\d+")
 
 def finding_identity(f: Finding, jsonl: str, anchor_of_line, config_path: str, lock_path: str) -> tuple:
     """What makes a finding the same one in both versions, whatever line it moved to."""
+    if f.path == jsonl and not f.line:
+        # about the whole dataset (one per rule); its message quotes records by their order
+        return (f.rule, f.severity, ("file",))
     if f.path == jsonl:
-        where = anchor_of_line(f.line) if f.line else ("file",)
+        where = anchor_of_line(f.line)
     elif f.path == config_path:
         where = ("config",)
     elif f.path == lock_path:
