@@ -95,20 +95,22 @@ class DatasetDiff:
     against: str  # the ref or file compared with
     old_records: int
     new_records: int
-    changes: list[ExampleChange]  # every pair and every unmatched record, unchanged included
+    changes: list[ExampleChange]  # every changed pair and every unmatched record, in new-file order
     new_findings: list[FindingChange]
     fixed_findings: list[Finding]
     coverage: list[CoverageChange]
+    unchanged: int = 0  # pairs of equal content in their old order (most of a dataset: counted only)
 
     def counts(self) -> dict[str, int]:
         c = Counter(ch.status for ch in self.changes)
+        c["unchanged"] = self.unchanged
         return {s: c.get(s, 0) for s in STATUSES}
 
     def changed(self) -> list[ExampleChange]:
-        return [c for c in self.changes if c.status != "unchanged"]
+        return self.changes
 
     def by_new_line(self) -> dict[int, ExampleChange]:
-        return {c.new_line: c for c in self.changes if c.new_line is not None and c.status != "unchanged"}
+        return {c.new_line: c for c in self.changes if c.new_line is not None}
 
     def new_errors(self) -> int:
         return sum(1 for f in self.new_findings if f.finding.severity == "error")
@@ -371,8 +373,6 @@ def _title(ex: Example) -> str:
 
 def example_change(status: str, old: Example | None, new: Example | None, moved: bool = False, score: float = 1.0) -> ExampleChange:
     ch = ExampleChange(status, old.record.line if old else None, new.record.line if new else None, moved, score)
-    if status == "unchanged":
-        return ch  # nothing to show: most of a dataset, kept cheap
     ch.title = _title(new or old)
     if new is not None:
         ch.verbatim_after = _verbatim(new)
@@ -468,6 +468,7 @@ def compare(old, new, old_raw: bytes, new_raw: bytes, against: str, path_label: 
     pairs = match(oex, nex, old_contents, new_contents, _memo_shingles(old, new))
     ordered = in_order([(i, j) for i, j, kind, _ in pairs if i is not None and j is not None])
     changes: list[ExampleChange] = []
+    unchanged = 0
     nid: dict[int, int] = {}  # id(example) → pair number: what a finding is about, both sides
     oid: dict[int, int] = {}
     copies: dict[bytes, list[int]] = defaultdict(list)  # content → its first two lines
@@ -483,8 +484,11 @@ def compare(old, new, old_raw: bytes, new_raw: bytes, against: str, path_label: 
             nid[id(n)] = k
         if o is not None and n is not None:
             out_of_order = (i, j) not in ordered
+            if kind == "exact" and not out_of_order:
+                unchanged += 1
+                continue
             if kind == "exact":
-                ch = example_change("moved" if out_of_order else "unchanged", o, n)
+                ch = example_change("moved", o, n)
             else:
                 ch = example_change("modified", o, n, moved=out_of_order, score=score)
         elif n is not None:
@@ -526,7 +530,7 @@ def compare(old, new, old_raw: bytes, new_raw: bytes, against: str, path_label: 
         if extra_old[key] > 0:
             extra_old[key] -= 1
             fixed.append(_relabel(f, f.path, old_names.get(f.path, f.path)))
-    return DatasetDiff(new.config.stem, label, against, len(oex), len(nex), changes, new_findings, fixed, coverage_delta(old, new))
+    return DatasetDiff(new.config.stem, label, against, len(oex), len(nex), changes, new_findings, fixed, coverage_delta(old, new), unchanged)
 
 
 def _memo_shingles(*results):
