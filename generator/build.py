@@ -314,6 +314,8 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
         t = time.perf_counter()
         diffs = {r.config.stem: compare_dataset(p, compare, source_root, new_result=r)[0] for p, r in zip(paths, results)}
         timings.add("compare", time.perf_counter() - t)
+        for stem, d in diffs.items():
+            say(f"{stem} against {compare}: " + ", ".join(f"{n} {s}" for s, n in d.counts().items()) + f"; {len(d.new_findings)} findings new, {len(d.fixed_findings)} fixed")
     gen = generate(results, work, root, site_url, timings, say, live=live, diffs=diffs)
     t = time.perf_counter()
     ok, log = run_mkdocs_if_needed(gen, work, say)
