@@ -122,7 +122,8 @@ def change_view(c: ExampleChange, against: str) -> dict:
 
 
 def example_box(dv, ex, page: str) -> dict | None:
-    """The "changed in this comparison" box of an example page, or None."""
+    """The "changed in this comparison" box of an example page, or None. It links the
+    example's row of the Changes table (every changed example has one)."""
     d: DatasetDiff | None = dv.diff
     c = dv.diff_by_line.get(ex.record.line) if d is not None else None
     if c is None:

@@ -211,3 +211,23 @@ def test_the_example_template_adds_nothing_without_a_comparison(tmp_path, monkey
         page = example_page(dv, ex, dv.examples[i - 1] if i else None, dv.examples[i + 1] if i + 1 < len(dv.examples) else None)
         assert page.context["change"] is None
         assert environment().get_template("example.html.j2").render(**page.context) == template.render(**page.context)
+
+
+def test_changes_page_caps_inline_diffs_and_every_link_resolves(tmp_path, monkeypatch):
+    from generator import diffview
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(diffview, "MAX_DETAILS", 1)
+    b = base_records()
+    old = make_dataset(tmp_path / "old", "cap", [dumps(r) for r in b])
+    new = [dict(r, messages=[dict(m) for m in r["messages"]]) for r in b]
+    for r in new[:3]:
+        r["messages"][1]["content"] += " Reworded a little."
+    jsonl = make_dataset(tmp_path / "new", "cap", [dumps(r) for r in new])
+    assert build(tmp_path / "w", tmp_path / "site", "--dataset", str(jsonl), "--compare", str(old)) == 0
+    html = (tmp_path / "site/datasets/cap/changes/index.html").read_text()
+    assert html.count('class="change-row') == 3 and html.count('class="change-detail"') == 1
+    assert "the other 2 carry their diff on their own page" in html
+    for line in (1, 2, 3):
+        assert f'href="../../changes/#change-{line}"' in (tmp_path / f"site/datasets/cap/examples/line-{line}/index.html").read_text()
+    assert broken_links(tmp_path / "site") == []
