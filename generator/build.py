@@ -39,6 +39,7 @@ from .place import NEW_SUFFIX, STAGE_PREFIX, SiteUnchanged, place, previous_keys
 from .plan import PlanError, plan_site
 from .highlight import keep_between_builds
 from .render import render_page
+from . import diffview
 from .views import build_views, source_body, source_pages_available
 from .write import OLD_SUFFIX, discard, read_tree, sync_tree, write_atomic
 
@@ -61,17 +62,22 @@ LIVERELOAD_JS = b"""(function () {
 """
 
 
+CHANGES_CSS = "assets/changes.css"
+CHANGES_CSS_BYTES = diffview.CSS.encode()
+
+
 class BuildError(Exception):
     """The build cannot go on; the message is one line."""
 
 
-def generate(results, work: Path, root: Path, site_url: str | None = None, timings: Timings | None = None, say=print, live: bool = False) -> dict:
-    """Write the docs folder and mkdocs config for `results`; return the views for assembly."""
+def generate(results, work: Path, root: Path, site_url: str | None = None, timings: Timings | None = None, say=print, live: bool = False, diffs: dict | None = None) -> dict:
+    """Write the docs folder and mkdocs config for `results`; return the views for assembly.
+    `diffs` (build --compare) adds the Changes pages and their stylesheet."""
     timings = timings or Timings()
     t = time.perf_counter()
     bodies = sorted({source_body(r.text_for(p)) for r in results for p in source_pages_available(r)})
     keep_between_builds(bodies, work / "cache" / "highlight", code_digest())
-    site = build_views(results)
+    site = build_views(results, diffs)
     files = read_tree(root / "docs")
     generated, page_keys = render_summary_pages(site, work)
     # Data files (table data, the JSONL download) are not for mkdocs: they go to the site as is.
@@ -87,6 +93,8 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
     t = time.perf_counter()
     if live:
         files["assets/livereload.js"] = LIVERELOAD_JS
+    if diffs:
+        files[CHANGES_CSS] = CHANGES_CSS_BYTES
     written, removed = sync_tree(work / "docs", files)
     write_atomic(work / "docs-keys.json", orjson.dumps(page_keys, option=orjson.OPT_SORT_KEYS))
     config = {
@@ -98,6 +106,8 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
         config["site_url"] = site_url
     if live:  # serve: pages poll the server and reload after a rebuild
         config["extra_javascript"] = ["assets/site.js", "assets/livereload.js"]
+    if diffs:  # build --compare: the diff marks' styles, only then (else the site is as without)
+        config["extra_css"] = _inherited_list(root / "mkdocs.yml", "extra_css") + [CHANGES_CSS]
     cfg_bytes = json.dumps(config, indent=2, ensure_ascii=True).encode() + b"\n"  # YAML-safe
     cfg_path = work / "mkdocs.yml"
     if not cfg_path.exists() or cfg_path.read_bytes() != cfg_bytes:
@@ -161,6 +171,17 @@ def _tagged(value):
         return int(value)
     raise TypeError(type(value).__name__)
 
+
+
+def _inherited_list(mkdocs_yml: Path, key: str) -> list:
+    """A list setting of the project's mkdocs.yml (a generated config's own value replaces it)."""
+    import yaml
+
+    try:
+        value = yaml.safe_load(mkdocs_yml.read_text(encoding="utf-8")).get(key)
+    except (OSError, yaml.YAMLError, AttributeError):
+        return []
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 def _handwritten_nav(root: Path) -> list:
@@ -363,7 +384,7 @@ def _file_digests(root: Path) -> dict[str, str]:
     return {rel: hashlib.sha256((root / rel).read_bytes()).hexdigest() for rel in sorted(_file_names(root))}
 
 
-def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: str | None, say, live: bool = False, timings: Timings | None = None):
+def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: str | None, say, live: bool = False, timings: Timings | None = None, compare: str | None = None):
     """One build into `out`. Returns (ok, results). Nothing in `out` changes unless every
     stage succeeded; then only the files that changed are replaced (see place.py)."""
     root = project_root()
@@ -377,16 +398,25 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
         raise BuildError(f"datasets {', '.join(repr(d) for d in dup)} would share the folder datasets/{urls.slug(dup[0])}/: rename one file")
     make_work(work)
     with exclusive(work, out):  # one build at a time per work folder and per site folder
-        return _build_locked(paths, source_root, work, out, site_url, say, live, timings, root, stems)
+        return _build_locked(paths, source_root, work, out, site_url, say, live, timings, root, stems, compare)
 
 
-def _build_locked(paths, source_root, work: Path, out: Path, site_url, say, live, timings, root: Path, stems: list[str]):
+def _build_locked(paths, source_root, work: Path, out: Path, site_url, say, live, timings, root: Path, stems: list[str], compare: str | None):
     timings = timings or Timings()
     t0 = time.perf_counter()
     clear_leftovers(work, out)
     memos = {stem: read_memo(_memo_path(work, stem)) for stem in stems}
     results = run(paths, source_root, progress=say, timings=timings, memos=memos)
-    gen = generate(results, work, root, site_url, timings, say, live=live)
+    diffs = None
+    if compare is not None:
+        from .against import compare_dataset
+
+        t = time.perf_counter()
+        diffs = {r.config.stem: compare_dataset(p, compare, source_root, new_result=r)[0] for p, r in zip(paths, results)}
+        timings.add("compare", time.perf_counter() - t)
+        for stem, d in diffs.items():
+            say(f"{stem} against {compare}: " + ", ".join(f"{n} {s}" for s, n in d.counts().items()) + f"; {len(d.new_findings)} findings new, {len(d.fixed_findings)} fixed")
+    gen = generate(results, work, root, site_url, timings, say, live=live, diffs=diffs)
     check_data_names(gen)
     t = time.perf_counter()
     ok, log = run_mkdocs_if_needed(gen, work, say)
@@ -482,7 +512,12 @@ def build_site(args, source_root, say=None) -> int:
     quiet = getattr(args, "quiet", False)
     say = say or (print if not quiet else (lambda *a, **k: None))
     paths = discover(args.dataset, project_root())
-    ok, results = build_once(paths, source_root, Path(args.work), Path(args.out), getattr(args, "site_url", None), say)
+    compare = getattr(args, "compare", None)
+    if compare is not None and len(paths) > 1 and Path(compare).is_file():
+        from .against import AgainstError
+
+        raise AgainstError(f"--compare {compare}: a file compares with one dataset; name it with --dataset")
+    ok, results = build_once(paths, source_root, Path(args.work), Path(args.out), getattr(args, "site_url", None), say, compare=compare)
     if not ok:
         return 1
     line_reports = [f for r in results for f in r.findings if f.path == str(r.config.jsonl) and f.rule in LOADER_RULES]
