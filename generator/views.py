@@ -68,6 +68,22 @@ def target_items(r: DatasetResult) -> list[Item]:
     ]
 
 
+def short_paths(paths: list[str]) -> dict[str, str]:
+    """Each path's shortest tail of folders that no other path ends with: `queue/mod.rs` and
+    `cache/mod.rs` for two `mod.rs`, `retry.rs` alone where it is the only one."""
+    paths = sorted(set(paths))
+    tails = Counter()
+    for p in paths:
+        parts = p.split("/")
+        for k in range(1, len(parts) + 1):
+            tails["/".join(parts[-k:])] += 1
+    out = {}
+    for p in paths:
+        parts = p.split("/")
+        out[p] = next(("/".join(parts[-k:]) for k in range(1, len(parts) + 1) if tails["/".join(parts[-k:])] == 1), p)
+    return out
+
+
 def item_status(r: DatasetResult, item: Item) -> str:
     if r.covered.get(item.ident):
         return "covered"
@@ -99,6 +115,7 @@ class DatasetViews:
         self.items_by_ident = {i.ident: i for i in r.index.items()}
         self._rel: dict[tuple[str, str], str] = {}
         self.card = card_html(r.card) if r.card is not None else None  # (title, safe HTML)
+        self.short = short_paths(list(r.config.scope_files) + sorted(r.index.files))
         self.file_stats = self._file_stats()
         self.totals = self._totals()
 
@@ -438,13 +455,15 @@ def coverage_page(dv: DatasetViews) -> Page:
                 "kind": item.kind,
                 "name": item.name,
                 "path": item.path,
-                "file": item.path.rsplit("/", 1)[-1],
+                "file": dv.short.get(item.path, item.path),
+                "key": urls.item_key(item),
                 "start": item.start_line,
                 "end": item.end_line,
                 "href": dv.item_href(page, item),
                 "count": len(keys),
                 "partial": len(set(r.partly.get(item.ident, [])) - set(keys)),
-                "examples": [{"label": f"#{dv.by_key[k].number}", "href": urls.href(page, urls.example(stem, dv.by_key[k].record.line))} for k in keys[:MAX_LINKS_PER_ITEM]],
+                "partial_examples": [example_link(dv, page, k, item.name, part=True) for k in sorted(set(r.partly.get(item.ident, [])) - set(keys), key=dv.line_of.__getitem__)[:MAX_LINKS_PER_ITEM]],
+                "examples": [example_link(dv, page, k, item.name) for k in keys[:MAX_LINKS_PER_ITEM]],
                 "more": max(len(keys) - MAX_LINKS_PER_ITEM, 0),
                 "filter_href": urls.href(page, urls.examples_index(stem), "item=" + urls.item_key(item)),
             }

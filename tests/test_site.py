@@ -96,7 +96,7 @@ def test_source_page_links_back_to_examples(fixture_site):
 def test_coverage_table_names_each_retry_item_with_its_status(committed_site, fixture_site):
     def statuses(site: Path, stem: str):
         html = (site / f"datasets/{stem}/coverage/index.html").read_text()
-        rows = re.findall(r'<tr class="row-(\w+)"><td>\w+</td><td>(\w+)</td><td><a href="[^"]*"><code>([^<]+)</code></a></td><td>retry.rs</td>', html)
+        rows = re.findall(r'<tr class="row-(\w+)"[^>]*><td>\w+</td><td>(\w+)</td><td><a href="[^"]*"[^>]*><code>([^<]+)</code></a></td><td[^>]*>retry.rs</td>', html)
         return sorted((name.replace("&lt;", "<").replace("&gt;", ">").replace("&#39;", "'"), kind, status) for status, kind, name in rows)
 
     assert statuses(committed_site, "retry_state_machine") == [
@@ -122,11 +122,11 @@ def test_coverage_statuses_uncovered_and_partial(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     assert build(tmp_path, "--dataset", str(jsonl), "--source-root", str(CORPUS)) == 0
     html = (tmp_path / "site/datasets/only/coverage/index.html").read_text()
-    rows = re.findall(r'<tr class="row-(\w+)"><td>\w+</td><td>(\w+)</td><td><a href="[^"]*"><code>([^<]+)</code></a></td><td>retry.rs</td>', html)
+    rows = re.findall(r'<tr class="row-(\w+)"[^>]*><td>\w+</td><td>(\w+)</td><td><a href="[^"]*"[^>]*><code>([^<]+)</code></a></td><td[^>]*>retry.rs</td>', html)
     got = sorted((n.replace("&lt;", "<").replace("&gt;", ">").replace("&#39;", "'"), s) for s, k, n in rows)
     assert got == [("Retry", "uncovered"), ("Retry::new", "uncovered"), ("Retry::run", "covered"), ("impl<'a, Re> Retry<'a, Re>", "partial"), ("run_with_retries", "uncovered")]
     # uncovered items come first in the table
-    order = [s for s, _, _ in re.findall(r'<tr class="row-(\w+)"><td>\w+</td><td>(\w+)</td><td><a href="[^"]*"><code>([^<]+)</code>', html)]
+    order = [s for s, _, _ in re.findall(r'<tr class="row-(\w+)"[^>]*><td>\w+</td><td>(\w+)</td><td><a href="[^"]*"[^>]*><code>([^<]+)</code>', html)]
     assert order == sorted(order, key=["uncovered", "partial", "covered"].index)
 
 
