@@ -9,6 +9,7 @@ line number, dataset folders by a slug of the file stem, source pages by a check
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 from functools import lru_cache
 
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
@@ -130,9 +131,14 @@ def line_lookup(stem: str, path: str) -> str:
 
 
 def item_key(item) -> str:
-    """An item's filter key in URLs (`item=`): its path and qualified name, so two items of one
-    name in different files are different keys."""
-    return slug(f"{item.path}::{item.name}".replace("::", "--").replace("/", "_"))
+    """An item's filter key (`item=` in the examples table's URL): its path and qualified name,
+    so two items of one name in different files are different keys."""
+    return f"{item.path}::{item.name}"
+
+
+def item_filter(item) -> str:
+    """The fragment that opens the examples table filtered to one item."""
+    return "item=" + quote(item_key(item), safe="/:")
 
 
 def findings_filter(column: str, value: str) -> str:

@@ -407,7 +407,7 @@ def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
             "examples": [example_link(dv, page, k, item.name) for k in keys[:MAX_LINKS_PER_ITEM]],
             "more": max(len(keys) - MAX_LINKS_PER_ITEM, 0),
             "count": len(keys),
-            "more_href": urls.href(page, urls.examples_index(stem), "item=" + urls.item_key(item)),
+            "more_href": urls.href(page, urls.examples_index(stem), urls.item_filter(item)),
             "partial_examples": [example_link(dv, page, k, item.name, part=True) for k in part[:MAX_LINKS_PER_ITEM]],
             "partial": len(part),
         }
@@ -465,7 +465,7 @@ def coverage_page(dv: DatasetViews) -> Page:
                 "partial_examples": [example_link(dv, page, k, item.name, part=True) for k in sorted(set(r.partly.get(item.ident, [])) - set(keys), key=dv.line_of.__getitem__)[:MAX_LINKS_PER_ITEM]],
                 "examples": [example_link(dv, page, k, item.name) for k in keys[:MAX_LINKS_PER_ITEM]],
                 "more": max(len(keys) - MAX_LINKS_PER_ITEM, 0),
-                "filter_href": urls.href(page, urls.examples_index(stem), "item=" + urls.item_key(item)),
+                "filter_href": urls.href(page, urls.examples_index(stem), urls.item_filter(item)),
             }
         )
     missing = [{"message": f.message, "detail": f.detail, "where": f.location()} for f in sorted(r.findings, key=lambda f: f.message) if f.rule == "coverage.missing-name"]
@@ -496,7 +496,7 @@ def example_rows(dv: DatasetViews, from_page: str) -> dict:
             items = [dv.items_by_ident[i] for i in cov.full if i in dv.items_by_ident]
             names = [i.name for i in items if i.kind != "use"]
             files = sorted({p.rsplit("/", 1)[-1] for p, _, _ in cov.lines})
-            block = per_block[id(cov)] = (cov, "; ".join(names), " ".join(urls.item_key(i) for i in items if i.kind != "use"), ", ".join(files), sum(e - s + 1 for _, s, e in cov.lines))
+            block = per_block[id(cov)] = (cov, "; ".join(names), "\t".join(urls.item_key(i) for i in items if i.kind != "use"), ", ".join(files), sum(e - s + 1 for _, s, e in cov.lines))
         rows.append([ex.number, ex.record.line, first_line(ex.record.user), *block[1:], ex.status, len(ex.findings), example_href(ex.record.line)])
     return {
         "columns": [

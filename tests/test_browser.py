@@ -4,6 +4,8 @@ served from a sub-path on localhost, every request to anything else blocked."""
 from __future__ import annotations
 
 
+from urllib.parse import unquote
+
 import orjson
 import pytest
 
@@ -134,7 +136,7 @@ def test_coverage_row_to_filtered_examples_and_table_tools(site, page):
     row = page.locator("#cov-items tbody tr", has=page.locator("code", has_text="handle_failed_dispatch"))
     row.locator("a.filter-link").click()
     page.wait_for_selector(".datatable[data-ready='1']")
-    assert "item=server_svix-server_src_worker.rs--handle_failed_dispatch" in page.url
+    assert "item=server/svix-server/src/worker.rs::handle_failed_dispatch" in unquote(page.url)
     assert page.locator(".datatable-json tbody tr").count() == 2
     page.go_back()
     page.locator("#files-table th", has_text="File").click()
@@ -343,3 +345,21 @@ def test_previous_next_and_all_examples_keep_the_filter_you_came_from(site, page
     page.wait_for_selector(".datatable[data-ready='1']")
     assert page.url == filtered_url
     assert rows.count() == len(lines)
+
+
+def test_two_items_of_one_name_are_two_filters(site, page):
+    """RETRY_SCHEDULE is defined in cache/mod.rs (example 13) and in queue/mod.rs (8, 12)."""
+    page.goto(site + "datasets/retry_state_machine/coverage/")
+    files = [c.inner_text() for c in page.locator("#cov-items tbody tr td:nth-child(4)").all()]
+    assert "cache/mod.rs" in files and "queue/mod.rs" in files and "mod.rs" not in files
+    got = {}
+    for where in ("cache/mod.rs", "queue/mod.rs"):
+        page.goto(site + "datasets/retry_state_machine/coverage/")
+        row = page.locator("#cov-items tbody tr", has=page.locator("code", has_text="RETRY_SCHEDULE")).filter(has=page.locator("td", has_text=where))
+        link = row.locator("a.filter-link")
+        assert where in link.get_attribute("aria-label")
+        link.click()
+        page.wait_for_selector(".datatable[data-ready='1']")
+        page.wait_for_function("document.querySelector('.table-rowcount') && /^\\d+ of/.test(document.querySelector('.table-rowcount').textContent)")
+        got[where] = [r.locator("td").first.inner_text() for r in page.locator(".datatable tbody tr").all()]
+    assert got == {"cache/mod.rs": ["13"], "queue/mod.rs": ["8", "12"]}

@@ -138,7 +138,7 @@
           var f = selects[k];
           if (f.s.value && splitValues(r[f.i], f.c.split).indexOf(f.s.value) < 0) return false;
         }
-        if (item && String(r[itemCol]).split(" ").indexOf(item) < 0) return false;
+        if (item && String(r[itemCol]).split("\t").indexOf(item) < 0) return false;
         if (!needle) return true;
         for (var j = 0; j < cols.length; j++) if (cols[j].type !== "hidden" && String(r[j]).toLowerCase().indexOf(needle) >= 0) return true;
         return false;
