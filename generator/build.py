@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import glob
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -26,6 +25,7 @@ import time
 from pathlib import Path
 
 import orjson
+import yaml
 from markupsafe import Markup
 
 from .load import LOADER_RULES
@@ -34,7 +34,7 @@ from .pipeline import Timings, discover, run
 from . import urls
 from .place import NEW_SUFFIX, place, previous_keys
 from .plan import PlanError, plan_site
-from .highlight import keep_between_builds
+from .highlight import keep_between_builds, title_html
 from .render import render_page
 from .views import build_views, source_body, source_pages_available
 from .write import OLD_SUFFIX, read_tree, sync_tree, write_atomic
@@ -95,7 +95,9 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
         config["site_url"] = site_url
     if live:  # serve: pages poll the server and reload after a rebuild
         config["extra_javascript"] = ["assets/site.js", "assets/livereload.js"]
-    cfg_bytes = json.dumps(config, indent=2, ensure_ascii=True).encode() + b"\n"  # YAML-safe
+    # Any Unicode, any length: PyYAML escapes what YAML cannot hold raw and writes a key over
+    # YAML's 1,024-character implicit-key limit as an explicit one.
+    cfg_bytes = yaml.safe_dump(config, allow_unicode=True, width=float("inf"), sort_keys=False).encode("utf-8")
     cfg_path = work / "mkdocs.yml"
     if not cfg_path.exists() or cfg_path.read_bytes() != cfg_bytes:
         cfg_path.write_bytes(cfg_bytes)
@@ -169,7 +171,7 @@ def _handwritten_nav(root: Path) -> list:
             if line.startswith("# "):
                 title = line[2:].strip()
                 break
-        out.append({title: path.name})
+        out.append({title_html(title): path.name})  # docs/ is untrusted too
     return out
 
 

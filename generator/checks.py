@@ -12,6 +12,7 @@ import zlib
 from collections import Counter
 
 from .config import DatasetConfig
+from .hidden import char_name, code_point, find_hidden
 from .link import fragment_problems
 from .load import THINK_CLOSE, THINK_OPEN
 from .model import Example, Finding, SourceIndex
@@ -31,6 +32,7 @@ RULES: dict[str, tuple[str, str]] = {
     "schema.system-prompt": ("error", "system prompt differs from the dataset's config"),
     "schema.assistant-format": ("error", "assistant is not <think>\\n…\\n</think>\\n\\n followed by code"),
     "schema.think-tags": ("error", "a <think> or </think> tag outside its place"),
+    "schema.hidden-chars": ("error", "invisible characters (bidi or format controls, TAG characters, zero-width or blank fillers, control characters) in the record's text"),
     "fidelity.not-verbatim": ("error", "code differs from the pinned source"),
     "fidelity.not-found": ("error", "code not found in the pinned source"),
     "fidelity.fragment": ("error", "code covers only part of an item"),
@@ -115,6 +117,12 @@ def check_schema(ex: Example, config: DatasetConfig) -> list[Finding]:
         out.append(_record_finding(ex, "schema.think-tags", "nested think tag inside the think block"))
     if "<think>" in ex.code or "</think>" in ex.code:
         out.append(_record_finding(ex, "schema.think-tags", "think tag inside the code"))
+    for role, text in (("system prompt", r.system), ("request", r.user), ("reasoning", ex.think), ("code", ex.code)):
+        found = find_hidden(text)
+        if found:
+            kinds = sorted(set(found), key=ord)
+            names = ", ".join(f"{code_point(c)} {char_name(c)}" for c in kinds[:5]) + (f" and {len(kinds) - 5} more kinds" if len(kinds) > 5 else "")
+            out.append(_record_finding(ex, "schema.hidden-chars", f"the {role} holds {len(found)} invisible character(s): {names}"))
     return out
 
 

@@ -12,7 +12,8 @@ from markupsafe import Markup
 
 from . import charts, urls
 from .checks import RULES
-from .highlight import rust_lines, text_html
+from .hidden import visible
+from .highlight import rust_lines, text_html, title_html
 from .load import SKIPPING_RULES
 from .model import Example, Item
 from .pipeline import DatasetResult
@@ -368,8 +369,8 @@ def example_rows(dv: DatasetViews, from_page: str) -> dict:
             items = [dv.items_by_ident[i] for i in cov.full if i in dv.items_by_ident]
             names = [i.name for i in items if i.kind != "use"]
             files = sorted({p.rsplit("/", 1)[-1] for p, _, _ in cov.lines})
-            block = per_block[id(cov)] = (cov, "; ".join(names), " ".join(urls.slug(n) for n in names), ", ".join(files), sum(e - s + 1 for _, s, e in cov.lines))
-        rows.append([ex.number, ex.record.line, first_line(ex.record.user), *block[1:], ex.status, len(ex.findings), example_href(ex.record.line)])
+            block = per_block[id(cov)] = (cov, visible("; ".join(names)), " ".join(urls.slug(n) for n in names), visible(", ".join(files)), sum(e - s + 1 for _, s, e in cov.lines))
+        rows.append([ex.number, ex.record.line, visible(first_line(ex.record.user)), *block[1:], ex.status, len(ex.findings), example_href(ex.record.line)])
     return {
         "columns": [
             {"key": "number", "label": "#", "type": "number"},
@@ -396,7 +397,7 @@ def finding_rows(dv: DatasetViews, from_page: str) -> dict:
             href = urls.href(from_page, urls.example(dv.stem, f.line))
         elif f.path in dv.with_source and f.line:
             href = urls.href(from_page, urls.source(dv.stem, f.path), urls.line_anchor(f.line))
-        rows.append([f.severity, f.rule, f.location(), f.message, href])
+        rows.append([f.severity, f.rule, visible(f.location()), visible(f.message), href])
     rows.sort(key=lambda r: (SEVERITY_ORDER[r[0]], r[1], r[2]))
     return {
         "columns": [
@@ -481,7 +482,7 @@ def build_views(results: list[DatasetResult]) -> SiteViews:
         for p in sorted(dv.with_source):
             sp = source_page(dv, p)
             site.pages.append(sp)
-            sources.append({p: sp.path})
+            sources.append({title_html(p): sp.path})
         site.datasets.append(dv)
         shell = urls.example_shell(stem)
         site.pages.append(Page(shell, "shell.md.j2", {}, "shell"))
@@ -489,7 +490,7 @@ def build_views(results: list[DatasetResult]) -> SiteViews:
         section = [{"Overview": urls.dataset_home(stem)}, {"Examples": ex_page}, {"Coverage": urls.coverage(stem)}, {"Findings": f_page}]
         if sources:
             section.append({"Source": sources})
-        nav.append({r.config.title: section})
+        nav.append({title_html(r.config.title): section})  # the theme shows nav titles as HTML
         t = dv.totals
         summaries.append(
             {
