@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 import json
 from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+
+DEFAULT_MAX_FILE_BYTES = 1_000_000  # a larger source file is skipped with a finding
 
 
 class ConfigError(Exception):
@@ -33,6 +38,7 @@ class DatasetConfig:
     allow: frozenset[str]
     near_threshold: float
     severity: dict[str, str] = field(default_factory=dict)
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
 
     def fingerprint(self) -> str:
         """Every setting, written the same way in every process (sets sorted): part of the
@@ -55,7 +61,7 @@ class DatasetConfig:
 
     def file_url(self, path: str) -> str:
         """The file upstream at the pinned commit."""
-        return f"{self.repository.rstrip('/')}/blob/{self.commit}/{path}"
+        return f"{self.repository.rstrip('/')}/blob/{quote(self.commit, safe='')}/{quote(path, safe='/')}"
 
     def permalink(self, path: str, start: int, end: int) -> str:
         return self.file_url(path) + (f"#L{start}" if start == end else f"#L{start}-L{end}")
@@ -97,6 +103,79 @@ def _str_list(data: dict, dotted: str, path: Path) -> tuple[str, ...]:
     return tuple(value)
 
 
+# Every key a config may hold (tables → their keys); [severity] takes rule ids (checked below).
+SCHEMA: dict[str, object] = {
+    "title": str, "description": str, "system_prompt": str,
+    "source": {"repository": str, "commit": str, "license": str, "copyright": str, "max_file_bytes": int},
+    "scope": {"files": list, "items": list, "out": list, "exclude_test_modules": bool, "expected_names": list},
+    "reasoning": {"required_terms": list, "allow": list},
+    "duplicates": {"near_threshold": float},
+    "severity": dict,
+}
+
+
+def _key_parts(text: str) -> list[str]:
+    """`a."b c".d` → ['a', 'b c', 'd'] (enough of TOML's key syntax to find a line)."""
+    return [p.strip().strip('"').strip("'") for p in re.findall(r"\"[^\"]*\"|'[^']*'|[^.]+", text)]
+
+
+def line_of(text: str, dotted: list[str]) -> int:
+    """The line (1-based) where the key `dotted` is written, or its table's header; 0 when not
+    found. tomllib keeps no positions, so the text is scanned for table headers and keys."""
+    table: list[str] = []
+    best = 0
+    for n, line in enumerate(text.split("\n"), start=1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            inner = stripped.split("#", 1)[0].strip()
+            if not inner.endswith("]"):
+                continue
+            table = _key_parts(inner.strip("[]"))
+            if table == dotted:
+                return n
+            if dotted[: len(table)] == table and not best:
+                best = n
+            continue
+        key, eq, _ = stripped.partition("=")
+        if eq and table + _key_parts(key) == dotted:
+            return n
+    return best
+
+
+def _at(path: Path, text: str, dotted: str) -> str:
+    n = line_of(text, dotted.split("."))
+    return f"{path}:{n}" if n else str(path)
+
+
+def _reject_unknown(data: dict, text: str, path: Path) -> None:
+    for key, value in data.items():
+        want = SCHEMA.get(key)
+        if want is None:
+            raise ConfigError(f"{_at(path, text, key)}: unknown key '{key}' (known: {', '.join(SCHEMA)})")
+        if isinstance(want, dict) and isinstance(value, dict):
+            for sub in value:
+                if sub not in want:
+                    raise ConfigError(f"{_at(path, text, key + '.' + sub)}: unknown key '{key}.{sub}' (known in [{key}]: {', '.join(want)})")
+
+
+def _clean_scope_file(f: str, where: str) -> str:
+    """A scope path in one spelling: `./a//b.rs` → `a/b.rs`. Refuses what leaves the root."""
+    if any(ord(c) < 0x20 or c == "\x7f" for c in f):
+        raise ConfigError(f"{where}: scope file {f!r} holds a control character")
+    if f.startswith("/") or "\\" in f:
+        raise ConfigError(f"{where}: scope file {f!r} must be a relative path inside the source root")
+    parts = [p for p in f.split("/") if p not in ("", ".")]
+    if not parts or ".." in parts or f.endswith("/"):
+        raise ConfigError(f"{where}: scope file {f!r} must be a relative path to a file inside the source root")
+    return "/".join(parts)
+
+
+def _check_repository(url: str, where: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(ord(c) <= 0x20 or c in '"<>\\`' for c in url):
+        raise ConfigError(f"{where}: source.repository must be an http(s) URL, got {url!r}")
+
+
 def config_path_for(jsonl: Path) -> Path:
     return jsonl.with_suffix(".toml")
 
@@ -104,35 +183,50 @@ def config_path_for(jsonl: Path) -> Path:
 def load_config(jsonl: Path) -> DatasetConfig:
     path = config_path_for(jsonl)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except FileNotFoundError:
         raise ConfigError(f"{path}: dataset config not found (every dataset needs a TOML config beside it)") from None
     except UnicodeDecodeError as e:
         raise ConfigError(f"{path}: not UTF-8 ({e.reason})") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: {e}") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot be read ({e.strerror or e})") from None
+    _reject_unknown(data, text, path)
     severity = _get(data, "severity", dict, path, default={})
     from .checks import RULES
 
     for rule, sev in severity.items():
         if rule not in RULES:
-            raise ConfigError(f"{path}: [severity] names an unknown rule {rule!r}")
+            raise ConfigError(f"{_at(path, text, 'severity.' + rule)}: [severity] names an unknown rule {rule!r}")
         if sev not in ("error", "warning", "info", "off"):
             raise ConfigError(f"{path}: severity of '{rule}' must be error, warning, info or off")
-    files = _str_list(data, "scope.files", path)
-    for f in files:
-        if f.startswith("/") or ".." in f.split("/"):
-            raise ConfigError(f"{path}: scope file '{f}' must be a relative path inside the source root")
+    where_files = _at(path, text, "scope.files")
+    files = tuple(_clean_scope_file(f, where_files) for f in _str_list(data, "scope.files", path))
+    if len(set(files)) != len(files):
+        dup = next(f for f in files if files.count(f) > 1)
+        raise ConfigError(f"{where_files}: scope file {dup!r} is listed twice (after normalising the path)")
+    repository = _get(data, "source.repository", str, path)
+    _check_repository(repository, _at(path, text, "source.repository"))
+    max_bytes = _get(data, "source.max_file_bytes", int, path, default=DEFAULT_MAX_FILE_BYTES)
+    if isinstance(max_bytes, bool) or max_bytes < 1:
+        raise ConfigError(f"{_at(path, text, 'source.max_file_bytes')}: source.max_file_bytes must be a positive integer")
     threshold = _get(data, "duplicates.near_threshold", (int, float), path, default=0.5)
     if isinstance(threshold, bool) or not (0 < threshold <= 1):
         raise ConfigError(f"{path}: duplicates.near_threshold must be a number in (0, 1], got {threshold!r}")
+    selectors: dict[str, tuple[str, ...]] = {}
     for key in ("scope.items", "scope.out"):
+        cleaned = []
         for sel in _str_list(data, key, path):
             spath, sep, name = sel.partition("::")
             if not sep or not name:
-                raise ConfigError(f"{path}: {key} entry {sel!r} must be 'path::Name' or 'path::*'")
+                raise ConfigError(f"{_at(path, text, key)}: {key} entry {sel!r} must be 'path::Name' or 'path::*'")
+            spath = _clean_scope_file(spath, _at(path, text, key))
             if spath not in files:
-                raise ConfigError(f"{path}: {key} entry {sel!r} names a file that is not in scope.files")
+                raise ConfigError(f"{_at(path, text, key)}: {key} entry {sel!r} names a file that is not in scope.files")
+            cleaned.append(f"{spath}::{name}")
+        selectors[key] = tuple(cleaned)
     return DatasetConfig(
         stem=jsonl.stem,
         jsonl=jsonl,
@@ -140,17 +234,18 @@ def load_config(jsonl: Path) -> DatasetConfig:
         title=_get(data, "title", str, path),
         description=_get(data, "description", str, path, default=""),
         system_prompt=_get(data, "system_prompt", str, path),
-        repository=_get(data, "source.repository", str, path),
+        repository=repository,
         commit=_get(data, "source.commit", str, path),
         license=_get(data, "source.license", str, path, default=""),
         copyright=_get(data, "source.copyright", str, path, default=""),
         scope_files=files,
-        scope_items=_str_list(data, "scope.items", path),
-        out_items=_str_list(data, "scope.out", path),
+        scope_items=selectors["scope.items"],
+        out_items=selectors["scope.out"],
         exclude_test_modules=_get(data, "scope.exclude_test_modules", bool, path, default=True),
         expected_names=_str_list(data, "scope.expected_names", path),
         required_terms=_str_list(data, "reasoning.required_terms", path),
         allow=frozenset(_str_list(data, "reasoning.allow", path)),
         near_threshold=float(threshold),
         severity=dict(severity),
+        max_file_bytes=max_bytes,
     )
