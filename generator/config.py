@@ -166,7 +166,7 @@ def _clean_scope_file(f: str, where: str) -> str:
         raise ConfigError(f"{where}: scope file {f!r} must be a relative path inside the source root")
     parts = [p for p in f.split("/") if p not in ("", ".")]
     if not parts or ".." in parts or f.endswith("/"):
-        raise ConfigError(f"{where}: scope file {f!r} must be a relative path to a file inside the source root")
+        raise ConfigError(f"{where}: scope file {f!r} must be a relative path inside the source root, naming a file")
     return "/".join(parts)
 
 
