@@ -117,4 +117,5 @@ def textarea_text(text: str | bytes) -> Markup:
     """Text for a <textarea>: only & and < need escaping there (quotes stay readable)."""
     if isinstance(text, bytes):
         text = text.decode("utf-8")
-    return Markup(text.replace("&", "&amp;").replace("<", "&lt;"))
+    # A CR as a character reference: the HTML parser turns a raw CR into LF.
+    return Markup(text.replace("&", "&amp;").replace("<", "&lt;").replace("\r", "&#13;"))

@@ -5,6 +5,7 @@ The result is plain data that `check` prints and `build` renders. Nothing here w
 
 from __future__ import annotations
 
+import os
 import time
 from array import array
 from collections import defaultdict
@@ -68,10 +69,18 @@ class Timings:
 
 def discover(dataset_args: list[str] | None, root: Path) -> list[Path]:
     if dataset_args:
-        return [Path(d) for d in dataset_args]
-    found = sorted(_relative((root / "dataset")).glob("*.jsonl"))
-    if not found:
-        raise PipelineError(f"{root / 'dataset'}: no *.jsonl datasets found (name one with --dataset)")
+        found = [Path(d) for d in dataset_args]
+    else:
+        found = sorted(_relative((root / "dataset")).glob("*.jsonl"))
+        if not found:
+            raise PipelineError(f"{root / 'dataset'}: no *.jsonl datasets found (name one with --dataset)")
+    for path in found:
+        try:
+            str(path).encode("utf-8")
+        except UnicodeEncodeError:  # undecodable bytes of the name, kept by the file system encoding
+            raise PipelineError(f"{os.fsencode(path)!r}: a dataset file name must be UTF-8 (its pages and links are named after it); rename the file") from None
+        if "\0" in str(path):
+            raise PipelineError(f"{str(path)!r}: a dataset file name cannot hold a NUL")
     return found
 
 

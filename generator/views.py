@@ -18,6 +18,12 @@ from .load import SKIPPING_RULES
 from .model import Example, Item
 from .pipeline import DatasetResult
 
+# Output caps: what one page shows of a huge record or file (the rest: a note and the download).
+MAX_TEXT_CHARS = 50_000  # of a request, reasoning or system prompt on an example page
+MAX_CODE_LINES = 3_000  # code lines per example page (all segments together)
+MAX_CODE_CHARS = 100_000
+MAX_SOURCE_LINES = 20_000  # lines on a source page
+MAX_SOURCE_HTML = 2_000_000  # bytes of highlighted lines on a source page
 MAX_LINKS_PER_ITEM = 12  # a coverage row lists this many examples, then links to the filtered index
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 ADMONITION = {"error": "failure", "warning": "warning", "info": "info"}
@@ -187,8 +193,12 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
     stem, cfg = dv.stem, dv.r.config
     path = urls.example(stem, ex.record.line)
     segments = []
+    lines_left, chars_left = MAX_CODE_LINES, MAX_CODE_CHARS
     for seg in ex.segments:
         base = dv.source_href(path, seg.path, seg.start_line) if seg.status == "verbatim" else None
+        text, cut = clip_lines(seg.text, lines_left, chars_left)
+        lines_left -= text.count("\n") + 1
+        chars_left -= len(text)
         segments.append(
             {
                 "index": seg.index + 1,
@@ -196,12 +206,13 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
                 "path": seg.path,
                 "start": seg.start_line,
                 "end": seg.end_line,
-                "text": seg.text,
+                "text": text,
+                "cut": cut,  # lines of the segment not shown (output cap)
                 "first_line": seg.start_line if seg.status == "verbatim" else None,
                 "line_base": base.split("#", 1)[0] + "#L" if base else None,
                 "source_href": dv.source_href(path, seg.path, seg.start_line, seg.end_line) if seg.path else None,
                 "permalink": cfg.permalink(seg.path, seg.start_line, seg.end_line) if seg.path else None,
-                "diff": seg.diff,
+                "diff": clip_text(seg.diff),
             }
         )
     covered = []
@@ -217,10 +228,10 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
         "line": ex.record.line,
         "jsonl_name": cfg.jsonl.name,
         "status": ex.status,
-        "system": ex.record.system,
+        "system": clip_text(ex.record.system),
         "system_matches": ex.record.system == cfg.system_prompt,
-        "user": ex.record.user,
-        "think": ex.think,
+        "user": clip_text(ex.record.user),
+        "think": clip_text(ex.think),
         "segments": segments,
         "covered": covered,
         "findings": _findings_view(ex.findings),
@@ -241,8 +252,29 @@ def example_search_entry(dv: DatasetViews, ex: Example) -> dict:
     return {
         "location": urls.page_url(urls.example(dv.stem, ex.record.line)),
         "title": str(text_html(f"Example {ex.number}: {first_line(ex.record.user, 80)}")),
-        "text": str(text_html(ex.record.user + "\n" + ex.think)),
+        "text": str(text_html(clip_text(ex.record.user) + "\n" + clip_text(ex.think))),
     }
+
+
+def clip_text(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """At most `limit` characters of a text, with a note saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[… {len(text) - limit:,} more characters not shown: the full record is in the JSONL download]"
+
+
+def clip_lines(text: str, max_lines: int, max_chars: int) -> tuple[str, int]:
+    """The first lines of `text` within both limits (at least one line, itself clipped), and
+    how many lines were left out."""
+    total = text.count("\n") + 1
+    keep = max(1, max_lines)
+    head = text[: max(max_chars, 1)]
+    lines = head.split("\n")[:keep]
+    if len(lines) == total and len(head) == len(text):
+        return text, 0
+    if len(lines) > 1 and len(head) < len(text) and not text[len(head):].startswith("\n"):
+        lines.pop()  # a line the character cap cut in two
+    return "\n".join(lines), max(total - len(lines), 1)  # 1: the one line shown was shortened
 
 
 def source_body(text: str) -> str:
@@ -288,16 +320,22 @@ def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
         items.append(row)
         if keys:
             badge_at[item.start_line] = {"count": len(keys), "href": f"#{anchor}"}
+    # Only lines the dataset targets or quotes are highlighted; the rest is plain text, which
+    # keeps a 1,300-line file's page well under 200 KB. A huge file's page stops at the caps.
+    lines = []
+    size = 0
+    for n, (h, raw) in enumerate(zip(lines_html, body.split("\n")), start=1):
+        html_line = Markup(h) if states[n - 1] != "other" else text_html(raw)
+        size += len(html_line) + 40
+        if n > MAX_SOURCE_LINES or size > MAX_SOURCE_HTML:
+            break
+        lines.append({"n": n, "html": html_line, "state": states[n - 1], "badge": badge_at.get(n)})
     ctx = {
         "path": path_in_repo,
         "stem": stem,
         "dataset_title": r.config.title,
-        # Only lines the dataset targets or quotes are highlighted; the rest is plain text,
-        # which keeps a 1,300-line file's page well under 200 KB.
-        "lines": [
-            {"n": n, "html": Markup(h) if states[n - 1] != "other" else text_html(raw), "state": states[n - 1], "badge": badge_at.get(n)}
-            for n, (h, raw) in enumerate(zip(lines_html, body.split("\n")), start=1)
-        ],
+        "lines": lines,
+        "lines_cut": len(lines_html) - len(lines),
         "items": items,
         "strip": charts.line_strip(states, href_for_line=lambda n: f"#L{n}"),
         "file_permalink": r.config.file_url(path_in_repo),
