@@ -24,6 +24,8 @@ MAX_CODE_LINES = 3_000  # code lines per example page (all segments together)
 MAX_CODE_CHARS = 100_000
 MAX_SOURCE_LINES = 20_000  # lines on a source page
 MAX_SOURCE_HTML = 2_000_000  # bytes of highlighted lines on a source page
+MAX_SOURCE_ITEMS = 5_000  # rows of a source page's item table
+MAX_NAME_CHARS = 300  # of an item name in a table (nested items' names grow with the depth)
 MAX_LINKS_PER_ITEM = 12  # a coverage row lists this many examples, then links to the filtered index
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 ADMONITION = {"error": "failure", "warning": "warning", "info": "info"}
@@ -219,7 +221,7 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
     for ident in ex.coverage.full:
         item = dv.items_by_ident.get(ident)
         if item is not None and item.kind != "use":
-            covered.append({"name": item.name, "kind": item.kind, "href": dv.item_href(path, item)})
+            covered.append({"name": short_name(item.name), "kind": item.kind, "href": dv.item_href(path, item)})
     ctx = {
         "stem": stem,
         "dataset_title": cfg.title,
@@ -254,6 +256,10 @@ def example_search_entry(dv: DatasetViews, ex: Example) -> dict:
         "title": str(text_html(f"Example {ex.number}: {first_line(ex.record.user, 80)}")),
         "text": str(text_html(clip_text(ex.record.user) + "\n" + clip_text(ex.think))),
     }
+
+
+def short_name(name: str) -> str:
+    return name if len(name) <= MAX_NAME_CHARS else name[: MAX_NAME_CHARS // 2] + " … " + name[-MAX_NAME_CHARS // 2 :]
 
 
 def clip_text(text: str, limit: int = MAX_TEXT_CHARS) -> str:
@@ -305,7 +311,7 @@ def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
         row = {
             "anchor": anchor,
             "kind": item.kind,
-            "name": item.name,
+            "name": short_name(item.name),
             "start": item.start_line,
             "end": item.end_line,
             "line_href": urls.href(page, page, urls.range_anchor(item.start_line, item.end_line)),
@@ -317,7 +323,8 @@ def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
             "more_href": urls.href(page, urls.examples_index(stem), "item=" + urls.slug(item.name)),
             "partial": len(part),
         }
-        items.append(row)
+        if len(items) < MAX_SOURCE_ITEMS:
+            items.append(row)
         if keys:
             badge_at[item.start_line] = {"count": len(keys), "href": f"#{anchor}"}
     # Only lines the dataset targets or quotes are highlighted; the rest is plain text, which
@@ -336,6 +343,7 @@ def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
         "dataset_title": r.config.title,
         "lines": lines,
         "lines_cut": len(lines_html) - len(lines),
+        "items_cut": sum(1 for i in f.items if i.kind != "use" or r.covered.get(i.ident)) - len(items),
         "items": items,
         "strip": charts.line_strip(states, href_for_line=lambda n: f"#L{n}"),
         "file_permalink": r.config.file_url(path_in_repo),
@@ -366,7 +374,7 @@ def coverage_page(dv: DatasetViews) -> Page:
             {
                 "status": item_status(r, item),
                 "kind": item.kind,
-                "name": item.name,
+                "name": short_name(item.name),
                 "path": item.path,
                 "file": item.path.rsplit("/", 1)[-1],
                 "start": item.start_line,
@@ -407,7 +415,7 @@ def example_rows(dv: DatasetViews, from_page: str) -> dict:
             items = [dv.items_by_ident[i] for i in cov.full if i in dv.items_by_ident]
             names = [i.name for i in items if i.kind != "use"]
             files = sorted({p.rsplit("/", 1)[-1] for p, _, _ in cov.lines})
-            block = per_block[id(cov)] = (cov, visible("; ".join(names)), " ".join(urls.slug(n) for n in names), visible(", ".join(files)), sum(e - s + 1 for _, s, e in cov.lines))
+            block = per_block[id(cov)] = (cov, visible("; ".join(map(short_name, names))), " ".join(urls.slug(n) for n in names), visible(", ".join(files)), sum(e - s + 1 for _, s, e in cov.lines))
         rows.append([ex.number, ex.record.line, visible(first_line(ex.record.user)), *block[1:], ex.status, len(ex.findings), example_href(ex.record.line)])
     return {
         "columns": [
