@@ -320,3 +320,100 @@ def test_hidden_characters_in_records_are_an_error(tmp_path, capsys, monkeypatch
     assert code == 1
     assert [(l, s) for l, s, _ in found] == [(2, "error"), (3, "error"), (3, "error")]
     assert "15 invisible" in found[0][2] and "U+E0049 TAG LATIN CAPITAL LETTER I" in found[0][2]
+
+
+# --- one build with hostile titles, headings, records and a hostile source tree ----------------
+# M4 (any Unicode, any length through the mkdocs config), low 3 (slot markers in a title),
+# low 12 and M3 (page size caps), M7 (markers in diffs and in item names from source comments).
+
+TITLE = "Emoji 😀 title <!--slot:body--> @@PAGE_BODY@@ @@PAGE_H1@@ " + "T" * 2000
+
+
+def _source_copy(root, extra: str = "", tail_lines: int = 0):
+    for rel in SCOPE:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        text = (CORPUS / rel).read_text(encoding="utf-8")
+        if rel == RETRY:
+            text += extra + "\n" * tail_lines
+        (root / rel).write_text(text, encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def hostile_build(tmp_path_factory):
+    import shutil
+
+    tmp = tmp_path_factory.mktemp("hostile-build")
+    project = tmp / "project"
+    project.mkdir()
+    shutil.copy(ROOT / "mkdocs.yml", project / "mkdocs.yml")
+    shutil.copytree(ROOT / "docs", project / "docs")
+    (project / "docs" / "emoji.md").write_text("# Emoji 😀 heading " + "H" * 1500 + "\n\nText.\n", encoding="utf-8")
+    source = tmp / "source"
+    _source_copy(source, extra="\nimpl /* \u202e hidden */ Retry<'static, ()> {}\n", tail_lines=60000)
+    recs = clean_records()
+    modified = source_lines(RETRY, 33, 38).replace("pub fn new(", "pub fn\u2028new(", 1)
+    lines = [dumps(r) for r in recs] + [
+        dumps(record("Tidy the constructor.", THINK, modified)),
+        dumps(record("A record of 90,000 short code lines.", THINK, "fn a() {\n" + " ;\n" * 90_000 + "}")),
+    ]
+    jsonl = make_dataset(tmp / "ds", "ds", lines, lock=False)
+    cfg = jsonl.with_suffix(".toml")
+    text = cfg.read_text()
+    cfg.write_text(text.replace('title = "Svix retry state machine and retry scheduling"', "title = " + orjson.dumps(TITLE).decode(), 1), encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(project)
+        assert main(["build", "--dataset", str(jsonl), "--source-root", str(source), "--work", str(tmp / "w"), "--out", str(tmp / "site"), "--quiet"]) == 0
+    return tmp / "site"
+
+
+def _page(site, rel):
+    return (site / rel / "index.html").read_text(encoding="utf-8")
+
+
+def _outside_textarea(html: str) -> str:
+    return re.sub(r"<textarea[^>]*>.*?</textarea>", "", html, flags=re.S)
+
+
+@pytest.mark.slow
+def test_unicode_and_long_titles_round_trip_through_the_mkdocs_config(hostile_build):
+    site = hostile_build
+    home = _page(site, "")
+    assert "Emoji 😀 heading " + "H" * 1500 in home  # a docs/ heading in the nav
+    overview = _page(site, "datasets/ds")
+    shown = "Emoji 😀 title &lt;!--slot:body--&gt; @@PAGE_BODY@@ @@PAGE_H1@@ " + "T" * 2000
+    assert f"<h1>{shown}</h1>" in overview
+    assert f"<title>{shown} - " in overview
+
+
+@pytest.mark.slow
+def test_slot_markers_in_a_title_do_not_break_example_frames(hostile_build):
+    html = _page(hostile_build, "datasets/ds/examples/line-1")
+    assert "<!--slot:" not in html
+    assert html.count('<div class="page-slot">') == 1 and html.count("<article") == 1
+    body = html.split('<div class="page-slot">', 1)[1]
+    assert "keeps retrying an async call" in body and 'class="ex-meta"' in body
+    assert "<title>Example 1 · Emoji 😀 title &lt;!--slot:body--&gt; @@PAGE_BODY@@" in html
+    assert html.index("<h1>Example 1</h1>") < html.index('<div class="page-slot">')
+
+
+@pytest.mark.slow
+def test_pages_of_huge_records_and_files_are_capped(hostile_build):
+    example = (hostile_build / "datasets/ds/examples/line-5/index.html").stat().st_size
+    assert example < 1_000_000, example  # 28.7 MB before the cap
+    assert "more lines of this segment are not shown" in _page(hostile_build, "datasets/ds/examples/line-5")
+    src = hostile_build / "datasets/ds/source/server/svix-server/src/core/retry.rs/index.html"
+    assert src.stat().st_size < 2_500_000, src.stat().st_size
+    assert 'class="cut-note"' in src.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_hidden_characters_are_marked_in_diffs_and_item_names(hostile_build):
+    example = _page(hostile_build, "datasets/ds/examples/line-4")
+    diff = example.split('class="segment-diff"', 1)[1].split("</details>", 1)[0]
+    assert '<span class="cc" title="U+2028 LINE SEPARATOR">U+2028</span>' in diff
+    assert find_hidden(_outside_textarea(example)) == []
+    src = _page(hostile_build, "datasets/ds/source/server/svix-server/src/core/retry.rs")
+    assert '<span class="cc" title="U+202E RIGHT-TO-LEFT OVERRIDE">U+202E</span> hidden' in src
+    assert find_hidden(src) == []
+    for rel in ("", "datasets/ds", "datasets/ds/coverage", "datasets/ds/findings"):
+        assert find_hidden(_page(hostile_build, rel)) == [], rel
