@@ -167,7 +167,7 @@ def _handwritten_nav(root: Path) -> list:
     out = []
     for path in sorted((root / "docs").glob("*.md")):
         title = path.stem.replace("-", " ").replace("_", " ").capitalize()
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             if line.startswith("# "):
                 title = line[2:].strip()
                 break
