@@ -43,16 +43,25 @@ def _char_class(ranges) -> str:
     return "[" + "".join(parts) + "]"
 
 
-HIDDEN = re.compile(_char_class(RANGES))
+HIDDEN = re.compile(_char_class(RANGES))  # exact; the scans below use a faster superset
+# The regex engine tests a class of BMP characters with a bitmap but astral ranges one by one:
+# scanning for BMP hidden characters or any astral character, then checking astral hits
+# against the table, is several times faster on ordinary text.
+_BMP = tuple((a, b) for a, b in RANGES if b <= 0xFFFF)
+_ASTRAL = tuple((a, b) for a, b in RANGES if b > 0xFFFF)
+_CANDIDATE = re.compile(_char_class(_BMP)[:-1] + "\U00010000-\U0010FFFF]")
 
 
 def is_hidden(ch: str) -> bool:
-    return HIDDEN.fullmatch(ch) is not None
+    cp = ord(ch)
+    if cp <= 0xFFFF:
+        return any(a <= cp <= b for a, b in _BMP)
+    return any(a <= cp <= b for a, b in _ASTRAL)
 
 
 def find_hidden(text: str) -> list[str]:
     """The hidden characters of `text`, in order (repeats included)."""
-    return HIDDEN.findall(text)
+    return [c for c in _CANDIDATE.findall(text) if ord(c) <= 0xFFFF or is_hidden(c)]
 
 
 def code_point(ch: str) -> str:
@@ -65,14 +74,16 @@ def char_name(ch: str) -> str:
 
 def _html_marker(m: re.Match) -> str:
     ch = m.group(0)
+    if ord(ch) > 0xFFFF and not is_hidden(ch):
+        return ch
     return f'<span class="cc" title="{code_point(ch)} {html.escape(char_name(ch))}">{code_point(ch)}</span>'
 
 
 def mark_html(escaped_html: str) -> str:
     """Already-escaped HTML with every hidden character replaced by a visible marker."""
-    return HIDDEN.sub(_html_marker, escaped_html)
+    return _CANDIDATE.sub(_html_marker, escaped_html)
 
 
 def visible(text: str) -> str:
     """Plain text with every hidden character written as ⟨U+XXXX⟩ (titles, table data, terminals)."""
-    return HIDDEN.sub(lambda m: f"⟨{code_point(m.group(0))}⟩", text)
+    return _CANDIDATE.sub(lambda m: f"⟨{code_point(m.group(0))}⟩" if ord(m.group(0)) <= 0xFFFF or is_hidden(m.group(0)) else m.group(0), text)

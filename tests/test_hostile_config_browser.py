@@ -84,7 +84,7 @@ def hostile_config_site(tmp_path_factory):
 
 def _pages(site_dir):
     """One or more pages of every type the site has."""
-    pages = ["", "guide/", "datasets/hostile_cfg/", "datasets/hostile_cfg/examples/", "datasets/hostile_cfg/coverage/", "datasets/hostile_cfg/findings/"]
+    pages = ["", "404.html", "guide/", "datasets/hostile_cfg/", "datasets/hostile_cfg/examples/", "datasets/hostile_cfg/coverage/", "datasets/hostile_cfg/findings/"]
     pages += [f"datasets/hostile_cfg/examples/line-{n}/" for n in (1, 2, 3, 4)]
     for p in sorted((site_dir / "datasets/hostile_cfg/source").rglob("index.html")):
         pages.append(p.parent.relative_to(site_dir).as_posix() + "/")

@@ -417,3 +417,14 @@ def test_hidden_characters_are_marked_in_diffs_and_item_names(hostile_build):
     assert find_hidden(src) == []
     for rel in ("", "datasets/ds", "datasets/ds/coverage", "datasets/ds/findings"):
         assert find_hidden(_page(hostile_build, rel)) == [], rel
+
+
+def test_fast_scans_agree_with_the_exact_table():
+    from generator.hidden import is_hidden, mark_html
+
+    rng = random.Random(7)
+    sample = [chr(cp) for cp in LISTED] + [chr(rng.randrange(0x110000)) for _ in range(20000)] + ["😀", "\U0001F3F4", "\U000E0100"]
+    for ch in sample:
+        exact = HIDDEN.fullmatch(ch) is not None
+        assert is_hidden(ch) == exact and (find_hidden(ch) == [ch]) == exact, hex(ord(ch))
+        assert (mark_html(ch) != ch) == exact and (visible(ch) != ch) == exact, hex(ord(ch))
