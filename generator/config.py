@@ -83,23 +83,24 @@ class DatasetConfig:
         return False
 
 
-def _get(data: dict, dotted: str, kind, path: Path, default=None):
+def _get(data: dict, dotted: str, kind, path: Path, default=None, text: str = ""):
     cur = data
     for part in dotted.split("."):
         if not isinstance(cur, dict) or part not in cur:
             if default is not None:
                 return default
-            raise ConfigError(f"{path}: missing key '{dotted}'")
+            raise ConfigError(f"{_at(path, text, dotted)}: missing key '{dotted}'")
         cur = cur[part]
-    if not isinstance(cur, kind):
-        raise ConfigError(f"{path}: '{dotted}' must be {kind.__name__ if isinstance(kind, type) else kind}")
+    if not isinstance(cur, kind) or (kind is int and isinstance(cur, bool)):
+        name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ConfigError(f"{_at(path, text, dotted)}: '{dotted}' must be {name}")
     return cur
 
 
-def _str_list(data: dict, dotted: str, path: Path) -> tuple[str, ...]:
-    value = _get(data, dotted, list, path, default=[])
+def _str_list(data: dict, dotted: str, path: Path, text: str = "") -> tuple[str, ...]:
+    value = _get(data, dotted, list, path, default=[], text=text)
     if not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{path}: '{dotted}' must be a list of strings")
+        raise ConfigError(f"{_at(path, text, dotted)}: '{dotted}' must be a list of strings")
     return tuple(value)
 
 
@@ -194,31 +195,31 @@ def load_config(jsonl: Path) -> DatasetConfig:
     except OSError as e:
         raise ConfigError(f"{path}: cannot be read ({e.strerror or e})") from None
     _reject_unknown(data, text, path)
-    severity = _get(data, "severity", dict, path, default={})
+    severity = _get(data, "severity", dict, path, default={}, text=text)
     from .checks import RULES
 
     for rule, sev in severity.items():
         if rule not in RULES:
             raise ConfigError(f"{_at(path, text, 'severity.' + rule)}: [severity] names an unknown rule {rule!r}")
         if sev not in ("error", "warning", "info", "off"):
-            raise ConfigError(f"{path}: severity of '{rule}' must be error, warning, info or off")
+            raise ConfigError(f"{_at(path, text, 'severity')}: severity of '{rule}' must be error, warning, info or off")
     where_files = _at(path, text, "scope.files")
-    files = tuple(_clean_scope_file(f, where_files) for f in _str_list(data, "scope.files", path))
+    files = tuple(_clean_scope_file(f, where_files) for f in _str_list(data, "scope.files", path, text=text))
     if len(set(files)) != len(files):
         dup = next(f for f in files if files.count(f) > 1)
         raise ConfigError(f"{where_files}: scope file {dup!r} is listed twice (after normalising the path)")
-    repository = _get(data, "source.repository", str, path)
+    repository = _get(data, "source.repository", str, path, text=text)
     _check_repository(repository, _at(path, text, "source.repository"))
-    max_bytes = _get(data, "source.max_file_bytes", int, path, default=DEFAULT_MAX_FILE_BYTES)
+    max_bytes = _get(data, "source.max_file_bytes", int, path, default=DEFAULT_MAX_FILE_BYTES, text=text)
     if isinstance(max_bytes, bool) or max_bytes < 1:
         raise ConfigError(f"{_at(path, text, 'source.max_file_bytes')}: source.max_file_bytes must be a positive integer")
-    threshold = _get(data, "duplicates.near_threshold", (int, float), path, default=0.5)
+    threshold = _get(data, "duplicates.near_threshold", (int, float), path, default=0.5, text=text)
     if isinstance(threshold, bool) or not (0 < threshold <= 1):
-        raise ConfigError(f"{path}: duplicates.near_threshold must be a number in (0, 1], got {threshold!r}")
+        raise ConfigError(f"{_at(path, text, 'duplicates.near_threshold')}: duplicates.near_threshold must be a number in (0, 1], got {threshold!r}")
     selectors: dict[str, tuple[str, ...]] = {}
     for key in ("scope.items", "scope.out"):
         cleaned = []
-        for sel in _str_list(data, key, path):
+        for sel in _str_list(data, key, path, text=text):
             spath, sep, name = sel.partition("::")
             if not sep or not name:
                 raise ConfigError(f"{_at(path, text, key)}: {key} entry {sel!r} must be 'path::Name' or 'path::*'")
@@ -231,20 +232,20 @@ def load_config(jsonl: Path) -> DatasetConfig:
         stem=jsonl.stem,
         jsonl=jsonl,
         config_path=path,
-        title=_get(data, "title", str, path),
-        description=_get(data, "description", str, path, default=""),
-        system_prompt=_get(data, "system_prompt", str, path),
+        title=_get(data, "title", str, path, text=text),
+        description=_get(data, "description", str, path, default="", text=text),
+        system_prompt=_get(data, "system_prompt", str, path, text=text),
         repository=repository,
-        commit=_get(data, "source.commit", str, path),
-        license=_get(data, "source.license", str, path, default=""),
-        copyright=_get(data, "source.copyright", str, path, default=""),
+        commit=_get(data, "source.commit", str, path, text=text),
+        license=_get(data, "source.license", str, path, default="", text=text),
+        copyright=_get(data, "source.copyright", str, path, default="", text=text),
         scope_files=files,
         scope_items=selectors["scope.items"],
         out_items=selectors["scope.out"],
-        exclude_test_modules=_get(data, "scope.exclude_test_modules", bool, path, default=True),
-        expected_names=_str_list(data, "scope.expected_names", path),
-        required_terms=_str_list(data, "reasoning.required_terms", path),
-        allow=frozenset(_str_list(data, "reasoning.allow", path)),
+        exclude_test_modules=_get(data, "scope.exclude_test_modules", bool, path, default=True, text=text),
+        expected_names=_str_list(data, "scope.expected_names", path, text=text),
+        required_terms=_str_list(data, "reasoning.required_terms", path, text=text),
+        allow=frozenset(_str_list(data, "reasoning.allow", path, text=text)),
         near_threshold=float(threshold),
         severity=dict(severity),
         max_file_bytes=max_bytes,

@@ -428,3 +428,16 @@ def test_fast_scans_agree_with_the_exact_table():
         exact = HIDDEN.fullmatch(ch) is not None
         assert is_hidden(ch) == exact and (find_hidden(ch) == [ch]) == exact, hex(ord(ch))
         assert (mark_html(ch) != ch) == exact and (visible(ch) != ch) == exact, hex(ord(ch))
+
+
+@pytest.mark.parametrize("edit,needle,line", [
+    (('title = "Svix retry state machine and retry scheduling"', "title = 5"), "'title' must be str", 4),
+    (("exclude_test_modules = true", 'exclude_test_modules = "yes"'), "must be bool", 52),
+    (("copyright = ", "max_file_bytes = true\ncopyright = "), "must be int", 14),
+    (('required_terms = ["tokio", "chrono"]', 'required_terms = ["tokio", 3]'), "must be a list of strings", 58),
+])
+def test_wrong_types_name_the_line(tmp_path, capsys, monkeypatch, edit, needle, line):
+    jsonl, cfg = dataset_with_config(tmp_path, edit)
+    monkeypatch.chdir(ROOT)
+    code, _, err = run_cli(capsys, "check", "--dataset", str(jsonl))
+    assert code == 2 and err.count("\n") == 1 and needle in err and f"{cfg}:{line}:" in err, err
