@@ -6,7 +6,8 @@ lone surrogates (Cs), every Default_Ignorable_Code_Point (variation selectors, U
 U+115F, U+17B4, U+3164, U+FFA0…), plus blanks that are none of these but render as nothing
 (U+2800 BRAILLE PATTERN BLANK). Python's unicodedata has no Default_Ignorable property, so the
 table below is precomputed (Unicode 14, DerivedCoreProperties.txt and General_Category);
-tests/test_hidden.py checks it against the running Python's data.
+tests/test_hostile_inputs.py checks it against the running Python's data
+(and against the `regex` module's Default_Ignorable_Code_Point, when installed).
 """
 
 from __future__ import annotations
