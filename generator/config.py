@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+from .urls import source
+
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000  # a larger source file is skipped with a finding
 
@@ -208,6 +210,11 @@ def load_config(jsonl: Path) -> DatasetConfig:
     if len(set(files)) != len(files):
         dup = next(f for f in files if files.count(f) > 1)
         raise ConfigError(f"{where_files}: scope file {dup!r} is listed twice (after normalising the path)")
+    pages: dict[str, str] = {}
+    for f in files:  # a source page is named by a slug of its path: two must not share one
+        other = pages.setdefault(source("x", f).lower(), f)
+        if other != f:
+            raise ConfigError(f"{where_files}: scope files {other!r} and {f!r} would share one source page; rename one")
     repository = _get(data, "source.repository", str, path, text=text)
     _check_repository(repository, _at(path, text, "source.repository"))
     max_bytes = _get(data, "source.max_file_bytes", int, path, default=DEFAULT_MAX_FILE_BYTES, text=text)

@@ -58,6 +58,7 @@ def dataset_with_config(tmp_path, edit=None, lines=None, lock=True):
         (('  "server/svix-server/src/cfg.rs",\n]', '  "server/svix-server/src/cfg.rs",\n  "server/svix-server/src/",\n]'), "naming a file", 18),
         (('  "server/svix-server/src/cfg.rs",\n]', '  "server/svix-server/src/cfg.rs",\n  "server/x\\u0000.rs",\n]'), "control character", 18),
         (("copyright = ", "max_file_bytes = -5\ncopyright = "), "max_file_bytes must be a positive integer", 14),
+        (('  "server/svix-server/src/cfg.rs",\n]', '  "server/svix-server/src/cfg.rs",\n  "server/svix-server/src/cfg<x>.rs",\n  "server/svix-server/src/cfg>x<.rs",\n]'), "would share one source page", 18),
     ],
 )
 def test_bad_configs_are_one_line_errors_naming_file_and_line(tmp_path, capsys, monkeypatch, edit, needle, line):
