@@ -13,6 +13,7 @@ from .urls import source
 
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000  # a larger source file is skipped with a finding
+DEFAULT_PARSE_TIMEOUT = 2.0  # seconds tree-sitter may spend on one file (then: skipped, a finding)
 
 
 class ConfigError(Exception):
@@ -41,6 +42,7 @@ class DatasetConfig:
     near_threshold: float
     severity: dict[str, str] = field(default_factory=dict)
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    parse_timeout: float = DEFAULT_PARSE_TIMEOUT
 
     def fingerprint(self) -> str:
         """Every setting, written the same way in every process (sets sorted): part of the
@@ -109,7 +111,7 @@ def _str_list(data: dict, dotted: str, path: Path, text: str = "") -> tuple[str,
 # Every key a config may hold (tables → their keys); [severity] takes rule ids (checked below).
 SCHEMA: dict[str, object] = {
     "title": str, "description": str, "system_prompt": str,
-    "source": {"repository": str, "commit": str, "license": str, "copyright": str, "max_file_bytes": int},
+    "source": {"repository": str, "commit": str, "license": str, "copyright": str, "max_file_bytes": int, "parse_timeout_seconds": float},
     "scope": {"files": list, "items": list, "out": list, "exclude_test_modules": bool, "expected_names": list},
     "reasoning": {"required_terms": list, "allow": list},
     "duplicates": {"near_threshold": float},
@@ -220,6 +222,9 @@ def load_config(jsonl: Path) -> DatasetConfig:
     max_bytes = _get(data, "source.max_file_bytes", int, path, default=DEFAULT_MAX_FILE_BYTES, text=text)
     if isinstance(max_bytes, bool) or max_bytes < 1:
         raise ConfigError(f"{_at(path, text, 'source.max_file_bytes')}: source.max_file_bytes must be a positive integer")
+    timeout = _get(data, "source.parse_timeout_seconds", (int, float), path, default=DEFAULT_PARSE_TIMEOUT, text=text)
+    if isinstance(timeout, bool) or not (0 < timeout <= 600):
+        raise ConfigError(f"{_at(path, text, 'source.parse_timeout_seconds')}: source.parse_timeout_seconds must be a number of seconds in (0, 600]")
     threshold = _get(data, "duplicates.near_threshold", (int, float), path, default=0.5, text=text)
     if isinstance(threshold, bool) or not (0 < threshold <= 1):
         raise ConfigError(f"{_at(path, text, 'duplicates.near_threshold')}: duplicates.near_threshold must be a number in (0, 1], got {threshold!r}")
@@ -256,4 +261,5 @@ def load_config(jsonl: Path) -> DatasetConfig:
         near_threshold=float(threshold),
         severity=dict(severity),
         max_file_bytes=max_bytes,
+        parse_timeout=float(timeout),
     )

@@ -139,7 +139,7 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
     source_index = None
     if source_root is not None:
         try:
-            source_index, source_findings = index_source(source_root, list(config.scope_files), config.max_file_bytes)
+            source_index, source_findings = index_source(source_root, list(config.scope_files), config.max_file_bytes, config.parse_timeout)
         except SourceError as e:
             raise PipelineError(str(e)) from None
         findings += [_with_dataset(f, config.stem) for f in source_findings]

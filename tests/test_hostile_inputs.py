@@ -58,6 +58,7 @@ def dataset_with_config(tmp_path, edit=None, lines=None, lock=True):
         (('  "server/svix-server/src/cfg.rs",\n]', '  "server/svix-server/src/cfg.rs",\n  "server/svix-server/src/",\n]'), "naming a file", 18),
         (('  "server/svix-server/src/cfg.rs",\n]', '  "server/svix-server/src/cfg.rs",\n  "server/x\\u0000.rs",\n]'), "control character", 18),
         (("copyright = ", "max_file_bytes = -5\ncopyright = "), "max_file_bytes must be a positive integer", 14),
+        (("copyright = ", "parse_timeout_seconds = 0\ncopyright = "), "parse_timeout_seconds must be a number of seconds", 14),
         (('  "server/svix-server/src/cfg.rs",\n]', '  "server/svix-server/src/cfg.rs",\n  "server/svix-server/src/cfg<x>.rs",\n  "server/svix-server/src/cfg>x<.rs",\n]'), "would share one source page", 18),
     ],
 )
@@ -242,6 +243,21 @@ def test_parse_timeout_and_size_cap_are_findings(tmp_path):
     assert rules["big.rs"][0] == "source.too-large" and "max_file_bytes" in rules["big.rs"][1]
     for rule in ("source.parse-timeout", "source.too-large"):
         assert checks.RULES[rule][0] == "error"
+
+
+def test_parse_timeout_is_a_config_key(tmp_path, capsys, monkeypatch):
+    jsonl, _ = dataset_with_config(tmp_path, ("copyright = ", "parse_timeout_seconds = 0.000001\ncopyright = "))
+    monkeypatch.chdir(ROOT)
+    code, out, _ = run_cli(capsys, "check", "--dataset", str(jsonl), "--source-root", str(CORPUS), "--format", "json")
+    slow = {f["file"].rsplit("/", 1)[-1] for f in orjson.loads(out)["findings"] if f["rule"] == "source.parse-timeout"}
+    assert code == 1 and "worker.rs" in slow
+
+
+def test_cli_errors_never_pass_control_characters(tmp_path, capsys, monkeypatch):
+    jsonl, _ = dataset_with_config(tmp_path, ("[reasoning]\n", '[reasoning]\n"\\u001b[2J\\u202e" = 1\n'))
+    monkeypatch.chdir(ROOT)
+    code, _, err = run_cli(capsys, "check", "--dataset", str(jsonl))
+    assert code == 2 and "unknown key" in err and "⟨U+001B⟩[2J⟨U+202E⟩" in err and not find_hidden(err.rstrip("\n")), repr(err)
 
 
 def test_size_cap_is_a_config_key_and_a_finding_in_check(tmp_path, capsys, monkeypatch):
