@@ -40,6 +40,7 @@ class DatasetConfig:
     required_terms: tuple[str, ...]
     allow: frozenset[str]
     near_threshold: float
+    boilerplate_share: float = 0.5  # reasoning.boilerplate: a phrase in more than this share of blocks
     severity: dict[str, str] = field(default_factory=dict)
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     parse_timeout: float = DEFAULT_PARSE_TIMEOUT
@@ -96,8 +97,8 @@ def _get(data: dict, dotted: str, kind, path: Path, default=None, text: str = ""
             raise ConfigError(f"{_at(path, text, dotted)}: missing key '{dotted}'")
         cur = cur[part]
     if not isinstance(cur, kind) or (kind is int and isinstance(cur, bool)):
-        name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise ConfigError(f"{_at(path, text, dotted)}: '{dotted}' must be {name}")
+        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise ConfigError(f"{_at(path, text, dotted)}: '{dotted}' must be {names}")
     return cur
 
 
@@ -113,7 +114,7 @@ SCHEMA: dict[str, object] = {
     "title": str, "description": str, "system_prompt": str,
     "source": {"repository": str, "commit": str, "license": str, "copyright": str, "max_file_bytes": int, "parse_timeout_seconds": float},
     "scope": {"files": list, "items": list, "out": list, "exclude_test_modules": bool, "expected_names": list},
-    "reasoning": {"required_terms": list, "allow": list},
+    "reasoning": {"required_terms": list, "allow": list, "boilerplate_share": float},
     "duplicates": {"near_threshold": float},
     "severity": dict,
 }
@@ -228,6 +229,9 @@ def load_config(jsonl: Path) -> DatasetConfig:
     threshold = _get(data, "duplicates.near_threshold", (int, float), path, default=0.5, text=text)
     if isinstance(threshold, bool) or not (0 < threshold <= 1):
         raise ConfigError(f"{_at(path, text, 'duplicates.near_threshold')}: duplicates.near_threshold must be a number in (0, 1], got {threshold!r}")
+    share = _get(data, "reasoning.boilerplate_share", (int, float), path, default=0.5, text=text)
+    if isinstance(share, bool) or not (0 < share <= 1):
+        raise ConfigError(f"{_at(path, text, 'reasoning.boilerplate_share')}: reasoning.boilerplate_share must be a number in (0, 1], got {share!r}")
     selectors: dict[str, tuple[str, ...]] = {}
     for key in ("scope.items", "scope.out"):
         cleaned = []
@@ -259,6 +263,7 @@ def load_config(jsonl: Path) -> DatasetConfig:
         required_terms=_str_list(data, "reasoning.required_terms", path, text=text),
         allow=frozenset(_str_list(data, "reasoning.allow", path, text=text)),
         near_threshold=float(threshold),
+        boilerplate_share=float(share),
         severity=dict(severity),
         max_file_bytes=max_bytes,
         parse_timeout=float(timeout),

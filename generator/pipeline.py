@@ -201,9 +201,10 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
         fresh.findings[r.digest] = cached
         record_findings += own
         record_findings += checks.check_fidelity_scope(ex, config, index, per_code)
-    contents, sets = remember_lines(examples, line_memos)
+    contents, sets, phrases = remember_lines(examples, line_memos)
     dups, fresh.near = checks.check_duplicates(examples, config, contents, sets, memo.near if memo is not None else None)
     record_findings += dups
+    record_findings += checks.check_boilerplate(examples, config, phrases)
     whole = checks.check_coverage(config, index, covered)
     all_findings = checks.apply_severity(config, findings + drift_findings + record_findings + whole)
     all_findings.sort(key=lambda f: (f.path, f.line, f.rule, f.message))
@@ -229,21 +230,25 @@ def index_digest(index: SourceIndex) -> str:
     return context_digest(orjson.dumps(parts))
 
 
-def remember_lines(examples: list[Example], line_memos) -> tuple[list[bytes], list]:
-    """Each example's identical-record digest and request shingles (as packed arrays: 8 bytes
-    a shingle, where a frozenset costs ~60), from the memo or computed and then kept in it;
-    its sizes are set on the example for the views."""
-    contents, sets = [], []
+def remember_lines(examples: list[Example], line_memos) -> tuple[list[bytes], list, list]:
+    """Each example's identical-record digest, request shingles and reasoning phrase hashes
+    (as packed arrays: 8 bytes a hash, where a frozenset costs ~60), from the memo or computed
+    and then kept in it; its sizes are set on the example for the views."""
+    contents, sets, phrases = [], [], []
     for ex in examples:
         lm = line_memos[ex.record.digest]
         if lm.content is None:
             lm.content = checks.content_digest(ex.record)
             lm.shingles = array("Q", sorted(checks.shingles(ex.record.user))).tobytes()
+            phrase_hashes, negated = checks.phrase_set(ex.think)
+            lm.phrases = array("q", sorted(phrase_hashes)).tobytes()
+            lm.negated = array("q", sorted(negated)).tobytes()
             lm.sizes = (len(ex.record.user.split()), len(ex.think.split()), ex.code.count("\n") + 1)
         sets.append(array("Q", lm.shingles))
+        phrases.append((array("q", lm.phrases), array("q", lm.negated)))
         contents.append(lm.content)
         ex.sizes = lm.sizes
-    return contents, sets
+    return contents, sets, phrases
 
 
 def _with_dataset(f: Finding, stem: str) -> Finding:
