@@ -4,6 +4,7 @@ names of a scoped source tree never run, never load anything off-host, on every 
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import orjson
@@ -62,8 +63,8 @@ def hostile_config_site(tmp_path_factory):
     swap("system_prompt = ", "system_prompt = " + dump(system) + "\n# ")
     swap('repository = "https://github.com/svix/svix-webhooks"', "repository = " + dump("https://github.com/svix/svix-webhooks?x='onmouseover='window.__pwned_repo=1"))
     swap('commit = "4fc0cfb8b426c87ef7e2b937e7d896a71d456a47"', "commit = " + dump(payload("commit")))
-    swap('license = "MIT"', "license = " + dump(payload("license")))
-    swap('copyright = "Copyright (c) 2021 Svix"', "copyright = " + dump(payload("copyright")))
+    text = re.sub(r"(?m)^license = .*$", lambda m: "license = " + dump(payload("license")), text, count=1)
+    text = re.sub(r"(?m)^copyright = .*$", lambda m: "copyright = " + dump(payload("copyright")), text, count=1)
     swap("files = [\n", "files = [\n  " + dump(FILE_IMG) + ",\n  " + dump(FILE_MD) + ",\n")
     swap("items = [\n", "items = [\n  " + dump(RETRY + "::" + payload("item")) + ",\n  " + dump(FILE_IMG + "::*") + ",\n")
     swap("out = [\n", "out = [\n  " + dump(RETRY + "::" + payload("out")) + ",\n")
