@@ -25,6 +25,7 @@ from . import urls
 from .memo import code_digest
 from .place import Wanted
 from .render import render_page, title_html
+from .diffview import change_key
 from .views import example_page, example_search_entry
 
 # In shell.md.j2. Markers that escaped text cannot produce (every string reaches the shell's HTML
@@ -88,7 +89,7 @@ def plan_site(gen: dict, work: Path, out: Path, previous: dict[str, str] | None)
         exs = dv.examples
         segments_seen: dict = {}  # (kept alive by exs: ids are not reused within this loop)
         for i, ex in enumerate(exs):
-            key = example_page_key(base, ex, exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None, segments_seen)
+            key = example_page_key(base, ex, exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None, segments_seen, change_key(dv, ex))
             all_keys.update(key.encode())
             rel = f"{folder}line-{ex.record.line}/index.html"
             wanted[rel] = Wanted(key, make=functools.partial(framed_page, dv, i))
@@ -110,10 +111,11 @@ def dataset_page_key(dv, code: str, frame_hash: str) -> bytes:
     ).digest()
 
 
-def example_page_key(base: bytes, ex, prev, nxt, segments_seen: dict | None = None) -> str:
+def example_page_key(base: bytes, ex, prev, nxt, segments_seen: dict | None = None, change: bytes | None = None) -> str:
     """An example page's key: its record (by digest), place, neighbours, findings and where its
     segments were found. Everything else on the page follows from these and the dataset key.
-    `segments_seen` caches the segments' part (examples quoting one block share Segments)."""
+    `segments_seen` caches the segments' part (examples quoting one block share Segments);
+    `change` is what a comparison (build --compare) shows on the page, None without one."""
     ids = tuple(map(id, ex.segments))
     seg_part = segments_seen.get(ids) if segments_seen is not None else None
     if seg_part is None:
@@ -127,6 +129,8 @@ def example_page_key(base: bytes, ex, prev, nxt, segments_seen: dict | None = No
         [nxt.record.line, nxt.number] if nxt else None,
         [[f.rule, f.severity, f.message, f.detail] for f in ex.findings] if ex.findings else None,
     ]
+    if change is not None:
+        place.append(change.hex())
     return hashlib.blake2b(base + ex.record.digest + seg_part + orjson.dumps(place), digest_size=16).hexdigest()
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from markupsafe import Markup
 
-from . import charts, urls
+from . import charts, diffview, urls
 from .checks import RULES
 from .hidden import visible
 from .highlight import rust_lines, text_html, title_html
@@ -90,8 +90,13 @@ def source_pages_available(r: DatasetResult) -> set[str]:
 class DatasetViews:
     """Everything about one dataset that its pages need, computed once."""
 
-    def __init__(self, r: DatasetResult):
+    diff = None  # a diff.DatasetDiff under build --compare
+    diff_by_line: dict = {}
+
+    def __init__(self, r: DatasetResult, diff=None):
         self.r = r
+        if diff is not None:
+            self.diff, self.diff_by_line = diff, diff.by_new_line()
         self.stem = r.config.stem
         self.examples = sorted(r.examples, key=lambda e: e.record.line)
         self.by_key = {e.record.key: e for e in self.examples}
@@ -245,6 +250,7 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
         "index_href": dv.rel(path, urls.examples_index(stem)),
         "dataset_href": dv.rel(path, urls.dataset_home(stem)),
         "download_href": dv.rel(path, urls.data_file(stem, cfg.jsonl.name)),
+        "change": diffview.example_box(dv, ex, path),
     }
     return Page(path, "example.html.j2", ctx, f"Example {ex.number} · {cfg.title}", standalone=True)
 
@@ -505,12 +511,13 @@ def dataset_home_page(dv: DatasetViews) -> Page:
     return Page(page, "dataset.md.j2", ctx, cfg.title)
 
 
-def build_views(results: list[DatasetResult]) -> SiteViews:
+def build_views(results: list[DatasetResult], diffs: dict | None = None) -> SiteViews:
+    """`diffs` (dataset stem → diff.DatasetDiff, build --compare) adds a Changes page each."""
     site = SiteViews()
     summaries = []
     nav = [{"Home": urls.home()}]
     for r in sorted(results, key=lambda r: r.config.stem):
-        dv = DatasetViews(r)
+        dv = DatasetViews(r, (diffs or {}).get(r.config.stem))
         stem = dv.stem
         site.pages.append(dataset_home_page(dv))
         site.data.update(histogram_files(dv))
@@ -534,6 +541,9 @@ def build_views(results: list[DatasetResult]) -> SiteViews:
         site.pages.append(Page(shell, "shell.md.j2", {}, "shell"))
         site.shells[stem] = shell
         section = [{"Overview": urls.dataset_home(stem)}, {"Examples": ex_page}, {"Coverage": urls.coverage(stem)}, {"Findings": f_page}]
+        if dv.diff is not None:
+            site.pages.append(diffview.changes_page(dv))
+            section.append({"Changes": urls.changes(stem)})
         if sources:
             section.append({"Source": sources})
         nav.append({title_html(r.config.title): section})  # the theme shows nav titles as HTML
