@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     from .build import BuildError
     from .write import OutputError
     from .pipeline import PipelineError
+    from .hidden import visible
 
     source_root = default_source_root(args.source_root)
     try:
@@ -68,10 +69,10 @@ def main(argv: list[str] | None = None) -> int:
 
             return cmd_serve(args, source_root)
     except PipelineError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(visible(f"error: {e}"), file=sys.stderr)
         return 2
     except (BuildError, OutputError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(visible(f"error: {e}"), file=sys.stderr)
         return 1
     except OSError as e:  # a folder given on the command line that cannot be used
         print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)

@@ -18,7 +18,6 @@ import contextlib
 import fcntl
 import glob
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -29,6 +28,7 @@ import time
 from pathlib import Path
 
 import orjson
+import yaml
 from markupsafe import Markup
 
 from .load import LOADER_RULES
@@ -37,7 +37,7 @@ from .pipeline import Timings, discover, run
 from . import urls
 from .place import NEW_SUFFIX, STAGE_PREFIX, SiteUnchanged, place, previous_keys
 from .plan import PlanError, plan_site
-from .highlight import keep_between_builds
+from .highlight import keep_between_builds, title_html
 from .render import render_page
 from . import diffview
 from .views import build_views, source_body, source_pages_available
@@ -108,7 +108,9 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
         config["extra_javascript"] = ["assets/site.js", "assets/livereload.js"]
     if diffs:  # build --compare: the diff marks' styles, only then (else the site is as without)
         config["extra_css"] = _inherited_list(root / "mkdocs.yml", "extra_css") + [CHANGES_CSS]
-    cfg_bytes = json.dumps(config, indent=2, ensure_ascii=True).encode() + b"\n"  # YAML-safe
+    # Any Unicode, any length: PyYAML escapes what YAML cannot hold raw and writes a key over
+    # YAML's 1,024-character implicit-key limit as an explicit one.
+    cfg_bytes = yaml.safe_dump(config, allow_unicode=True, width=float("inf"), sort_keys=False).encode("utf-8")
     cfg_path = work / "mkdocs.yml"
     if not cfg_path.exists() or cfg_path.read_bytes() != cfg_bytes:
         cfg_path.write_bytes(cfg_bytes)
@@ -189,11 +191,11 @@ def _handwritten_nav(root: Path) -> list:
     out = []
     for path in sorted((root / "docs").glob("*.md")):
         title = path.stem.replace("-", " ").replace("_", " ").capitalize()
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             if line.startswith("# "):
                 title = line[2:].strip()
                 break
-        out.append({title: path.name})
+        out.append({title_html(title): path.name})  # docs/ is untrusted too
     return out
 
 

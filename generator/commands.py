@@ -39,7 +39,7 @@ def cmd_lock(args, source_root) -> int:
         except ConfigError as e:
             raise PipelineError(str(e)) from None
         try:
-            index, problems = index_source(source_root, list(config.scope_files))
+            index, problems = index_source(source_root, list(config.scope_files), config.max_file_bytes, config.parse_timeout)
         except SourceError as e:
             raise PipelineError(str(e)) from None
         if problems:

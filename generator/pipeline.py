@@ -5,6 +5,7 @@ The result is plain data that `check` prints and `build` renders. Nothing here w
 
 from __future__ import annotations
 
+import os
 import time
 from array import array
 from collections import defaultdict
@@ -69,10 +70,18 @@ class Timings:
 
 def discover(dataset_args: list[str] | None, root: Path) -> list[Path]:
     if dataset_args:
-        return [Path(d) for d in dataset_args]
-    found = sorted(_relative((root / "dataset")).glob("*.jsonl"))
-    if not found:
-        raise PipelineError(f"{root / 'dataset'}: no *.jsonl datasets found (name one with --dataset)")
+        found = [Path(d) for d in dataset_args]
+    else:
+        found = sorted(_relative((root / "dataset")).glob("*.jsonl"))
+        if not found:
+            raise PipelineError(f"{root / 'dataset'}: no *.jsonl datasets found (name one with --dataset)")
+    for path in found:
+        try:
+            str(path).encode("utf-8")
+        except UnicodeEncodeError:  # undecodable bytes of the name, kept by the file system encoding
+            raise PipelineError(f"{os.fsencode(path)!r}: a dataset file name must be UTF-8 (its pages and links are named after it); rename the file") from None
+        if "\0" in str(path):
+            raise PipelineError(f"{str(path)!r}: a dataset file name cannot hold a NUL")
     return found
 
 
@@ -131,7 +140,7 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
     source_index = None
     if source_root is not None:
         try:
-            source_index, source_findings = index_source(source_root, list(config.scope_files))
+            source_index, source_findings = index_source(source_root, list(config.scope_files), config.max_file_bytes, config.parse_timeout)
         except SourceError as e:
             raise PipelineError(str(e)) from None
         findings += [_with_dataset(f, config.stem) for f in source_findings]
@@ -152,7 +161,7 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
     t = time.perf_counter()
     examples = link_examples(records, index)
     if source_root is not None:
-        find_outside_scope(examples, source_root, set(config.scope_files))
+        find_outside_scope(examples, source_root, set(config.scope_files), config.max_file_bytes)
     drifted_source = source_index is not None and lock_index is not None and any(
         source_index.files.get(p) is None or source_index.files[p].sha256 != f.sha256 for p, f in lock_index.files.items()
     )
@@ -274,7 +283,7 @@ def link_examples(records, index: SourceIndex) -> list[Example]:
     return examples
 
 
-def find_outside_scope(examples: list[Example], source_root: Path, scoped: set[str]) -> None:
+def find_outside_scope(examples: list[Example], source_root: Path, scoped: set[str], max_bytes: int = 1_000_000) -> None:
     """Segments not found in the scoped files are looked up in every other .rs file of the
     source root (hashes only, built once and only when needed); a hit becomes a located
     segment in that file, which the scope rule then reports."""
@@ -283,7 +292,7 @@ def find_outside_scope(examples: list[Example], source_root: Path, scoped: set[s
         return
     from .index import index_lines_only
 
-    wide = index_lines_only(source_root, scoped)
+    wide = index_lines_only(source_root, scoped, max_bytes=max_bytes)
     if not wide.files:
         return
     li = LineIndex.build(wide)

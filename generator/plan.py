@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
-import html
 import re
 from pathlib import Path
 
@@ -25,11 +24,13 @@ import orjson
 from . import urls
 from .memo import code_digest
 from .place import Wanted
-from .render import render_page
+from .render import render_page, title_html
 from .diffview import change_key
 from .views import example_page, example_search_entry
 
-SLOT_TITLE, SLOT_H1, SLOT_BODY = "@@PAGE_TITLE@@", "@@PAGE_H1@@", "@@PAGE_BODY@@"  # in shell.md.j2
+# In shell.md.j2. Markers that escaped text cannot produce (every string reaches the shell's HTML
+# escaped, so none holds a literal "<!--").
+SLOT_TITLE, SLOT_H1, SLOT_BODY = "<!--slot:title-->", "<!--slot:h1-->", "<!--slot:body-->"
 
 
 class PlanError(Exception):
@@ -75,8 +76,8 @@ def plan_site(gen: dict, work: Path, out: Path, previous: dict[str, str] | None)
         exs = dv.examples
         page = example_page(dv, exs[i], exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None)
         head, tail, _ = frames[dv.stem]
-        title = html.escape(page.title)
-        head = head.replace(SLOT_TITLE, title).replace(SLOT_H1, html.escape(page.context["heading"]))
+        title = title_html(page.title)
+        head = head.replace(SLOT_TITLE, title).replace(SLOT_H1, title_html(page.context["heading"]))
         rendered[0] += 1
         return (head.replace(urls.page_url(site.shells[dv.stem]), urls.page_url(page.path)) + render_page(page) + tail).encode("utf-8")
 

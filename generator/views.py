@@ -14,11 +14,20 @@ from markupsafe import Markup
 from . import charts, diffview, urls
 from .card import card_html
 from .checks import RULES
-from .highlight import rust_lines, text_html
+from .hidden import visible
+from .highlight import rust_lines, text_html, title_html
 from .load import SKIPPING_RULES
 from .model import Example, Item
 from .pipeline import DatasetResult
 
+# Output caps: what one page shows of a huge record or file (the rest: a note and the download).
+MAX_TEXT_CHARS = 50_000  # of a request, reasoning or system prompt on an example page
+MAX_CODE_LINES = 3_000  # code lines per example page (all segments together)
+MAX_CODE_CHARS = 100_000
+MAX_SOURCE_LINES = 20_000  # lines on a source page
+MAX_SOURCE_HTML = 2_000_000  # bytes of highlighted lines on a source page
+MAX_SOURCE_ITEMS = 5_000  # rows of a source page's item table
+MAX_NAME_CHARS = 300  # of an item name in a table (nested items' names grow with the depth)
 MAX_LINKS_PER_ITEM = 12  # a coverage row lists this many examples, then links to the filtered index
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 ADMONITION = {"error": "failure", "warning": "warning", "info": "info"}
@@ -216,8 +225,12 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
     stem, cfg = dv.stem, dv.r.config
     path = urls.example(stem, ex.record.line)
     segments = []
+    lines_left, chars_left = MAX_CODE_LINES, MAX_CODE_CHARS
     for seg in ex.segments:
         base = dv.source_href(path, seg.path, seg.start_line) if seg.status == "verbatim" else None
+        text, cut = clip_lines(seg.text, lines_left, chars_left)
+        lines_left -= text.count("\n") + 1
+        chars_left -= len(text)
         segments.append(
             {
                 "index": seg.index + 1,
@@ -225,19 +238,20 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
                 "path": seg.path,
                 "start": seg.start_line,
                 "end": seg.end_line,
-                "text": seg.text,
+                "text": text,
+                "cut": cut,  # lines of the segment not shown (output cap)
                 "first_line": seg.start_line if seg.status == "verbatim" else None,
                 "line_base": base.split("#", 1)[0] + "#L" if base else None,
                 "source_href": dv.source_href(path, seg.path, seg.start_line, seg.end_line) if seg.path else None,
                 "permalink": cfg.permalink(seg.path, seg.start_line, seg.end_line) if seg.path else None,
-                "diff": seg.diff,
+                "diff": clip_text(seg.diff),
             }
         )
     covered = []
     for ident in ex.coverage.full:
         item = dv.items_by_ident.get(ident)
         if item is not None and item.kind != "use":
-            covered.append({"name": item.name, "kind": item.kind, "href": dv.item_href(path, item)})
+            covered.append({"name": short_name(item.name), "kind": item.kind, "href": dv.item_href(path, item)})
     diffs = {s["diff"]: s["index"] for s in segments if s["diff"]}
     for s in segments:
         s["diff_rows"] = diff_rows(s["diff"], s["start"]) if s["diff"] else []
@@ -249,10 +263,10 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
         "line": ex.record.line,
         "jsonl_name": cfg.jsonl.name,
         "status": ex.status,
-        "system": ex.record.system,
+        "system": clip_text(ex.record.system),
         "system_matches": ex.record.system == cfg.system_prompt,
-        "user": ex.record.user,
-        "think": ex.think,
+        "user": clip_text(ex.record.user),
+        "think": clip_text(ex.think),
         "segments": segments,
         "covered": covered,
         "heading": example_heading(ex, dv),
@@ -278,7 +292,7 @@ def example_heading(ex: Example, dv: DatasetViews) -> str:
     for ident in ex.coverage.full:
         item = dv.items_by_ident.get(ident)
         if item is not None and item.kind != "use" and not any(ident.startswith(o + "::") for o in ex.coverage.full if o != ident):
-            names.append(item.name)
+            names.append(short_name(item.name))
     if not names:
         files = sorted({p.rsplit("/", 1)[-1] for p, _, _ in ex.coverage.lines})
         what = "part of " + ", ".join(files) if files else "code not found in the source"
@@ -320,8 +334,33 @@ def example_search_entry(dv: DatasetViews, ex: Example) -> dict:
     return {
         "location": urls.page_url(urls.example(dv.stem, ex.record.line)),
         "title": str(text_html(f"Example {ex.number}: {first_line(ex.record.user, 80)}")),
-        "text": str(text_html(ex.record.user + "\n" + ex.think)),
+        "text": str(text_html(clip_text(ex.record.user) + "\n" + clip_text(ex.think))),
     }
+
+
+def short_name(name: str) -> str:
+    return name if len(name) <= MAX_NAME_CHARS else name[: MAX_NAME_CHARS // 2] + " … " + name[-MAX_NAME_CHARS // 2 :]
+
+
+def clip_text(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """At most `limit` characters of a text, with a note saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[… {len(text) - limit:,} more characters not shown: the full record is in the JSONL download]"
+
+
+def clip_lines(text: str, max_lines: int, max_chars: int) -> tuple[str, int]:
+    """The first lines of `text` within both limits (at least one line, itself clipped), and
+    how many lines were left out."""
+    total = text.count("\n") + 1
+    keep = max(1, max_lines)
+    head = text[: max(max_chars, 1)]
+    lines = head.split("\n")[:keep]
+    if len(lines) == total and len(head) == len(text):
+        return text, 0
+    if len(lines) > 1 and len(head) < len(text) and not text[len(head):].startswith("\n"):
+        lines.pop()  # a line the character cap cut in two
+    return "\n".join(lines), max(total - len(lines), 1)  # 1: the one line shown was shortened
 
 
 def source_body(text: str) -> str:
@@ -397,7 +436,7 @@ def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
         row = {
             "anchor": anchor,
             "kind": item.kind,
-            "name": item.name,
+            "name": short_name(item.name),
             "start": item.start_line,
             "end": item.end_line,
             "line_href": urls.href(page, page, urls.range_anchor(item.start_line, item.end_line)),
@@ -411,17 +450,25 @@ def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
             "partial_examples": [example_link(dv, page, k, item.name, part=True) for k in part[:MAX_LINKS_PER_ITEM]],
             "partial": len(part),
         }
-        items.append(row)
+        if len(items) < MAX_SOURCE_ITEMS:
+            items.append(row)
+    # Only lines the dataset targets or quotes are highlighted; the rest is plain text, which
+    # keeps a 1,300-line file's page well under 200 KB. A huge file's page stops at the caps.
+    lines = []
+    size = 0
+    for n, (h, raw) in enumerate(zip(lines_html, body.split("\n")), start=1):
+        html_line = Markup(h) if states[n - 1] != "other" else text_html(raw)
+        size += len(html_line) + 40
+        if n > MAX_SOURCE_LINES or size > MAX_SOURCE_HTML:
+            break
+        lines.append({"n": n, "html": html_line, "state": states[n - 1]})
     ctx = {
         "path": path_in_repo,
         "stem": stem,
         "dataset_title": r.config.title,
-        # Only lines the dataset targets or quotes are highlighted; the rest is plain text,
-        # which keeps a 1,300-line file's page well under 200 KB.
-        "lines": [
-            {"n": n, "html": Markup(h) if states[n - 1] != "other" else text_html(raw), "state": states[n - 1]}
-            for n, (h, raw) in enumerate(zip(lines_html, body.split("\n")), start=1)
-        ],
+        "lines": lines,
+        "lines_cut": len(lines_html) - len(lines),
+        "items_cut": sum(1 for i in f.items if i.kind != "use" or r.covered.get(i.ident)) - len(items),
         "items": items,
         "strip": charts.line_strip(states, href_for_line=lambda n: f"#L{n}"),
         "file_permalink": r.config.file_url(path_in_repo),
@@ -453,7 +500,7 @@ def coverage_page(dv: DatasetViews) -> Page:
             {
                 "status": item_status(r, item),
                 "kind": item.kind,
-                "name": item.name,
+                "name": short_name(item.name),
                 "path": item.path,
                 "file": dv.short.get(item.path, item.path),
                 "key": urls.item_key(item),
@@ -496,8 +543,8 @@ def example_rows(dv: DatasetViews, from_page: str) -> dict:
             items = [dv.items_by_ident[i] for i in cov.full if i in dv.items_by_ident]
             names = [i.name for i in items if i.kind != "use"]
             files = sorted({p.rsplit("/", 1)[-1] for p, _, _ in cov.lines})
-            block = per_block[id(cov)] = (cov, "; ".join(names), "\t".join(urls.item_key(i) for i in items if i.kind != "use"), ", ".join(files), sum(e - s + 1 for _, s, e in cov.lines))
-        rows.append([ex.number, ex.record.line, first_line(ex.record.user), *block[1:], ex.status, len(ex.findings), example_href(ex.record.line)])
+            block = per_block[id(cov)] = (cov, visible("; ".join(map(short_name, names))), "\t".join(urls.item_key(i) for i in items if i.kind != "use"), visible(", ".join(files)), sum(e - s + 1 for _, s, e in cov.lines))
+        rows.append([ex.number, ex.record.line, visible(first_line(ex.record.user)), *block[1:], ex.status, len(ex.findings), example_href(ex.record.line)])
     return {
         "columns": [
             {"key": "number", "label": "#", "type": "number"},
@@ -524,7 +571,7 @@ def finding_rows(dv: DatasetViews, from_page: str) -> dict:
             href = urls.href(from_page, urls.example(dv.stem, f.line))
         elif f.path in dv.with_source and f.line:
             href = urls.href(from_page, urls.source(dv.stem, f.path), urls.line_anchor(f.line))
-        rows.append([f.severity, f.rule, f.location(), f.message, href])
+        rows.append([f.severity, f.rule, visible(f.location()), visible(f.message), href])
     rows.sort(key=lambda r: (SEVERITY_ORDER[r[0]], r[1], r[2]))
     return {
         "columns": [
@@ -629,7 +676,7 @@ def build_views(results: list[DatasetResult], diffs: dict | None = None) -> Site
             sp = source_page(dv, p)
             site.pages.append(sp)
             site.data[urls.line_lookup(stem, p)] = line_lookup(dv, p, sp.path)
-            sources.append({p: sp.path})
+            sources.append({title_html(p): sp.path})
         site.datasets.append(dv)
         if dv.card is not None:
             title, body = dv.card
@@ -645,7 +692,7 @@ def build_views(results: list[DatasetResult], diffs: dict | None = None) -> Site
             section.append({"Dataset card": urls.card(stem)})
         if sources:
             section.append({"Source": sources})
-        nav.append({r.config.title: section})
+        nav.append({title_html(r.config.title): section})  # the theme shows nav titles as HTML
         t = dv.totals
         summaries.append(
             {
