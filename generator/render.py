@@ -13,6 +13,7 @@ from markupsafe import Markup
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from .highlight import code_block_html, text_html, textarea_text, title_html
+from .hidden import visible
 from .views import Page
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -40,6 +41,7 @@ def environment() -> Environment:
     )
     env.filters["yaml_str"] = yaml_str
     env.filters["text"] = text_html
+    env.filters["visible"] = lambda v: visible(str(v))  # for attributes: hidden characters written as ⟨U+XXXX⟩
     env.globals["code_block"] = code_block_html
     env.filters["textarea"] = textarea_text
     return env

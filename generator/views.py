@@ -402,7 +402,7 @@ def line_lookup(dv: DatasetViews, path_in_repo: str, page: str) -> dict:
         for ex in exs:
             if ex.record.key not in listed:
                 listed[ex.record.key] = len(examples)
-                examples.append([ex.number, ex.record.line, first_line(ex.record.user, 90)])
+                examples.append([ex.number, ex.record.line, visible(first_line(ex.record.user, 90))])
             idx.append(listed[ex.record.key])
         out_blocks.append([ranges, idx, count])
     f = dv.r.index.files[path_in_repo]
@@ -410,7 +410,7 @@ def line_lookup(dv: DatasetViews, path_in_repo: str, page: str) -> dict:
         "examples_url": urls.href(page, urls.example(dv.stem, 1))[: -len("line-1/")],
         "examples": examples,
         "blocks": out_blocks,
-        "items": [[i.name, i.start_line, i.end_line] for i in f.items if i.kind != "use"],
+        "items": [[visible(short_name(i.name)), i.start_line, i.end_line] for i in f.items if i.kind != "use"],
     }
 
 

@@ -417,8 +417,8 @@ def test_slot_markers_in_a_title_do_not_break_example_frames(hostile_build):
     assert html.count('<div class="page-slot">') == 1 and html.count("<article") == 1
     body = html.split('<div class="page-slot">', 1)[1]
     assert "keeps retrying an async call" in body and 'class="ex-meta"' in body
-    assert "<title>Example 1 · Emoji 😀 title &lt;!--slot:body--&gt; @@PAGE_BODY@@" in html
-    assert html.index("<h1>Example 1</h1>") < html.index('<div class="page-slot">')
+    assert "<title>#1 · run_with_retries · Emoji 😀 title &lt;!--slot:body--&gt; @@PAGE_BODY@@" in html
+    assert html.index('<h1 id="page-title">#1 · run_with_retries<a class="headerlink"') < html.index('<div class="page-slot">')
 
 
 @pytest.mark.slow

@@ -132,7 +132,7 @@ def test_serve_listens_on_ipv6_or_says_why_not(tmp_path):
     try:
         if has_v6:
             wait_for(lambda: status("::1", port, f"[::1]:{port}") == 200)
-            assert "Example 1" in get(f"http://[::1]:{port}/datasets/ds/examples/line-1/")
+            assert "#1 · run_with_retries" in get(f"http://[::1]:{port}/datasets/ds/examples/line-1/")
         else:
             out = proc.communicate(timeout=60)[0]
             assert proc.returncode == 1 and "Traceback" not in out
