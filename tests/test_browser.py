@@ -363,3 +363,29 @@ def test_two_items_of_one_name_are_two_filters(site, page):
         page.wait_for_function("document.querySelector('.table-rowcount') && /^\\d+ of/.test(document.querySelector('.table-rowcount').textContent)")
         got[where] = [r.locator("td").first.inner_text() for r in page.locator(".datatable tbody tr").all()]
     assert got == {"cache/mod.rs": ["13"], "queue/mod.rs": ["8", "12"]}
+
+
+def test_line_numbers_stay_when_long_lines_scroll_on_a_phone(site, browser):
+    page = offline_page(browser, viewport={"width": 390, "height": 800})
+    try:
+        for path, box, number in (
+            ("datasets/retry_state_machine/source/server/svix-server/src/worker.rs/#L700", ".source-lines pre > code", "#L700"),
+            ("datasets/retry_state_machine/examples/line-20/", ".code-lines pre > code", ".code-lines .cl .ln"),
+        ):
+            page.goto(site + path)
+            code = page.locator(box).first
+            assert code.evaluate("e => e.scrollWidth > e.clientWidth + 50")  # long lines scroll inside the box
+            left = code.evaluate("e => e.getBoundingClientRect().left")
+            code.evaluate("e => { e.scrollLeft = 200; }")
+            page.wait_for_timeout(50)
+            # the gutter (a real span, or the ::before counter of a source line) stays at the box's left edge
+            if number.startswith("#"):
+                gutter = page.locator(number).evaluate("e => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e, '::before'); return [s.position, r.left] }")
+                assert gutter[0] == "sticky"
+                assert page.evaluate(f"document.elementFromPoint({left} + 8, document.querySelector('{number}').getBoundingClientRect().top + 5).closest('.cl').id") == number[1:]
+            else:
+                ln = page.locator(number).first
+                assert abs(ln.evaluate("e => e.getBoundingClientRect().left") - left) < 2
+        assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+    finally:
+        page.context.close()
