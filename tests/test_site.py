@@ -463,3 +463,21 @@ def test_the_dataset_card_is_a_page_and_its_html_is_not_passed_through(tmp_path,
     # the overview's license note and the nav link to it
     assert ("card/", "the dataset card") in parse(site / "datasets/carded/index.html").links
     assert broken_links(site) == []
+
+
+def test_source_pages_carry_one_line_lookup_not_per_line_lists(committed_site):
+    src = committed_site / "datasets/retry_state_machine/source/server/svix-server/src/core/retry.rs/index.html"
+    html = src.read_text()
+    lookup = re.search(r'data-lookup="([^"]+)"', html).group(1)
+    data = orjson.loads((src.parent / lookup).read_bytes())
+    # each code block quoting this file once: its line ranges, its examples, how many there are
+    blocks = sorted((tuple(map(tuple, r)), [data["examples"][k][0] for k in ex], n) for r, ex, n in data["blocks"])
+    assert ((1, 21),) in [b[0] for b in blocks] and ((1, 3), (23, 67)) in [b[0] for b in blocks]
+    assert next(b for b in blocks if b[0] == ((1, 3), (32, 67)))[1:] == ([5], 1)
+    assert ["Retry::run", 40, 66] in data["items"]
+    # the page itself lists no examples per line: no badges, no per-line links
+    assert "cov-badge" not in html and html.count("examples/line-") < 30
+    # the coverage strip is a group of named links, not an image holding links
+    strip = re.search(r'<svg class="cov-strip"[^>]*>.*?</svg>', html, re.S).group(0)
+    assert 'role="img"' not in strip and 'role="group"' in strip
+    assert all("aria-label" in a for a in re.findall(r"<a [^>]*>", strip))
