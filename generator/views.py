@@ -28,6 +28,7 @@ MAX_SOURCE_LINES = 20_000  # lines on a source page
 MAX_SOURCE_HTML = 2_000_000  # bytes of highlighted lines on a source page
 MAX_SOURCE_ITEMS = 5_000  # rows of a source page's item table
 MAX_NAME_CHARS = 300  # of an item name in a table (nested items' names grow with the depth)
+MAX_LOOKUP_EXAMPLES = 2_000  # examples named by one source page's line lookup (counts are exact)
 MAX_LINKS_PER_ITEM = 12  # a coverage row lists this many examples, then links to the filtered index
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 ADMONITION = {"error": "failure", "warning": "warning", "info": "info"}
@@ -400,6 +401,8 @@ def line_lookup(dv: DatasetViews, path_in_repo: str, page: str) -> dict:
     for ranges, exs, count in blocks.values():
         idx = []
         for ex in exs:
+            if ex.record.key not in listed and len(examples) >= MAX_LOOKUP_EXAMPLES:
+                continue  # the count still says how many quote these lines
             if ex.record.key not in listed:
                 listed[ex.record.key] = len(examples)
                 examples.append([ex.number, ex.record.line, visible(first_line(ex.record.user, 90))])
