@@ -31,7 +31,7 @@ from markupsafe import Markup
 from .load import LOADER_RULES
 from .memo import code_digest, read_memo, write_memo
 from .pipeline import Timings, discover, run
-from . import urls
+from . import searchdb, urls
 from .place import NEW_SUFFIX, place, previous_keys
 from .plan import PlanError, plan_site
 from .highlight import keep_between_builds
@@ -40,6 +40,7 @@ from .views import build_views, source_body, source_pages_available
 from .write import OLD_SUFFIX, read_tree, sync_tree, write_atomic
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+VENDOR = Path(__file__).resolve().parent / "vendor" / "sql.js-httpvfs"
 
 
 def project_root() -> Path:
@@ -71,7 +72,10 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
     site = build_views(results)
     files = read_tree(root / "docs")
     generated, page_keys = render_summary_pages(site, work)
-    # Data files (table data, the JSONL download) are not for mkdocs: they go to the site as is.
+    for vendored in sorted(VENDOR.iterdir()):  # the browser side of the search (no CDN)
+        if vendored.suffix in (".js", ".wasm") or vendored.name == "LICENSE":
+            site.copies[f"assets/vendor/{VENDOR.name}/{vendored.name}"] = (vendored, hashlib.sha256(vendored.read_bytes()).hexdigest(), None)
+    # Data files (histograms, the JSONL download) are not for mkdocs: they go to the site as is.
     data = {path: (d if isinstance(d, bytes) else orjson.dumps(d)) for path, d in site.data.items()}
     # A dataset's examples folder belongs to its generated example pages, all of it.
     taken = set(generated) | set(data) | set(site.copies)
@@ -295,6 +299,9 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
         print(f"error: mkdocs build failed; {out}/ was left as it was", file=sys.stderr)
         return False, results
     t = time.perf_counter()
+    index_search(gen, work, root)
+    timings.add("search index", time.perf_counter() - t)
+    t = time.perf_counter()
     manifest = work / "manifests" / (hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16] + ".json")
     previous = previous_keys(out, manifest, SITE_MARK)
     try:
@@ -312,6 +319,27 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
     timings.add("example pages", time.perf_counter() - t)
     print(_summary(gen["site"].datasets, out, time.perf_counter() - t0), flush=True)
     return True, results
+
+
+def index_search(gen: dict, work: Path, root: Path) -> None:
+    """Update the search and table database in the work folder (searchdb.py) and plan its
+    copy into the site, keyed by the keys of its rows."""
+    site = gen["site"]
+    pages = []
+    for page in site.pages:
+        if page.standalone or page.template == "shell.md.j2":
+            continue
+        dataset = page.context.get("stem", "") if isinstance(page.context, dict) else ""
+        title = page.title + (f" · {page.context.get('dataset_title')}" if page.context.get("dataset_title") else "")
+        pages.append((title, page.path, dataset or "", page.context.get("path", "") if page.template == "source.md.j2" else ""))
+    for path in sorted((root / "docs").glob("*.md")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        title = next((l[2:].strip() for l in text.splitlines() if l.startswith("# ")), path.stem)
+        pages.append((title, path.name, "", text))
+    db = work / "search" / "site.sqlite3"
+    done = searchdb.update(db, site.datasets, pages, code_digest())
+    gen["copies"][searchdb.SITE_PATH] = (db, "searchdb:" + done["key"], None)
+    gen["data"][searchdb.VERSION_PATH] = done["key"].encode() + b"\n"  # the browser's cache key for the file
 
 
 def clear_leftovers(work: Path, out: Path) -> None:
@@ -373,8 +401,7 @@ def _summary(datasets, out: Path, seconds: float) -> str:
 def serve(args, source_root) -> int:
     """Build, serve the site on localhost, rebuild when a dataset, its config or lock, or a
     hand-written page changes; open pages reload themselves after each rebuild."""
-    import functools
-    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+    from .rangeserve import RangeRequestHandler, make_server
 
     root = project_root()
     work = Path(args.work)
@@ -390,7 +417,7 @@ def serve(args, source_root) -> int:
         if ok:
             state["build"] += 1
 
-    class Handler(SimpleHTTPRequestHandler):
+    class Handler(RangeRequestHandler):  # Range: the search reads its database in pieces
         def do_GET(self):
             if self.path == "/__build_id":
                 body = str(state["build"]).encode()
@@ -402,9 +429,6 @@ def serve(args, source_root) -> int:
                 self.wfile.write(body)
                 return
             super().do_GET()
-
-        def log_message(self, *a):
-            pass
 
     rebuild()
     watched = [*paths, *(p.with_suffix(".toml") for p in paths), *(p.with_name(p.stem + ".lock.json") for p in paths), root / "docs", root / "mkdocs.yml"]
@@ -437,7 +461,7 @@ def serve(args, source_root) -> int:
                 print(f"error: {e}", file=sys.stderr, flush=True)
 
     threading.Thread(target=watch, daemon=True).start()
-    httpd = ThreadingHTTPServer((host, int(port)), functools.partial(Handler, directory=str(out)))
+    httpd = make_server(out, host, int(port), Handler)
     print(f"serving {out}/ on http://{host}:{httpd.server_address[1]}/ (Ctrl-C stops)", flush=True)
     try:
         httpd.serve_forever()
