@@ -292,15 +292,18 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
     results = run(paths, source_root, progress=say, timings=timings, memos=memos)
     gen = generate(results, work, root, site_url, timings, say, live=live)
     t = time.perf_counter()
+    # The search database is written while mkdocs runs (a child process; sqlite3 lets go of
+    # the GIL): on two cores the two overlap.
+    indexing = _in_thread(index_search, gen, work, root)
     ok, log = run_mkdocs_if_needed(gen, work, say)
     timings.add("mkdocs build", time.perf_counter() - t)
+    t = time.perf_counter()
+    indexing.join()
+    timings.add("search index (after mkdocs)", time.perf_counter() - t)
     if not ok:
         print(log, file=sys.stderr)
         print(f"error: mkdocs build failed; {out}/ was left as it was", file=sys.stderr)
         return False, results
-    t = time.perf_counter()
-    index_search(gen, work, root)
-    timings.add("search index", time.perf_counter() - t)
     t = time.perf_counter()
     manifest = work / "manifests" / (hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16] + ".json")
     previous = previous_keys(out, manifest, SITE_MARK)
@@ -319,6 +322,27 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
     timings.add("example pages", time.perf_counter() - t)
     print(_summary(gen["site"].datasets, out, time.perf_counter() - t0), flush=True)
     return True, results
+
+
+class _in_thread(threading.Thread):
+    """fn(*args) on a thread; join() returns its result or raises its exception here."""
+
+    def __init__(self, fn, *args):
+        super().__init__(daemon=True)
+        self._fn, self._args, self._out, self._err = fn, args, None, None
+        self.start()
+
+    def run(self):
+        try:
+            self._out = self._fn(*self._args)
+        except BaseException as e:  # handed to the joining thread
+            self._err = e
+
+    def join(self, timeout=None):
+        super().join(timeout)
+        if self._err is not None:
+            raise self._err
+        return self._out
 
 
 def index_search(gen: dict, work: Path, root: Path) -> None:
