@@ -121,7 +121,11 @@
     var exact = Promise.resolve([]), text = Promise.resolve([]);
     var star = prefix ? "*" : "";
     // bm25 weights: defining or covering the item counts most, then the files, then a mention
-    if (!term.phrase) exact = rows(worker, "SELECT rowid AS id, bm25(ident_fts, 1.0, 8.0, 2.0, 0.0) AS r FROM ident_fts WHERE ident_fts MATCH ?", ["{idents items files}: " + ftsString(term.text) + star]);
+    // identifiers in the code: each distinct block is indexed once, then its examples looked up
+    if (!term.phrase) exact = rows(worker,
+      "SELECT rowid AS id, bm25(ident_fts, 1.0, 8.0, 2.0, 0.0) AS r FROM ident_fts WHERE ident_fts MATCH ?1" +
+      " UNION ALL SELECT doc AS id, 0 AS r FROM doc_block WHERE block IN (SELECT rowid FROM block_fts WHERE block_fts MATCH ?2)",
+      ["{idents items files}: " + ftsString(term.text) + star, "{idents}: " + ftsString(term.text) + star]);
     if (!term.ident) text = rows(worker, "SELECT rowid AS id, rank AS r FROM text_fts WHERE text_fts MATCH ?", [ftsString(term.text) + star]);
     return Promise.all([exact, text]).then(function (r) { return { exact: r[0], text: r[1] }; });
   }
@@ -346,8 +350,8 @@
       index: { number: "ex_number", line: "ex_line", request: "ex_request", items: "ex_items", files: "ex_files", lines: "ex_lines", status: "ex_status", findings: "ex_findings" },
       link: "request",
       select: { files: "id IN (SELECT doc FROM doc_file WHERE file = ?)", status: "status = ?" },
-      word: "id IN (SELECT rowid FROM text_fts WHERE text_fts MATCH ? UNION SELECT rowid FROM ident_fts WHERE ident_fts MATCH ?)",
-      wordParams: function (t) { return ["{request think}: " + ftsString(t), "{idents items files}: " + ftsString(t)]; }
+      word: "id IN (SELECT rowid FROM text_fts WHERE text_fts MATCH ? UNION SELECT rowid FROM ident_fts WHERE ident_fts MATCH ? UNION SELECT doc FROM doc_block WHERE block IN (SELECT rowid FROM block_fts WHERE block_fts MATCH ?))",
+      wordParams: function (t) { return ["{request think}: " + ftsString(t), "{idents items files}: " + ftsString(t), "{idents}: " + ftsString(t)]; }
     },
     findings: {
       table: "finding", key: "id",
