@@ -224,6 +224,14 @@ def test_home_has_counts_provenance_and_license(committed_site):
     assert "Copyright (c) 2021 Svix" in text and "MIT License" in text
 
 
+def test_the_site_ships_no_dead_weight_and_no_whole_index(committed_site):
+    """No source maps, no lunr (language files, worker, the index every page fetched)."""
+    files = [p.relative_to(committed_site).as_posix() for p in committed_site.rglob("*") if p.is_file()]
+    assert [f for f in files if f.endswith(".map") or "lunr" in f or f.startswith("search/search_index") or "/workers/search" in f] == []
+    assert [f for f in files if f.endswith(".json")] == []  # no table data loaded whole
+    assert {"search/site.sqlite3", "search/version.txt", "assets/vendor/sql.js-httpvfs/sql-wasm.wasm", "assets/vendor/sql.js-httpvfs/LICENSE"} <= set(files)
+
+
 def test_offline_no_external_assets(committed_site):
     for page in committed_site.rglob("*.html"):
         for src in parse(page).scripts:
