@@ -73,7 +73,7 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
     files = read_tree(root / "docs")
     generated, page_keys = render_summary_pages(site, work)
     for vendored in sorted(VENDOR.iterdir()):  # the browser side of the search (no CDN)
-        if vendored.suffix in (".js", ".wasm") or vendored.name == "LICENSE":
+        if vendored.suffix in (".js", ".gz") or vendored.name == "LICENSE":
             site.copies[f"assets/vendor/{VENDOR.name}/{vendored.name}"] = (vendored, hashlib.sha256(vendored.read_bytes()).hexdigest(), None)
     # Data files (histograms, the JSONL download) are not for mkdocs: they go to the site as is.
     data = {path: (d if isinstance(d, bytes) else orjson.dumps(d)) for path, d in site.data.items()}
@@ -297,9 +297,7 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
     indexing = _in_thread(index_search, gen, work, root)
     ok, log = run_mkdocs_if_needed(gen, work, say)
     timings.add("mkdocs build", time.perf_counter() - t)
-    t = time.perf_counter()
-    indexing.join()
-    timings.add("search index (after mkdocs)", time.perf_counter() - t)
+    timings.add("search index", indexing.join_timed())  # its own time, most of it beside mkdocs
     if not ok:
         print(log, file=sys.stderr)
         print(f"error: mkdocs build failed; {out}/ was left as it was", file=sys.stderr)
@@ -333,10 +331,17 @@ class _in_thread(threading.Thread):
         self.start()
 
     def run(self):
+        t = time.perf_counter()
         try:
             self._out = self._fn(*self._args)
         except BaseException as e:  # handed to the joining thread
             self._err = e
+        self.seconds = time.perf_counter() - t
+
+    def join_timed(self) -> float:
+        """join(); the seconds fn took on its thread."""
+        self.join()
+        return self.seconds
 
     def join(self, timeout=None):
         super().join(timeout)

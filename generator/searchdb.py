@@ -34,7 +34,7 @@ from . import urls
 
 SITE_PATH = "search/site.sqlite3"  # where the file sits in the site
 VERSION_PATH = "search/version.txt"  # its key: the browser's cache-buster for the file's pages
-FORMAT = 2  # bump when the schema changes: the work copy is then rebuilt from nothing
+FORMAT = 3  # bump when the schema changes: the work copy is then rebuilt from nothing
 MAX_CHAIN = 8  # identifier parts considered per chain (a::b::c…): runs of them are indexed
 FIRST_LINE = 120
 
@@ -91,7 +91,7 @@ CREATE INDEX doc_block_doc ON doc_block(doc);
 CREATE TABLE ex(
   id INTEGER PRIMARY KEY, dataset TEXT NOT NULL, number INTEGER NOT NULL, line INTEGER NOT NULL,
   request TEXT NOT NULL, items TEXT NOT NULL, files TEXT NOT NULL, lines INTEGER NOT NULL,
-  status TEXT NOT NULL, findings INTEGER NOT NULL, url TEXT NOT NULL);
+  status TEXT NOT NULL, findings INTEGER NOT NULL);
 CREATE INDEX ex_number ON ex(dataset, number);
 CREATE INDEX ex_line ON ex(dataset, line, number);
 CREATE INDEX ex_request ON ex(dataset, request COLLATE NOCASE, number);
@@ -422,14 +422,14 @@ def _insert(con: sqlite3.Connection, wanted: dict, new: list[str], next_id: int,
             doc_block.append((bid, doc_id))
         if row["kind"] == "example":
             e, ds = row["ex"], row["dataset"]
-            ex.append((doc_id, ds, row["number"], e["line"], row["first"], e["items"], e["files"], e["lines"], e["status"], e["findings"], row["url"]))
+            ex.append((doc_id, ds, row["number"], e["line"], row["first"], e["items"], e["files"], e["lines"], e["status"], e["findings"]))
             files += [(f, doc_id, ds) for f in row["file_list"]]
             items += [(n, doc_id, ds, urls.slug(n)) for n in row["item_list"]]
     con.executemany(f"INSERT INTO doc(id, key, {', '.join(DOC_COLS)}) VALUES (?, ?, {', '.join('?' * len(DOC_COLS))})", doc)
     con.executemany("INSERT INTO tok VALUES (?,?,?,?,?)", tok)
     con.executemany("INSERT INTO block VALUES (?,?,?,?)", new_blocks)
     con.executemany("INSERT OR IGNORE INTO doc_block VALUES (?,?)", doc_block)
-    con.executemany("INSERT INTO ex VALUES (?,?,?,?,?,?,?,?,?,?,?)", ex)
+    con.executemany("INSERT INTO ex VALUES (?,?,?,?,?,?,?,?,?,?)", ex)
     con.executemany("INSERT OR IGNORE INTO doc_file VALUES (?,?,?)", files)
     con.executemany("INSERT OR IGNORE INTO doc_item VALUES (?,?,?,?)", items)
 

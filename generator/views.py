@@ -353,7 +353,7 @@ def coverage_page(dv: DatasetViews) -> Page:
     return Page(page, "coverage.md.j2", ctx, "Coverage")
 
 
-TABLE_PAGE = 100  # rows of a table's first page, written into the page itself
+TABLE_PAGE = 50  # rows of a table's first page, written into the page itself
 SLOT_TABLE = "@@TABLE_ROWS@@"  # in table.md.j2; filled after mkdocs (plan.py), so row edits never rerun mkdocs
 
 EXAMPLE_COLUMNS = [
@@ -506,7 +506,7 @@ def build_views(results: list[DatasetResult]) -> SiteViews:
         ):
             ctx = {
                 "title": title, "dataset_title": r.config.title, "kind": kind, "count": total, "stem": stem,
-                "db_href": urls.href(page, SEARCH_DB), "options": orjson.dumps(table_options(dv, kind)).decode(), "rules": rules,
+                "db_href": urls.href(page, SEARCH_DB), "examples_url": urls.page_url(urls.example(stem, 1))[: -len("line-1/")], "options": orjson.dumps(table_options(dv, kind)).decode(), "rules": rules,
             }
             site.pages.append(Page(page, "table.md.j2", ctx, title))
             site.slots[urls.page_url(page) + "index.html"] = {SLOT_TABLE: table_html(kind, cols, rows, total)}

@@ -39,7 +39,7 @@ def digest_tree(root: Path) -> dict[str, str]:
 DB_DUMP = {  # every table of searchdb, with row ids replaced by the keys they stand for
     "doc": "SELECT key, kind, dataset, number, url, title, covered, first, request, think FROM doc",
     "tok": "SELECT d.key, t.idents, t.items, t.files, t.parts FROM tok t JOIN doc d ON d.id = t.id",
-    "ex": "SELECT d.key, e.dataset, e.number, e.line, e.request, e.items, e.files, e.lines, e.status, e.findings, e.url FROM ex e JOIN doc d ON d.id = e.id",
+    "ex": "SELECT d.key, e.dataset, e.number, e.line, e.request, e.items, e.files, e.lines, e.status, e.findings FROM ex e JOIN doc d ON d.id = e.id",
     "doc_file": "SELECT f.file, d.key, f.dataset FROM doc_file f JOIN doc d ON d.id = f.doc",
     "doc_item": "SELECT i.item, d.key, i.dataset, i.slug FROM doc_item i JOIN doc d ON d.id = i.doc",
     "block": "SELECT key, idents, parts FROM block",
@@ -229,7 +229,7 @@ def test_the_site_ships_no_dead_weight_and_no_whole_index(committed_site):
     files = [p.relative_to(committed_site).as_posix() for p in committed_site.rglob("*") if p.is_file()]
     assert [f for f in files if f.endswith(".map") or "lunr" in f or f.startswith("search/search_index") or "/workers/search" in f] == []
     assert [f for f in files if f.endswith(".json")] == []  # no table data loaded whole
-    assert {"search/site.sqlite3", "search/version.txt", "assets/vendor/sql.js-httpvfs/sql-wasm.wasm", "assets/vendor/sql.js-httpvfs/LICENSE"} <= set(files)
+    assert {"search/site.sqlite3", "search/version.txt", "assets/vendor/sql.js-httpvfs/sql-wasm.wasm.gz", "assets/vendor/sql.js-httpvfs/LICENSE"} <= set(files)
 
 
 def test_offline_no_external_assets(committed_site):

@@ -83,16 +83,27 @@
       document.head.appendChild(s);
     });
   }
+  /* The worker and the WebAssembly ship gzipped (half the bytes); inflated here into blob URLs. */
+  function inflated(url, type) {
+    return fetch(url).then(function (r) {
+      if (!r.ok) throw new Error("could not load " + url);
+      return new Response(r.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
+    }).then(function (buf) { return URL.createObjectURL(new Blob([buf], { type: type })); });
+  }
   function openDb() {
     if (dbPromise) return dbPromise;
     if (needsServer()) return Promise.reject(new Error("needs the site served over HTTP (python -m generator preview site)"));
     var vendor = siteUrl("assets/vendor/sql.js-httpvfs/");
     dbPromise = fetch(siteUrl("search/version.txt"), { cache: "no-store" }).then(function (r) { return r.ok ? r.text() : ""; }, function () { return ""; })
       .then(function (version) {
-        return (window.createDbWorker ? Promise.resolve() : loadScript(vendor + "index.js")).then(function () {
+        return Promise.all([
+          window.createDbWorker ? Promise.resolve() : loadScript(vendor + "index.js"),
+          inflated(vendor + "sqlite.worker.js.gz", "text/javascript"),
+          inflated(vendor + "sql-wasm.wasm.gz", "application/wasm")
+        ]).then(function (got) {
           return window.createDbWorker(
-            [{ from: "inline", config: { serverMode: "full", url: siteUrl("search/site.sqlite3"), requestChunkSize: 4096, cacheBust: version.trim() } }],
-            vendor + "sqlite.worker.js", vendor + "sql-wasm.wasm");
+            [{ from: "inline", config: { serverMode: "full", url: siteUrl("search/site.sqlite3"), requestChunkSize: 4096, maxReadSpeed: 16384, cacheBust: version.trim() } }],
+            got[1], got[2]);
         });
       });
     dbPromise.catch(function () { dbPromise = null; });
@@ -115,6 +126,9 @@
     }
     return terms;
   }
+  /* A term's matches are read in id order and at most CAP of each kind: a word in every record
+   * of 100,000 reads the first pages of its list, not all of it (results then say "CAP+"). */
+  var CAP = 2000;
   /* Per term: the ids of docs whose identifiers hold it exactly, and of docs whose text holds it
    * (a word or a phrase). Identifier-only terms (`a::b`, `a/b.rs`, `a.b`) match identifiers only. */
   function termSets(worker, term, prefix) {
@@ -123,10 +137,10 @@
     // bm25 weights: defining or covering the item counts most, then the files, then a mention
     // identifiers in the code: each distinct block is indexed once, then its examples looked up
     if (!term.phrase) exact = rows(worker,
-      "SELECT rowid AS id, bm25(ident_fts, 1.0, 8.0, 2.0, 0.0) AS r FROM ident_fts WHERE ident_fts MATCH ?1" +
-      " UNION ALL SELECT doc AS id, 0 AS r FROM doc_block WHERE block IN (SELECT rowid FROM block_fts WHERE block_fts MATCH ?2)",
+      "SELECT * FROM (SELECT rowid AS id, bm25(ident_fts, 1.0, 8.0, 2.0, 0.0) AS r FROM ident_fts WHERE ident_fts MATCH ?1 LIMIT " + CAP + ")" +
+      " UNION ALL SELECT * FROM (SELECT doc AS id, 0 AS r FROM doc_block WHERE block IN (SELECT rowid FROM block_fts WHERE block_fts MATCH ?2) LIMIT " + CAP + ")",
       ["{idents items files}: " + ftsString(term.text) + star, "{idents}: " + ftsString(term.text) + star]);
-    if (!term.ident) text = rows(worker, "SELECT rowid AS id, rank AS r FROM text_fts WHERE text_fts MATCH ?", [ftsString(term.text) + star]);
+    if (!term.ident) text = rows(worker, "SELECT rowid AS id, bm25(text_fts) AS r FROM text_fts WHERE text_fts MATCH ? LIMIT " + CAP, [ftsString(term.text) + star]);
     return Promise.all([exact, text]).then(function (r) { return { exact: r[0], text: r[1] }; });
   }
   var FILTER_SQL = {
@@ -182,14 +196,15 @@
       return (y[0] - x[0]) || (y[1] - x[1]) || (x[2] - y[2]) || (x[3] - y[3]) || (a - b);
     });
     var total = ids.length;
-    var top = ids.slice(0, limit || 20);
+    var capped = sets.some(function (s) { return s.exact.length >= CAP || s.text.length >= CAP; });
+    var top = ids.slice(0, limit || 10);
     if (!top.length) return { total: 0, results: [] };
     return rows(worker, "SELECT id, kind, dataset, number, url, title, covered, first, request, think FROM doc WHERE id IN (" + top.map(function () { return "?"; }).join(",") + ")", top.map(Number))
       .then(function (docs) {
         var byId = {};
         docs.forEach(function (d) { byId[d.id] = d; d.exact = score[d.id][0] > 0; });
         var out = top.map(function (id) { return byId[id]; }).filter(Boolean);
-        return { total: total, results: out, ids: ids.map(Number) };
+        return { total: total, capped: capped, results: out, ids: ids.map(Number) };
       });
   }
 
@@ -255,7 +270,7 @@
     box.appendChild(input); box.appendChild(panel);
     var anchor = header.querySelector("form.md-header__option") || header.querySelector(".md-header__source");
     header.insertBefore(box, anchor || null);
-    var selects = {}, facetsLoaded = false, timer = null, serial = 0, limit = 20;
+    var selects = {}, facetsLoaded = false, timer = null, serial = 0, limit = 10;
 
     function loadFacets() {
       if (facetsLoaded) return;
@@ -267,7 +282,7 @@
           var s = el("select", { "class": "site-search__filter", "data-filter": fl[0], "aria-label": "Filter by " + fl[1].toLowerCase() });
           s.appendChild(el("option", { value: "" }, fl[1] + ": all"));
           vals.forEach(function (v) { s.appendChild(el("option", { value: v.value }, v.label + " (" + v.count + ")")); });
-          s.addEventListener("change", function () { limit = 20; run(); });
+          s.addEventListener("change", function () { limit = 10; run(); });
           selects[fl[0]] = s;
           filterBar.appendChild(s);
         });
@@ -300,7 +315,7 @@
         li.appendChild(a);
         list.appendChild(li);
       });
-      status.textContent = res.total ? res.total + (res.total === 1 ? " result" : " results") : "No results";
+      status.textContent = !res.total ? "No results" : res.capped ? "The first " + res.total + " results (a word this common is read only in part: add a word or a filter)" : res.total + (res.total === 1 ? " result" : " results");
       more.hidden = res.total <= res.results.length;
       box.setAttribute("data-results", String(res.total));
     }
@@ -324,13 +339,13 @@
         box.setAttribute("data-busy", "0");
       });
     }
-    input.addEventListener("input", function () { clearTimeout(timer); limit = 20; timer = setTimeout(run, 120); });
+    input.addEventListener("input", function () { clearTimeout(timer); limit = 10; timer = setTimeout(run, 120); });
     input.addEventListener("focus", function () { loadFacets(); if (input.value.trim()) panel.hidden = false; });
     input.addEventListener("keydown", function (e) {
       if (e.key === "Escape") { panel.hidden = true; input.blur(); }
       if (e.key === "Enter") { e.preventDefault(); var a = list.querySelector("a"); if (a) location.href = a.href; }
     });
-    more.addEventListener("click", function () { limit += 20; run(); });
+    more.addEventListener("click", function () { limit += 10; run(); });
     document.addEventListener("click", function (e) { if (!box.contains(e.target)) panel.hidden = true; });
     document.addEventListener("keydown", function (e) {
       if (e.key === "/" && document.activeElement === document.body) { e.preventDefault(); input.focus(); }
@@ -341,7 +356,7 @@
   /* ---- tables paged from the database (examples, findings) ------------------------------------ */
   /* The first page is plain HTML in the page; a sort, a filter or another page asks the database,
    * which reads only the index pages it needs (one index per sortable column). */
-  var PAGE = 100, FEW = 2000;
+  var PAGE = 50, FEW = 2000, ROW_COST = 4096, ENTRY_COST = 40;  // rows per page: the same as the page's own first rows (views.TABLE_PAGE)
   var TABLES = {
     examples: {
       table: "ex", key: "number",
@@ -349,8 +364,14 @@
       order: { number: "number", line: "line", request: "request COLLATE NOCASE", items: "items COLLATE NOCASE", files: "files", lines: "lines", status: "status", findings: "findings" },
       index: { number: "ex_number", line: "ex_line", request: "ex_request", items: "ex_items", files: "ex_files", lines: "ex_lines", status: "ex_status", findings: "ex_findings" },
       link: "request",
+      url: function (r, prefix) { return prefix + "line-" + r.line + "/"; },
       select: { files: "id IN (SELECT doc FROM doc_file WHERE file = ?)", status: "status = ?" },
+      selectExists: { files: "EXISTS (SELECT 1 FROM doc_file WHERE file = ? AND doc = ex.id)" },
+      item: ["id IN (SELECT doc FROM doc_item WHERE dataset = ? AND slug = ?)", "EXISTS (SELECT 1 FROM doc_item WHERE dataset = ? AND slug = ? AND doc = ex.id)"],
       word: "id IN (SELECT rowid FROM text_fts WHERE text_fts MATCH ? UNION SELECT rowid FROM ident_fts WHERE ident_fts MATCH ? UNION SELECT doc FROM doc_block WHERE block IN (SELECT rowid FROM block_fts WHERE block_fts MATCH ?))",
+      wordExists: "(EXISTS (SELECT 1 FROM text_fts WHERE text_fts MATCH ? AND rowid = ex.id) OR EXISTS (SELECT 1 FROM ident_fts WHERE ident_fts MATCH ? AND rowid = ex.id)" +
+        " OR EXISTS (SELECT 1 FROM doc_block WHERE doc = ex.id AND block IN (SELECT rowid FROM block_fts WHERE block_fts MATCH ?)))",
+      wordSize: "SELECT rowid FROM text_fts WHERE text_fts MATCH ? UNION ALL SELECT rowid FROM ident_fts WHERE ident_fts MATCH ? UNION ALL SELECT doc FROM doc_block WHERE block IN (SELECT rowid FROM block_fts WHERE block_fts MATCH ?)",
       wordParams: function (t) { return ["{request think}: " + ftsString(t), "{idents items files}: " + ftsString(t), "{idents}: " + ftsString(t)]; }
     },
     findings: {
@@ -360,7 +381,10 @@
       index: { severity: "finding_order", rule: "finding_rule", location: "finding_location", message: "finding_message" },
       link: "location",
       select: { severity: "severity = ?", rule: "rule = ?" },
+      selectExists: {},
       word: "id IN (SELECT rowid FROM finding_fts WHERE finding_fts MATCH ?)",
+      wordExists: "EXISTS (SELECT 1 FROM finding_fts WHERE finding_fts MATCH ? AND rowid = finding.id)",
+      wordSize: "SELECT rowid FROM finding_fts WHERE finding_fts MATCH ?",
       wordParams: function (t) { return [ftsString(t)]; }
     }
   };
@@ -369,6 +393,7 @@
     var table = root.querySelector("table.datatable-rows");
     if (!spec || !table) return;
     var dataset = root.getAttribute("data-dataset");
+    var examplesUrl = root.getAttribute("data-examples") || "";  // example pages: <this>line-N/
     var total = parseInt(root.getAttribute("data-total") || "0", 10);
     var options = {};
     try { options = JSON.parse(root.getAttribute("data-options") || "{}"); } catch (e) { /* no select filters */ }
@@ -413,19 +438,24 @@
       th.addEventListener("click", go);
       th.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); go(); } });
     });
+    /* The filter as SQL twice: `id IN (…)` (few matches: looked up by id) and `EXISTS (…)` per
+     * row (many matches: tested while the sort's index is read in order, never listed whole). */
     function where() {
-      var sql = ["dataset = ?"], params = [dataset], sizes = [];
-      selects.forEach(function (f) { if (f.s.value) { sql.push(spec.select[f.key]); params.push(f.s.value); } });
-      if (item) {
-        sql.push("id IN (SELECT doc FROM doc_item WHERE dataset = ? AND slug = ?)"); params.push(dataset, item);
+      var ins = ["dataset = ?"], exists = ["dataset = ?"], params = [dataset], sizes = [];
+      selects.forEach(function (f) {
+        if (!f.s.value) return;
+        ins.push(spec.select[f.key]); exists.push(spec.selectExists[f.key] || spec.select[f.key]); params.push(f.s.value);
+      });
+      if (item && spec.item) {
+        ins.push(spec.item[0]); exists.push(spec.item[1]); params.push(dataset, item);
         sizes.push(["SELECT count(*) AS n FROM doc_item WHERE dataset = ? AND slug = ?", [dataset, item]]);
       }
       parseQuery(q.value).forEach(function (t) {
         var p = spec.wordParams(t.text);
-        sql.push(spec.word); params.push.apply(params, p);
-        sizes.push(["SELECT count(*) AS n FROM (" + spec.word.replace(/^id IN /, "") + ")", p]);
+        ins.push(spec.word); exists.push(spec.wordExists); params.push.apply(params, p);
+        sizes.push(["SELECT count(*) AS n FROM (SELECT * FROM (" + spec.wordSize + ") LIMIT " + (FEW + 1) + ")", p]);
       });
-      return { sql: sql.join(" AND "), params: params, filtered: sql.length > 1, sizes: sizes };
+      return { sql: ins.join(" AND "), exists: exists.join(" AND "), params: params, filtered: ins.length > 1, sizes: sizes };
     }
     /* At most how many rows a filter can match, from the full-text index alone (cheap). */
     function estimate(worker, w) {
@@ -441,7 +471,8 @@
         ths.forEach(function (th) {
           var key = th.getAttribute("data-key");
           var td = el("td");
-          if (key === spec.link && r.url) td.appendChild(el("a", { href: siteUrl(r.url) }, r[key]));
+          var url = spec.url ? spec.url(r, examplesUrl) : r.url;
+          if (key === spec.link && url) td.appendChild(el("a", { href: siteUrl(url) }, r[key]));
           else td.textContent = String(r[key]);
           if (key === "status" || key === "severity") td.className = "status-cell status-" + r[key];
           row.appendChild(td);
@@ -452,7 +483,7 @@
         th.setAttribute("aria-sort", th.getAttribute("data-key") === sortKey ? (sortDir > 0 ? "ascending" : "descending") : "none");
       });
       var pages = matched === null ? (hasMore ? page + 1 : page) : Math.max(1, Math.ceil(matched / PAGE));
-      count.textContent = matched === null ? "more than " + FEW + " of " + total + " rows" : matched + " of " + total + " rows";
+      count.textContent = matched === null ? (hasMore ? "more than " : "") + ((page - 1) * PAGE + list.length) + " of " + total + " rows" : matched + " of " + total + " rows";
       itemNote.textContent = item ? "item: " + item + " " : "";
       if (item) {
         var clear = el("a", { href: "#", "class": "clear-item" }, "(show all)");
@@ -485,7 +516,7 @@
         var key = sortKey || spec.key;
         var dir = sortDir > 0 ? "ASC" : "DESC";
         var order = (spec.order[key] || spec.key) + " " + dir + ", " + spec.key + " " + dir;
-        var cols = spec.cols.concat(["url"]).join(", ");
+        var cols = (spec.url ? spec.cols : spec.cols.concat(["url"])).join(", ");
         var base = "SELECT " + cols + " FROM " + spec.table;
         var idx = spec.index[key];
         // a filter matching many rows reads the sort's index in order and stops after a page;
@@ -495,14 +526,16 @@
             return rows(worker, base + " INDEXED BY " + idx + " WHERE " + w.sql + " ORDER BY " + order + " LIMIT " + PAGE + " OFFSET " + ((page - 1) * PAGE), w.params)
               .then(function (list) { return { list: list, matched: total }; });
           }
-          if (est <= FEW) {  // few matches: looked up by id, counted exactly, sorted
+          // Few matches: each row looked up by id (about a page read per row), counted, sorted.
+          // Many: the sort's index read in order, each entry tested (EXISTS), until a page is
+          // full; that reads about PAGE * total / matches index entries.
+          if (est * ROW_COST <= (PAGE * total / Math.max(est, 1)) * ENTRY_COST) {
             return rows(worker, "SELECT count(*) AS n FROM " + spec.table + " WHERE " + w.sql, w.params).then(function (n) {
               return rows(worker, base + " WHERE " + w.sql + " ORDER BY " + order + " LIMIT " + PAGE + " OFFSET " + ((page - 1) * PAGE), w.params)
                 .then(function (list) { return { list: list, matched: n[0].n }; });
             });
           }
-          // many matches: the sort's index is read in order and the scan stops after a page
-          return rows(worker, base + " INDEXED BY " + idx + " WHERE " + w.sql.replace(/\bid IN /g, "+id IN ") + " ORDER BY " + order + " LIMIT " + (PAGE + 1) + " OFFSET " + ((page - 1) * PAGE), w.params)
+          return rows(worker, base + " INDEXED BY " + idx + " WHERE " + w.exists + " ORDER BY " + order + " LIMIT " + (PAGE + 1) + " OFFSET " + ((page - 1) * PAGE), w.params)
             .then(function (list) { return { list: list.slice(0, PAGE), matched: null, more: list.length > PAGE }; });
         });
       }).then(function (res) {
@@ -510,7 +543,7 @@
         render(res.list, res.matched, res.more);
         root.setAttribute("data-busy", "0");
         root.setAttribute("data-done", String(parseInt(root.getAttribute("data-done") || "0", 10) + 1));
-      }, function (err) {
+      }).catch(function (err) {
         if (mine !== serial) return;
         count.textContent = "Could not query the table: " + err.message;
         root.setAttribute("data-busy", "0");
