@@ -3,8 +3,9 @@ reads piece by piece over HTTP Range requests (sql.js-httpvfs), never whole.
 
     doc        one row per searchable thing: an example, a source item, a summary page
     text_fts   FTS5 over doc(title, request, think); tokens keep `_` (should_retry is a word)
-    ident_fts  FTS5 over tok(idents, items, files, parts): the identifiers of a doc's text, the
-               items it covers, the files it quotes. Tokens keep `_ : / . -`, and each
+    ident_fts  FTS5 over tok(defines, idents, items, files, parts): the item a source-item doc
+               defines, the identifiers of a doc's text, the items it covers, the files it
+               quotes. No bm25 here (it would read every match's size): the column ranks. Tokens keep `_ : / . -`, and each
                identifier is indexed as written and by every run of its `::`/`.`/`/` parts, so
                `Retry::run`, `from_millis` and `core/retry.rs` are single exact tokens
     block_fts  the identifiers of each distinct code block, once (doc_block: who quotes it)
@@ -34,7 +35,7 @@ from . import urls
 
 SITE_PATH = "search/site.sqlite3"  # where the file sits in the site
 VERSION_PATH = "search/version.txt"  # its key: the browser's cache-buster for the file's pages
-FORMAT = 3  # bump when the schema changes: the work copy is then rebuilt from nothing
+FORMAT = 4  # bump when the schema changes: the work copy is then rebuilt from nothing
 MAX_CHAIN = 8  # identifier parts considered per chain (a::b::c…): runs of them are indexed
 FIRST_LINE = 120
 
@@ -42,7 +43,6 @@ IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:(?:::|\.)[A-Za-z_][A-Za-z0-9_]*)*"
 PATH = re.compile(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+")
 CHAIN_SEP = re.compile(r"(::|\.)")
 TICKED = re.compile(r"`([^`\n]{1,200})`")
-CODE_LIKE = re.compile(r"[_:.]|.[A-Z]")  # snake_case, paths, chains, CamelCase, CONSTANTS
 CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
 SCHEMA = """
@@ -54,19 +54,19 @@ CREATE TABLE doc(
   number INTEGER NOT NULL, url TEXT NOT NULL, title TEXT NOT NULL, covered TEXT NOT NULL,
   first TEXT NOT NULL, request TEXT NOT NULL, think TEXT NOT NULL);
 CREATE UNIQUE INDEX doc_key ON doc(key);
-CREATE TABLE tok(id INTEGER PRIMARY KEY, idents TEXT NOT NULL, items TEXT NOT NULL, files TEXT NOT NULL, parts TEXT NOT NULL);
+CREATE TABLE tok(id INTEGER PRIMARY KEY, defines TEXT NOT NULL, idents TEXT NOT NULL, items TEXT NOT NULL, files TEXT NOT NULL, parts TEXT NOT NULL);
 CREATE VIRTUAL TABLE text_fts USING fts5(title, request, think, content='doc', content_rowid='id',
   tokenize="unicode61 tokenchars '_'");
-CREATE VIRTUAL TABLE ident_fts USING fts5(idents, items, files, parts, content='tok', content_rowid='id',
-  tokenize="unicode61 tokenchars '_:/.-'");
+CREATE VIRTUAL TABLE ident_fts USING fts5(defines, idents, items, files, parts, content='tok', content_rowid='id',
+  columnsize=0, tokenize="unicode61 tokenchars '_:/.-'");
 CREATE TRIGGER doc_ai AFTER INSERT ON doc BEGIN
   INSERT INTO text_fts(rowid, title, request, think) VALUES (new.id, new.title, new.request, new.think);
 END;
 CREATE TRIGGER tok_ai AFTER INSERT ON tok BEGIN
-  INSERT INTO ident_fts(rowid, idents, items, files, parts) VALUES (new.id, new.idents, new.items, new.files, new.parts);
+  INSERT INTO ident_fts(rowid, defines, idents, items, files, parts) VALUES (new.id, new.defines, new.idents, new.items, new.files, new.parts);
 END;
 CREATE TRIGGER tok_ad AFTER DELETE ON tok BEGIN
-  INSERT INTO ident_fts(ident_fts, rowid, idents, items, files, parts) VALUES ('delete', old.id, old.idents, old.items, old.files, old.parts);
+  INSERT INTO ident_fts(ident_fts, rowid, defines, idents, items, files, parts) VALUES ('delete', old.id, old.defines, old.idents, old.items, old.files, old.parts);
 END;
 CREATE TRIGGER doc_ad AFTER DELETE ON doc BEGIN
   INSERT INTO text_fts(text_fts, rowid, title, request, think) VALUES ('delete', old.id, old.title, old.request, old.think);
@@ -79,7 +79,7 @@ END;
 -- Code blocks are indexed once each (examples quoting one block share it).
 CREATE TABLE block(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, idents TEXT NOT NULL, parts TEXT NOT NULL);
 CREATE VIRTUAL TABLE block_fts USING fts5(idents, parts, content='block', content_rowid='id',
-  tokenize="unicode61 tokenchars '_:/.-'");
+  columnsize=0, tokenize="unicode61 tokenchars '_:/.-'");
 CREATE TRIGGER block_ai AFTER INSERT ON block BEGIN
   INSERT INTO block_fts(rowid, idents, parts) VALUES (new.id, new.idents, new.parts);
 END;
@@ -138,7 +138,7 @@ def identifier_tokens(text: str, code: bool = False) -> tuple[set[str], set[str]
     found = set(IDENT.findall(text))
     if not code:
         ticked = set(IDENT.findall(" ".join(TICKED.findall(text)))) if "`" in text else set()
-        found = {t for t in found if t in ticked or CODE_LIKE.search(t)}
+        found = {t for t in found if t in ticked or _code_like(t)}
     for tok in found:
         if ":" in tok or "." in tok:
             _chain(CHAIN_SEP.split(tok), exact)
@@ -153,6 +153,11 @@ def identifier_tokens(text: str, code: bool = False) -> tuple[set[str], set[str]
             parts.update(_parts(tok))
     exact = {t.lower() for t in exact}
     return exact, parts - exact
+
+
+def _code_like(t: str) -> bool:
+    """snake_case, a::b / a.b chains, CamelCase, CONSTANTS; not `word`, `Word` or `I`."""
+    return "_" in t or ":" in t or "." in t or not (t.islower() or t.istitle() or len(t) == 1)
 
 
 _PARTS: dict[str, tuple[str, ...]] = {}
@@ -264,7 +269,7 @@ def item_rows(dv, code_key: str):
             "kind": "item", "dataset": dv.stem, "number": 0, "url": url,
             "title": f"{item.kind} {item.name}", "covered": item.name,
             "first": f"{item.path}:{item.start_line}", "request": "", "think": "",
-            "idents": " ".join(sorted(t.lower() for t in tokens)), "items": " ".join(sorted(t.lower() for t in tokens)),
+            "defines": " ".join(sorted(t.lower() for t in tokens)), "idents": "", "items": "",
             "files": " ".join(sorted(t.lower() for t in files)), "parts": "",
         }
         yield _key(code_key, row), (lambda blocks, row=row: row)
@@ -330,7 +335,7 @@ def open_db(path: Path) -> sqlite3.Connection | None:
 
 
 DOC_COLS = ("kind", "dataset", "number", "url", "title", "covered", "first", "request", "think")
-TOK_COLS = ("idents", "items", "files", "parts")
+TOK_COLS = ("defines", "idents", "items", "files", "parts")
 
 
 def update(path: Path, datasets, pages, code_key: str) -> dict:
@@ -384,7 +389,10 @@ def _fresh(path: Path, wanted: dict, wanted_f: list, datasets, all_keys: str) ->
         for st in LATE:
             con.execute(st)
         for table in ("text_fts", "ident_fts", "block_fts", "finding_fts"):
+            # one segment per index (a term is then one lookup); the setting is not kept
+            con.execute(f"INSERT INTO {table}({table}, rank) VALUES ('hashsize', {1 << 28})")
             con.execute(f"INSERT INTO {table}({table}) VALUES ('rebuild')")
+            con.execute(f"DELETE FROM {table}_config WHERE k = 'hashsize'")
         _facets(con, datasets)
         con.execute("INSERT INTO meta VALUES ('format', ?), ('key', ?)", (str(FORMAT), all_keys))
         con.commit()
@@ -411,7 +419,7 @@ def _insert(con: sqlite3.Connection, wanted: dict, new: list[str], next_id: int,
         doc_id = next_id
         next_id += 1
         doc.append((doc_id, key, *(row[c] for c in DOC_COLS)))
-        tok.append((doc_id, *(row[c] for c in TOK_COLS)))
+        tok.append((doc_id, *(row.get(c, "") for c in TOK_COLS)))
         if row.get("block"):
             bkey, b_idents, b_parts = row["block"]
             bid = block_ids.get(bkey)
@@ -426,7 +434,7 @@ def _insert(con: sqlite3.Connection, wanted: dict, new: list[str], next_id: int,
             files += [(f, doc_id, ds) for f in row["file_list"]]
             items += [(n, doc_id, ds, urls.slug(n)) for n in row["item_list"]]
     con.executemany(f"INSERT INTO doc(id, key, {', '.join(DOC_COLS)}) VALUES (?, ?, {', '.join('?' * len(DOC_COLS))})", doc)
-    con.executemany("INSERT INTO tok VALUES (?,?,?,?,?)", tok)
+    con.executemany("INSERT INTO tok VALUES (?,?,?,?,?,?)", tok)
     con.executemany("INSERT INTO block VALUES (?,?,?,?)", new_blocks)
     con.executemany("INSERT OR IGNORE INTO doc_block VALUES (?,?)", doc_block)
     con.executemany("INSERT INTO ex VALUES (?,?,?,?,?,?,?,?,?,?)", ex)

@@ -38,7 +38,7 @@ def digest_tree(root: Path) -> dict[str, str]:
 
 DB_DUMP = {  # every table of searchdb, with row ids replaced by the keys they stand for
     "doc": "SELECT key, kind, dataset, number, url, title, covered, first, request, think FROM doc",
-    "tok": "SELECT d.key, t.idents, t.items, t.files, t.parts FROM tok t JOIN doc d ON d.id = t.id",
+    "tok": "SELECT d.key, t.defines, t.idents, t.items, t.files, t.parts FROM tok t JOIN doc d ON d.id = t.id",
     "ex": "SELECT d.key, e.dataset, e.number, e.line, e.request, e.items, e.files, e.lines, e.status, e.findings FROM ex e JOIN doc d ON d.id = e.id",
     "doc_file": "SELECT f.file, d.key, f.dataset FROM doc_file f JOIN doc d ON d.id = f.doc",
     "doc_item": "SELECT i.item, d.key, i.dataset, i.slug FROM doc_item i JOIN doc d ON d.id = i.doc",

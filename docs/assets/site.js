@@ -135,11 +135,18 @@
     var exact = Promise.resolve([]), text = Promise.resolve([]);
     var star = prefix ? "*" : "";
     // bm25 weights: defining or covering the item counts most, then the files, then a mention
-    // identifiers in the code: each distinct block is indexed once, then its examples looked up
-    if (!term.phrase) exact = rows(worker,
-      "SELECT * FROM (SELECT rowid AS id, bm25(ident_fts, 1.0, 8.0, 2.0, 0.0) AS r FROM ident_fts WHERE ident_fts MATCH ?1 LIMIT " + CAP + ")" +
-      " UNION ALL SELECT * FROM (SELECT doc AS id, 0 AS r FROM doc_block WHERE block IN (SELECT rowid FROM block_fts WHERE block_fts MATCH ?2) LIMIT " + CAP + ")",
-      ["{idents items files}: " + ftsString(term.text) + star, "{idents}: " + ftsString(term.text) + star]);
+    // Exact identifier hits, ranked by where: the item's own definition, an item an example
+    // covers, a mention or a quoted file, then the code of an example (each distinct block is
+    // indexed once, its examples looked up). No bm25 here: it would read every match's size.
+    if (!term.phrase) {
+      var t = ftsString(term.text) + star;
+      exact = rows(worker,
+        "SELECT * FROM (SELECT rowid AS id, -3 AS r FROM ident_fts WHERE ident_fts MATCH ?1 LIMIT " + CAP + ")" +
+        " UNION ALL SELECT * FROM (SELECT rowid AS id, -2 AS r FROM ident_fts WHERE ident_fts MATCH ?2 LIMIT " + CAP + ")" +
+        " UNION ALL SELECT * FROM (SELECT rowid AS id, -1 AS r FROM ident_fts WHERE ident_fts MATCH ?3 LIMIT " + CAP + ")" +
+        " UNION ALL SELECT * FROM (SELECT doc AS id, 0 AS r FROM doc_block WHERE block IN (SELECT rowid FROM block_fts WHERE block_fts MATCH ?4) LIMIT " + CAP + ")",
+        ["{defines}: " + t, "{items}: " + t, "{idents files}: " + t, "{idents}: " + t]);
+    }
     if (!term.ident) text = rows(worker, "SELECT rowid AS id, bm25(text_fts) AS r FROM text_fts WHERE text_fts MATCH ? LIMIT " + CAP, [ftsString(term.text) + star]);
     return Promise.all([exact, text]).then(function (r) { return { exact: r[0], text: r[1] }; });
   }
@@ -178,7 +185,11 @@
     var count = {};
     sets.forEach(function (s) {
       var seen = {};
-      s.exact.forEach(function (r) { if (!seen[r.id]) { seen[r.id] = 1; var sc = (score[r.id] = score[r.id] || [0, 0, 0, 0]); sc[0]++; sc[2] += r.r; } });
+      s.exact.forEach(function (r) {
+        var sc = (score[r.id] = score[r.id] || [0, 0, 0, 0]);
+        if (!seen[r.id]) { seen[r.id] = 1; sc[0]++; }
+        sc[2] = Math.min(sc[2], r.r);
+      });
       s.text.forEach(function (r) { var sc = (score[r.id] = score[r.id] || [0, 0, 0, 0]); sc[3] += r.r; seen[r.id] = 1; });
       Object.keys(seen).forEach(function (id) { count[id] = (count[id] || 0) + 1; });
     });
@@ -372,7 +383,7 @@
       wordExists: "(EXISTS (SELECT 1 FROM text_fts WHERE text_fts MATCH ? AND rowid = ex.id) OR EXISTS (SELECT 1 FROM ident_fts WHERE ident_fts MATCH ? AND rowid = ex.id)" +
         " OR EXISTS (SELECT 1 FROM doc_block WHERE doc = ex.id AND block IN (SELECT rowid FROM block_fts WHERE block_fts MATCH ?)))",
       wordSize: "SELECT rowid FROM text_fts WHERE text_fts MATCH ? UNION ALL SELECT rowid FROM ident_fts WHERE ident_fts MATCH ? UNION ALL SELECT doc FROM doc_block WHERE block IN (SELECT rowid FROM block_fts WHERE block_fts MATCH ?)",
-      wordParams: function (t) { return ["{request think}: " + ftsString(t), "{idents items files}: " + ftsString(t), "{idents}: " + ftsString(t)]; }
+      wordParams: function (t) { return ["{request think}: " + ftsString(t), "{defines idents items files}: " + ftsString(t), "{idents}: " + ftsString(t)]; }
     },
     findings: {
       table: "finding", key: "id",
@@ -518,12 +529,12 @@
         var order = (spec.order[key] || spec.key) + " " + dir + ", " + spec.key + " " + dir;
         var cols = (spec.url ? spec.cols : spec.cols.concat(["url"])).join(", ");
         var base = "SELECT " + cols + " FROM " + spec.table;
-        var idx = spec.index[key];
+        var idx = spec.index[key] ? " INDEXED BY " + spec.index[key] : "";  // (by id: the table itself)
         // a filter matching many rows reads the sort's index in order and stops after a page;
         // one matching few rows is looked up by id and sorted
         return estimate(worker, w).then(function (est) {
           if (!w.filtered) {
-            return rows(worker, base + " INDEXED BY " + idx + " WHERE " + w.sql + " ORDER BY " + order + " LIMIT " + PAGE + " OFFSET " + ((page - 1) * PAGE), w.params)
+            return rows(worker, base + idx + " WHERE " + w.sql + " ORDER BY " + order + " LIMIT " + PAGE + " OFFSET " + ((page - 1) * PAGE), w.params)
               .then(function (list) { return { list: list, matched: total }; });
           }
           // Few matches: each row looked up by id (about a page read per row), counted, sorted.
@@ -535,7 +546,7 @@
                 .then(function (list) { return { list: list, matched: n[0].n }; });
             });
           }
-          return rows(worker, base + " INDEXED BY " + idx + " WHERE " + w.exists + " ORDER BY " + order + " LIMIT " + (PAGE + 1) + " OFFSET " + ((page - 1) * PAGE), w.params)
+          return rows(worker, base + idx + " WHERE " + w.exists + " ORDER BY " + order + " LIMIT " + (PAGE + 1) + " OFFSET " + ((page - 1) * PAGE), w.params)
             .then(function (list) { return { list: list.slice(0, PAGE), matched: null, more: list.length > PAGE }; });
         });
       }).then(function (res) {
