@@ -35,7 +35,7 @@ from . import urls
 
 SITE_PATH = "search/site.sqlite3"  # where the file sits in the site
 VERSION_PATH = "search/version.txt"  # its key: the browser's cache-buster for the file's pages
-FORMAT = 4  # bump when the schema changes: the work copy is then rebuilt from nothing
+FORMAT = 5  # bump when the schema changes: the work copy is then rebuilt from nothing
 MAX_CHAIN = 8  # identifier parts considered per chain (a::b::c…): runs of them are indexed
 FIRST_LINE = 120
 
@@ -195,14 +195,23 @@ def _key(*parts) -> str:
     return hashlib.blake2b(orjson.dumps(parts), digest_size=16).hexdigest()
 
 
-def example_rows(dv, code_key: str):
+EXAMPLE_IDS = 1 << 32  # an example's id: (dataset's place + 1) * EXAMPLE_IDS + its line; other docs below
+
+
+def example_id(place: int, line: int) -> int:
+    """Ids by dataset and line: a dataset's examples are one id range (a filter's matches are
+    told apart by dataset without reading a row), and an edited record keeps its id."""
+    return (place + 1) * EXAMPLE_IDS + line
+
+
+def example_rows(dv, code_key: str, place: int = 0):
     """(key, make) per example of a dataset view: the key is cheap (record digest, place,
     coverage, findings); make() builds the rows only for keys the database lacks."""
     stem = dv.stem
     for ex in dv.examples:
         cov = ex.coverage
-        key = _key(code_key, stem, ex.record.line, ex.number, ex.record.digest.hex(), cov.full, cov.lines, [[f.rule, f.severity, f.message] for f in ex.findings])
-        yield key, (lambda blocks, ex=ex: _example_row(dv, ex, blocks))
+        key = _key(code_key, stem, place, ex.record.line, ex.number, ex.record.digest.hex(), cov.full, cov.lines, [[f.rule, f.severity, f.message] for f in ex.findings])
+        yield key, (lambda blocks, ex=ex: {**_example_row(dv, ex, blocks), "id": example_id(place, ex.record.line)})
 
 
 def _example_row(dv, ex, blocks: dict) -> dict:
@@ -343,8 +352,8 @@ def update(path: Path, datasets, pages, code_key: str) -> dict:
     in place when it holds most of them already, else written afresh beside it and renamed.
     Returns {"key": digest of every row key, "inserted": n, "deleted": n}."""
     wanted: dict[str, object] = {}
-    for dv in datasets:
-        for key, make in example_rows(dv, code_key):
+    for place, dv in enumerate(datasets):
+        for key, make in example_rows(dv, code_key, place):
             wanted[key] = make
         for key, make in item_rows(dv, code_key):
             wanted[key] = make
@@ -416,8 +425,10 @@ def _insert(con: sqlite3.Connection, wanted: dict, new: list[str], next_id: int,
     next_block = (con.execute("SELECT max(id) FROM block").fetchone()[0] or 0) + 1
     for key in new:
         row = wanted[key](blocks)
-        doc_id = next_id
-        next_id += 1
+        doc_id = row.get("id")
+        if doc_id is None:
+            doc_id = next_id
+            next_id += 1
         doc.append((doc_id, key, *(row[c] for c in DOC_COLS)))
         tok.append((doc_id, *(row.get(c, "") for c in TOK_COLS)))
         if row.get("block"):
@@ -461,7 +472,7 @@ def _update(con: sqlite3.Connection, have: dict, wanted: dict, wanted_f: list, d
     new = [k for k in wanted if k not in have]
     con.execute("BEGIN")
     con.executemany("DELETE FROM doc WHERE id = ?", [(i,) for i in gone])
-    next_id = (con.execute("SELECT max(id) FROM doc").fetchone()[0] or 0) + 1
+    next_id = (con.execute("SELECT max(id) FROM doc WHERE id < ?", (EXAMPLE_IDS,)).fetchone()[0] or 0) + 1
     _insert(con, wanted, new, next_id, dict(con.execute("SELECT key, id FROM block")))
     # Findings: keyed rows too (a key may repeat); their example is found by (dataset, line).
     want = _counts(k for k, _ in wanted_f)

@@ -18,6 +18,7 @@ from .highlight import rust_lines, text_html
 from .load import SKIPPING_RULES
 from .model import Example, Item
 from .pipeline import DatasetResult
+from .searchdb import example_id
 
 SEARCH_DB = "search/site.sqlite3"  # searchdb.SITE_PATH (a static file of the site)
 
@@ -506,7 +507,8 @@ def build_views(results: list[DatasetResult]) -> SiteViews:
         ):
             ctx = {
                 "title": title, "dataset_title": r.config.title, "kind": kind, "count": total, "stem": stem,
-                "db_href": urls.href(page, SEARCH_DB), "examples_url": urls.page_url(urls.example(stem, 1))[: -len("line-1/")], "options": orjson.dumps(table_options(dv, kind)).decode(), "rules": rules,
+                "db_href": urls.href(page, SEARCH_DB), "examples_url": urls.page_url(urls.example(stem, 1))[: -len("line-1/")],
+                "id_range": f"{example_id(len(site.datasets), 0)} {example_id(len(site.datasets) + 1, 0) - 1}" if kind == "examples" else "", "options": orjson.dumps(table_options(dv, kind)).decode(), "rules": rules,
             }
             site.pages.append(Page(page, "table.md.j2", ctx, title))
             site.slots[urls.page_url(page) + "index.html"] = {SLOT_TABLE: table_html(kind, cols, rows, total)}

@@ -367,7 +367,7 @@
   /* ---- tables paged from the database (examples, findings) ------------------------------------ */
   /* The first page is plain HTML in the page; a sort, a filter or another page asks the database,
    * which reads only the index pages it needs (one index per sortable column). */
-  var PAGE = 50, FEW = 2000, ROW_COST = 4096, ENTRY_COST = 40;  // rows per page: the same as the page's own first rows (views.TABLE_PAGE)
+  var PAGE = 50, ROW_COST = 4096, ENTRY_COST = 40;  // rows per page: the same as the page's own first rows (views.TABLE_PAGE)
   var TABLES = {
     examples: {
       table: "ex", key: "number",
@@ -376,14 +376,19 @@
       index: { number: "ex_number", line: "ex_line", request: "ex_request", items: "ex_items", files: "ex_files", lines: "ex_lines", status: "ex_status", findings: "ex_findings" },
       link: "request",
       url: function (r, prefix) { return prefix + "line-" + r.line + "/"; },
-      select: { files: "id IN (SELECT doc FROM doc_file WHERE file = ?)", status: "status = ?" },
-      selectExists: { files: "EXISTS (SELECT 1 FROM doc_file WHERE file = ? AND doc = ex.id)" },
-      item: ["id IN (SELECT doc FROM doc_item WHERE dataset = ? AND slug = ?)", "EXISTS (SELECT 1 FROM doc_item WHERE dataset = ? AND slug = ? AND doc = ex.id)"],
-      word: "id IN (SELECT rowid FROM text_fts WHERE text_fts MATCH ? UNION SELECT rowid FROM ident_fts WHERE ident_fts MATCH ? UNION SELECT doc FROM doc_block WHERE block IN (SELECT rowid FROM block_fts WHERE block_fts MATCH ?))",
-      wordExists: "(EXISTS (SELECT 1 FROM text_fts WHERE text_fts MATCH ? AND rowid = ex.id) OR EXISTS (SELECT 1 FROM ident_fts WHERE ident_fts MATCH ? AND rowid = ex.id)" +
-        " OR EXISTS (SELECT 1 FROM doc_block WHERE doc = ex.id AND block IN (SELECT rowid FROM block_fts WHERE block_fts MATCH ?)))",
-      wordSize: "SELECT rowid FROM text_fts WHERE text_fts MATCH ? UNION ALL SELECT rowid FROM ident_fts WHERE ident_fts MATCH ? UNION ALL SELECT doc FROM doc_block WHERE block IN (SELECT rowid FROM block_fts WHERE block_fts MATCH ?)",
-      wordParams: function (t) { return ["{request think}: " + ftsString(t), "{defines idents items files}: " + ftsString(t), "{idents}: " + ftsString(t)]; }
+      // per filter: its ids (read up to CAP + 1), a test while scanning the sort's index
+      // ({T}: the table's row), and a test of a candidate id ({ID})
+      select: {
+        files: { ids: "SELECT doc AS id FROM doc_file WHERE file = ?", scan: "EXISTS (SELECT 1 FROM doc_file WHERE file = ? AND doc = {T}.id)", check: "EXISTS (SELECT 1 FROM doc_file WHERE file = ? AND doc = {ID})" },
+        status: { ids: "SELECT id FROM ex INDEXED BY ex_status WHERE dataset = ?D AND status = ?", scan: "status = ?", check: "EXISTS (SELECT 1 FROM ex x WHERE x.id = {ID} AND x.status = ?)" }
+      },
+      item: { ids: "SELECT doc AS id FROM doc_item WHERE dataset = ?D AND slug = ?", scan: "EXISTS (SELECT 1 FROM doc_item WHERE dataset = ?D AND slug = ? AND doc = {T}.id)", check: "EXISTS (SELECT 1 FROM doc_item WHERE dataset = ?D AND slug = ? AND doc = {ID})" },
+      word: {
+        ids: "SELECT rowid AS id FROM text_fts WHERE text_fts MATCH ? UNION ALL SELECT rowid FROM ident_fts WHERE ident_fts MATCH ? UNION ALL SELECT doc FROM doc_block WHERE block IN (SELECT rowid FROM block_fts WHERE block_fts MATCH ?)",
+        check: "(EXISTS (SELECT 1 FROM text_fts WHERE text_fts MATCH ? AND rowid = {ID}) OR EXISTS (SELECT 1 FROM ident_fts WHERE ident_fts MATCH ? AND rowid = {ID})" +
+          " OR EXISTS (SELECT 1 FROM doc_block WHERE doc = {ID} AND block IN (SELECT rowid FROM block_fts WHERE block_fts MATCH ?)))",
+        params: function (t) { return ["{request think}: " + ftsString(t), "{defines idents items files}: " + ftsString(t), "{idents}: " + ftsString(t)]; }
+      }
     },
     findings: {
       table: "finding", key: "id",
@@ -391,12 +396,15 @@
       order: { severity: "sev_order", rule: "rule", location: "location", message: "message COLLATE NOCASE" },
       index: { severity: "finding_order", rule: "finding_rule", location: "finding_location", message: "finding_message" },
       link: "location",
-      select: { severity: "severity = ?", rule: "rule = ?" },
-      selectExists: {},
-      word: "id IN (SELECT rowid FROM finding_fts WHERE finding_fts MATCH ?)",
-      wordExists: "EXISTS (SELECT 1 FROM finding_fts WHERE finding_fts MATCH ? AND rowid = finding.id)",
-      wordSize: "SELECT rowid FROM finding_fts WHERE finding_fts MATCH ?",
-      wordParams: function (t) { return [ftsString(t)]; }
+      select: {
+        severity: { ids: "SELECT id FROM finding WHERE dataset = ?D AND severity = ?", scan: "severity = ?", check: "EXISTS (SELECT 1 FROM finding x WHERE x.id = {ID} AND x.severity = ?)" },
+        rule: { ids: "SELECT id FROM finding INDEXED BY finding_rule WHERE dataset = ?D AND rule = ?", scan: "rule = ?", check: "EXISTS (SELECT 1 FROM finding x WHERE x.id = {ID} AND x.rule = ?)" }
+      },
+      word: {
+        ids: "SELECT rowid AS id FROM finding_fts WHERE finding_fts MATCH ?",
+        check: "EXISTS (SELECT 1 FROM finding_fts WHERE finding_fts MATCH ? AND rowid = {ID})",
+        params: function (t) { return [ftsString(t)]; }
+      }
     }
   };
   function setupDataTable(root) {
@@ -406,6 +414,8 @@
     var dataset = root.getAttribute("data-dataset");
     var examplesUrl = root.getAttribute("data-examples") || "";  // example pages: <this>line-N/
     var total = parseInt(root.getAttribute("data-total") || "0", 10);
+    var idRange = (root.getAttribute("data-ids") || "").split(" ");  // this dataset's example ids
+    var idLo = idRange.length === 2 ? Number(idRange[0]) : -Infinity, idHi = idRange.length === 2 ? Number(idRange[1]) : Infinity;
     var options = {};
     try { options = JSON.parse(root.getAttribute("data-options") || "{}"); } catch (e) { /* no select filters */ }
     var ths = Array.prototype.slice.call(table.tHead.rows[0].cells);
@@ -449,31 +459,25 @@
       th.addEventListener("click", go);
       th.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); go(); } });
     });
-    /* The filter as SQL twice: `id IN (…)` (few matches: looked up by id) and `EXISTS (…)` per
-     * row (many matches: tested while the sort's index is read in order, never listed whole). */
-    function where() {
-      var ins = ["dataset = ?"], exists = ["dataset = ?"], params = [dataset], sizes = [];
+    /* The filters, each with its ids, a test while scanning and a test of a candidate id. */
+    function conditions() {
+      var out = [];
+      var fill = function (sql) { return sql.replace(/\?D/g, "?"); };
+      var withDs = function (sql, p) { return (sql.indexOf("?D") >= 0 ? [dataset] : []).concat(p); };
       selects.forEach(function (f) {
         if (!f.s.value) return;
-        ins.push(spec.select[f.key]); exists.push(spec.selectExists[f.key] || spec.select[f.key]); params.push(f.s.value);
+        var c = spec.select[f.key];
+        out.push({ ids: fill(c.ids), idsParams: withDs(c.ids, [f.s.value]), scan: fill(c.scan), check: fill(c.check), params: withDs(c.check, [f.s.value]), scanParams: withDs(c.scan, [f.s.value]) });
       });
       if (item && spec.item) {
-        ins.push(spec.item[0]); exists.push(spec.item[1]); params.push(dataset, item);
-        sizes.push(["SELECT count(*) AS n FROM doc_item WHERE dataset = ? AND slug = ?", [dataset, item]]);
+        var c = spec.item;
+        out.push({ ids: fill(c.ids), idsParams: withDs(c.ids, [item]), scan: fill(c.scan), check: fill(c.check), params: withDs(c.check, [item]), scanParams: withDs(c.scan, [item]) });
       }
       parseQuery(q.value).forEach(function (t) {
-        var p = spec.wordParams(t.text);
-        ins.push(spec.word); exists.push(spec.wordExists); params.push.apply(params, p);
-        sizes.push(["SELECT count(*) AS n FROM (SELECT * FROM (" + spec.wordSize + ") LIMIT " + (FEW + 1) + ")", p]);
+        var p = spec.word.params(t.text);
+        out.push({ ids: spec.word.ids, idsParams: p, scan: spec.word.check.replace(/\{ID\}/g, "{T}.id"), check: spec.word.check, params: p, scanParams: p });
       });
-      return { sql: ins.join(" AND "), exists: exists.join(" AND "), params: params, filtered: ins.length > 1, sizes: sizes };
-    }
-    /* At most how many rows a filter can match, from the full-text index alone (cheap). */
-    function estimate(worker, w) {
-      if (!w.sizes.length) return Promise.resolve(total);
-      return Promise.all(w.sizes.map(function (s) { return rows(worker, s[0], s[1]); })).then(function (res) {
-        return Math.min.apply(null, res.map(function (r) { return r[0].n; }));
-      });
+      return out;
     }
     function render(list, matched, hasMore) {
       tbody.textContent = "";
@@ -523,31 +527,59 @@
       if (needsServer()) { count.textContent = "Sorting, filtering and paging need the site served over HTTP (python -m generator preview site)."; return; }
       root.setAttribute("data-busy", "1");
       openDb().then(function (worker) {
-        var w = where();
+        var conds = conditions();
         var key = sortKey || spec.key;
         var dir = sortDir > 0 ? "ASC" : "DESC";
         var order = (spec.order[key] || spec.key) + " " + dir + ", " + spec.key + " " + dir;
         var cols = (spec.url ? spec.cols : spec.cols.concat(["url"])).join(", ");
         var base = "SELECT " + cols + " FROM " + spec.table;
         var idx = spec.index[key] ? " INDEXED BY " + spec.index[key] : "";  // (by id: the table itself)
-        // a filter matching many rows reads the sort's index in order and stops after a page;
-        // one matching few rows is looked up by id and sorted
-        return estimate(worker, w).then(function (est) {
-          if (!w.filtered) {
-            return rows(worker, base + idx + " WHERE " + w.sql + " ORDER BY " + order + " LIMIT " + PAGE + " OFFSET " + ((page - 1) * PAGE), w.params)
-              .then(function (list) { return { list: list, matched: total }; });
-          }
-          // Few matches: each row looked up by id (about a page read per row), counted, sorted.
-          // Many: the sort's index read in order, each entry tested (EXISTS), until a page is
-          // full; that reads about PAGE * total / matches index entries.
-          if (est * ROW_COST <= (PAGE * total / Math.max(est, 1)) * ENTRY_COST) {
-            return rows(worker, "SELECT count(*) AS n FROM " + spec.table + " WHERE " + w.sql, w.params).then(function (n) {
-              return rows(worker, base + " WHERE " + w.sql + " ORDER BY " + order + " LIMIT " + PAGE + " OFFSET " + ((page - 1) * PAGE), w.params)
-                .then(function (list) { return { list: list, matched: n[0].n }; });
+        var offset = (page - 1) * PAGE;
+        if (!conds.length) {
+          return rows(worker, base + idx + " WHERE dataset = ? ORDER BY " + order + " LIMIT " + PAGE + " OFFSET " + offset, [dataset])
+            .then(function (list) { return { list: list, matched: total }; });
+        }
+        // Each filter's ids, at most CAP + 1 of them (an index range or a full-text list).
+        return Promise.all(conds.map(function (c) { return rows(worker, "SELECT id FROM (" + c.ids + ") LIMIT " + (CAP + 1), c.idsParams); })).then(function (sets) {
+          var small = [], capped = [];
+          sets.forEach(function (s, i) {
+            var ids = {};
+            s.forEach(function (r) { if (r.id >= idLo && r.id <= idHi) ids[r.id] = 1; });
+            (s.length > CAP ? capped : small).push({ c: conds[i], ids: ids });
+          });
+          var scan = function (known) {
+            // the sort's index read in order, each row tested, until a page is full
+            var sql = base + idx + " WHERE dataset = ? AND " + conds.map(function (c) { return c.scan.replace(/\{T\}/g, spec.table); }).join(" AND ");
+            var params = [dataset];
+            conds.forEach(function (c) { params.push.apply(params, c.scanParams); });
+            return rows(worker, sql + " ORDER BY " + order + " LIMIT " + (PAGE + 1) + " OFFSET " + offset, params)
+              .then(function (list) { return { list: list.slice(0, PAGE), matched: known, more: list.length > PAGE }; });
+          };
+          if (!small.length) return scan(null);  // every filter matches many rows
+          // Candidates: the smallest list, kept where every other short list has them too; the
+          // filters with long lists are tested per candidate (index probes, no rows read).
+          small.sort(function (a, b) { return Object.keys(a.ids).length - Object.keys(b.ids).length; });
+          var cand = Object.keys(small[0].ids).filter(function (id) { return small.every(function (s) { return s.ids[id]; }); }).map(Number);
+          var checked = !capped.length || !cand.length ? Promise.resolve(cand) :
+            rows(worker, "WITH c(id) AS (VALUES " + cand.map(function () { return "(?)"; }).join(",") + ") SELECT id FROM c WHERE " +
+              capped.map(function (s) { return s.c.check.replace(/\{ID\}/g, "c.id"); }).join(" AND "),
+              cand.concat.apply(cand, capped.map(function (s) { return s.c.params; }))).then(function (r) { return r.map(function (x) { return x.id; }); });
+          if (!isFinite(idLo)) {  // no id range (findings): keep this dataset's own
+            checked = checked.then(function (ids) {
+              if (!ids.length) return ids;
+              return rows(worker, "SELECT id FROM " + spec.table + " WHERE id IN (" + ids.map(function () { return "?"; }).join(",") + ") AND dataset = ?", ids.concat([dataset]))
+                .then(function (r) { return r.map(function (x) { return x.id; }); });
             });
           }
-          return rows(worker, base + idx + " WHERE " + w.exists + " ORDER BY " + order + " LIMIT " + (PAGE + 1) + " OFFSET " + ((page - 1) * PAGE), w.params)
-            .then(function (list) { return { list: list.slice(0, PAGE), matched: null, more: list.length > PAGE }; });
+          return checked.then(function (ids) {
+            var m = ids.length;
+            // few matches: their rows read by id and sorted; many: the index scan, which reads
+            // about PAGE * total / m index entries
+            if (m * ROW_COST > (PAGE * total / Math.max(m, 1)) * ENTRY_COST) return scan(m);
+            if (!m) return { list: [], matched: 0 };
+            return rows(worker, base + " WHERE id IN (" + ids.map(function () { return "?"; }).join(",") + ") ORDER BY " + order + " LIMIT " + PAGE + " OFFSET " + offset, ids)
+              .then(function (list) { return { list: list, matched: m }; });
+          });
         });
       }).then(function (res) {
         if (mine !== serial) return;
