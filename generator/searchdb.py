@@ -35,7 +35,7 @@ from . import urls
 
 SITE_PATH = "search/site.sqlite3"  # where the file sits in the site
 VERSION_PATH = "search/version.txt"  # its key: the browser's cache-buster for the file's pages
-FORMAT = 5  # bump when the schema changes: the work copy is then rebuilt from nothing
+FORMAT = 6  # bump when the schema changes: the work copy is then rebuilt from nothing
 MAX_CHAIN = 8  # identifier parts considered per chain (a::b::c…): runs of them are indexed
 FIRST_LINE = 120
 
@@ -92,14 +92,15 @@ CREATE TABLE ex(
   id INTEGER PRIMARY KEY, dataset TEXT NOT NULL, number INTEGER NOT NULL, line INTEGER NOT NULL,
   request TEXT NOT NULL, items TEXT NOT NULL, files TEXT NOT NULL, lines INTEGER NOT NULL,
   status TEXT NOT NULL, findings INTEGER NOT NULL);
+-- one index per sortable column; each ends in the row id (= the line order), the tie-break
 CREATE INDEX ex_number ON ex(dataset, number);
-CREATE INDEX ex_line ON ex(dataset, line, number);
-CREATE INDEX ex_request ON ex(dataset, request COLLATE NOCASE, number);
-CREATE INDEX ex_items ON ex(dataset, items COLLATE NOCASE, number);
-CREATE INDEX ex_files ON ex(dataset, files, number);
-CREATE INDEX ex_lines ON ex(dataset, lines, number);
-CREATE INDEX ex_status ON ex(dataset, status, number);
-CREATE INDEX ex_findings ON ex(dataset, findings, number);
+CREATE INDEX ex_line ON ex(dataset, line);
+CREATE INDEX ex_request ON ex(dataset, request COLLATE NOCASE);
+CREATE INDEX ex_items ON ex(dataset, items COLLATE NOCASE);
+CREATE INDEX ex_files ON ex(dataset, files);
+CREATE INDEX ex_lines ON ex(dataset, lines);
+CREATE INDEX ex_status ON ex(dataset, status);
+CREATE INDEX ex_findings ON ex(dataset, findings);
 CREATE TABLE doc_file(file TEXT NOT NULL, doc INTEGER NOT NULL, dataset TEXT NOT NULL, PRIMARY KEY(file, doc)) WITHOUT ROWID;
 CREATE INDEX doc_file_ds ON doc_file(dataset, file, doc);
 CREATE TABLE doc_item(item TEXT NOT NULL, doc INTEGER NOT NULL, dataset TEXT NOT NULL, slug TEXT NOT NULL, PRIMARY KEY(item, doc)) WITHOUT ROWID;
@@ -110,6 +111,7 @@ CREATE TABLE finding(
   url TEXT NOT NULL, line INTEGER NOT NULL, doc INTEGER NOT NULL);
 CREATE INDEX finding_key ON finding(key);
 CREATE INDEX finding_order ON finding(dataset, sev_order);
+CREATE INDEX finding_severity ON finding(dataset, severity);
 CREATE INDEX finding_rule ON finding(dataset, rule);
 CREATE INDEX finding_location ON finding(dataset, location);
 CREATE INDEX finding_message ON finding(dataset, message COLLATE NOCASE);

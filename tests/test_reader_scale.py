@@ -87,13 +87,16 @@ def test_table_actions_transfer_at_most_1_mb_each(big_site, browser):
             ("filter by a word", lambda: page.locator("input.table-filter").fill("backoff")),
             ("filter by a common word", lambda: page.locator("input.table-filter").fill("retry")),
             ("filter by an identifier", lambda: page.locator("input.table-filter").fill("should_retry")),
-            ("filter by file", lambda: page.locator("select[data-col='files']").select_option(label="worker.rs")),
+            ("filter by an identifier and a file", lambda: page.locator("select[data-col='files']").select_option(label="worker.rs")),
+            ("filter by a file", lambda: page.locator("input.table-filter").fill("")),
+            ("filter by a file and a status", lambda: page.locator("select[data-col='status']").select_option("ok")),
         ]
         for name, act in actions:
             mark = len(seen.got)
             _table_action(page, act)
             assert seen.since(mark) <= LIMIT, (name, seen.since(mark))
-            assert page.locator(".datatable-rows tbody tr").count() >= 1, name
+            if name != "filter by an identifier and a file":  # (worker.rs's code names no should_retry)
+                assert page.locator(".datatable-rows tbody tr").count() >= 1, name
     finally:
         ctx.close()
 

@@ -376,13 +376,12 @@
       index: { number: "ex_number", line: "ex_line", request: "ex_request", items: "ex_items", files: "ex_files", lines: "ex_lines", status: "ex_status", findings: "ex_findings" },
       link: "request",
       url: function (r, prefix) { return prefix + "line-" + r.line + "/"; },
-      // per filter: its ids (read up to CAP + 1), a test while scanning the sort's index
-      // ({T}: the table's row), and a test of a candidate id ({ID})
+      // per filter: its ids (read up to CAP + 1) and a test of one id ({ID}) by index probes
       select: {
-        files: { ids: "SELECT doc AS id FROM doc_file WHERE file = ?", scan: "EXISTS (SELECT 1 FROM doc_file WHERE file = ? AND doc = {T}.id)", check: "EXISTS (SELECT 1 FROM doc_file WHERE file = ? AND doc = {ID})" },
-        status: { ids: "SELECT id FROM ex INDEXED BY ex_status WHERE dataset = ?D AND status = ?", scan: "status = ?", check: "EXISTS (SELECT 1 FROM ex x WHERE x.id = {ID} AND x.status = ?)" }
+        files: { ids: "SELECT doc AS id FROM doc_file WHERE file = ?", check: "EXISTS (SELECT 1 FROM doc_file WHERE file = ? AND doc = {ID})" },
+        status: { ids: "SELECT id FROM ex INDEXED BY ex_status WHERE dataset = ?D AND status = ?", check: "EXISTS (SELECT 1 FROM ex x INDEXED BY ex_status WHERE x.dataset = ?D AND x.status = ? AND x.id = {ID})" }
       },
-      item: { ids: "SELECT doc AS id FROM doc_item WHERE dataset = ?D AND slug = ?", scan: "EXISTS (SELECT 1 FROM doc_item WHERE dataset = ?D AND slug = ? AND doc = {T}.id)", check: "EXISTS (SELECT 1 FROM doc_item WHERE dataset = ?D AND slug = ? AND doc = {ID})" },
+      item: { ids: "SELECT doc AS id FROM doc_item WHERE dataset = ?D AND slug = ?", check: "EXISTS (SELECT 1 FROM doc_item WHERE dataset = ?D AND slug = ? AND doc = {ID})" },
       word: {
         ids: "SELECT rowid AS id FROM text_fts WHERE text_fts MATCH ? UNION ALL SELECT rowid FROM ident_fts WHERE ident_fts MATCH ? UNION ALL SELECT doc FROM doc_block WHERE block IN (SELECT rowid FROM block_fts WHERE block_fts MATCH ?)",
         check: "(EXISTS (SELECT 1 FROM text_fts WHERE text_fts MATCH ? AND rowid = {ID}) OR EXISTS (SELECT 1 FROM ident_fts WHERE ident_fts MATCH ? AND rowid = {ID})" +
@@ -397,8 +396,8 @@
       index: { severity: "finding_order", rule: "finding_rule", location: "finding_location", message: "finding_message" },
       link: "location",
       select: {
-        severity: { ids: "SELECT id FROM finding WHERE dataset = ?D AND severity = ?", scan: "severity = ?", check: "EXISTS (SELECT 1 FROM finding x WHERE x.id = {ID} AND x.severity = ?)" },
-        rule: { ids: "SELECT id FROM finding INDEXED BY finding_rule WHERE dataset = ?D AND rule = ?", scan: "rule = ?", check: "EXISTS (SELECT 1 FROM finding x WHERE x.id = {ID} AND x.rule = ?)" }
+        severity: { ids: "SELECT id FROM finding INDEXED BY finding_severity WHERE dataset = ?D AND severity = ?", check: "EXISTS (SELECT 1 FROM finding x INDEXED BY finding_severity WHERE x.dataset = ?D AND x.severity = ? AND x.id = {ID})" },
+        rule: { ids: "SELECT id FROM finding INDEXED BY finding_rule WHERE dataset = ?D AND rule = ?", check: "EXISTS (SELECT 1 FROM finding x INDEXED BY finding_rule WHERE x.dataset = ?D AND x.rule = ? AND x.id = {ID})" }
       },
       word: {
         ids: "SELECT rowid AS id FROM finding_fts WHERE finding_fts MATCH ?",
@@ -467,15 +466,15 @@
       selects.forEach(function (f) {
         if (!f.s.value) return;
         var c = spec.select[f.key];
-        out.push({ ids: fill(c.ids), idsParams: withDs(c.ids, [f.s.value]), scan: fill(c.scan), check: fill(c.check), params: withDs(c.check, [f.s.value]), scanParams: withDs(c.scan, [f.s.value]) });
+        out.push({ ids: fill(c.ids), idsParams: withDs(c.ids, [f.s.value]), check: fill(c.check), params: withDs(c.check, [f.s.value]) });
       });
       if (item && spec.item) {
         var c = spec.item;
-        out.push({ ids: fill(c.ids), idsParams: withDs(c.ids, [item]), scan: fill(c.scan), check: fill(c.check), params: withDs(c.check, [item]), scanParams: withDs(c.scan, [item]) });
+        out.push({ ids: fill(c.ids), idsParams: withDs(c.ids, [item]), check: fill(c.check), params: withDs(c.check, [item]) });
       }
       parseQuery(q.value).forEach(function (t) {
         var p = spec.word.params(t.text);
-        out.push({ ids: spec.word.ids, idsParams: p, scan: spec.word.check.replace(/\{ID\}/g, "{T}.id"), check: spec.word.check, params: p, scanParams: p });
+        out.push({ ids: spec.word.ids, idsParams: p, check: spec.word.check, params: p });
       });
       return out;
     }
@@ -530,7 +529,7 @@
         var conds = conditions();
         var key = sortKey || spec.key;
         var dir = sortDir > 0 ? "ASC" : "DESC";
-        var order = (spec.order[key] || spec.key) + " " + dir + ", " + spec.key + " " + dir;
+        var order = (spec.order[key] || spec.key) + " " + dir + ", id " + dir;  // indexes end in the id
         var cols = (spec.url ? spec.cols : spec.cols.concat(["url"])).join(", ");
         var base = "SELECT " + cols + " FROM " + spec.table;
         var idx = spec.index[key] ? " INDEXED BY " + spec.index[key] : "";  // (by id: the table itself)
@@ -549,9 +548,10 @@
           });
           var scan = function (known) {
             // the sort's index read in order, each row tested, until a page is full
-            var sql = base + idx + " WHERE dataset = ? AND " + conds.map(function (c) { return c.scan.replace(/\{T\}/g, spec.table); }).join(" AND ");
+            // (every test is an index probe by id: no row is read before it passes)
+            var sql = base + idx + " WHERE dataset = ? AND " + conds.map(function (c) { return c.check.replace(/\{ID\}/g, spec.table + ".id"); }).join(" AND ");
             var params = [dataset];
-            conds.forEach(function (c) { params.push.apply(params, c.scanParams); });
+            conds.forEach(function (c) { params.push.apply(params, c.params); });
             return rows(worker, sql + " ORDER BY " + order + " LIMIT " + (PAGE + 1) + " OFFSET " + offset, params)
               .then(function (list) { return { list: list.slice(0, PAGE), matched: known, more: list.length > PAGE }; });
           };
