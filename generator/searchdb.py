@@ -375,6 +375,8 @@ def update(path: Path, datasets, pages, code_key: str) -> dict:
                 con.execute("INSERT OR REPLACE INTO meta VALUES ('key', ?)", (all_keys,))
                 con.commit()
                 return {"key": all_keys, **done}
+        except sqlite3.DatabaseError:
+            pass  # a damaged cache (its open transaction dies with the connection): written afresh below
         finally:
             con.close()
     _fresh(path, wanted, wanted_f, datasets, all_keys)

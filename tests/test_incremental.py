@@ -316,3 +316,12 @@ def test_leftovers_of_killed_builds_go_and_look_alike_folders_stay(project):
     assert build_in(project, project / "build", project / "site") == 0
     assert [f.exists() for f in mine] == [False, False]
     assert [f.exists() for f in theirs] == [True, True, True]
+
+
+def test_a_damaged_search_database_in_the_work_folder_is_rebuilt(project, tmp_path):
+    """The work folder's database is a cache like the rest: garbage in it means a fresh one."""
+    db = project / "build" / "search" / "site.sqlite3"
+    assert db.exists()
+    db.write_bytes(b"not a database" * 100)
+    assert build_in(project, project / "build", project / "site") == 0
+    assert digest_tree(project / "site") == fresh_digest(project, tmp_path, "fresh")
