@@ -7,6 +7,9 @@ tables, page loads), and print the figures.
     python bench/run.py --source-root ../shared/corpus/svix-webhooks
     python bench/run.py --scratch /dev/shm/bench   # on tmpfs: the CPU's share, without the disk's
 
+It also times `diff` of each dataset against a copy with 100 changes (edits, inserts, deletes,
+moves; bench/out/data/changed/) and prints that as a share of the full build.
+
 Each measurement runs in a fresh process so peak memory is its own. Output goes to bench/out/
 (ignored by git); dataset/ is never touched.
 """
@@ -71,6 +74,16 @@ def measure_pipeline(jsonl: Path, source_root: Path, work: Path, out: Path) -> d
     return {"stages": stages, "total_seconds": total, "peak_mb": peak_mb(), "rendered": n_rendered, **dir_stats(out)}
 
 
+def measure_diff(changed: Path, original: Path, source_root: Path) -> dict:
+    """`python -m generator diff --dataset CHANGED --against ORIGINAL`, in process: both
+    versions through the check pipeline, matched and compared."""
+    from generator.against import compare_dataset
+
+    t0 = time.perf_counter()
+    d, _ = compare_dataset(changed, str(original), source_root)
+    return {"total_seconds": time.perf_counter() - t0, "peak_mb": peak_mb(), "counts": d.counts(), "new_findings": len(d.new_findings), "fixed": len(d.fixed_findings)}
+
+
 NAIVE_MKDOCS = """site_name: naive baseline
 theme:
   name: material
@@ -123,6 +136,8 @@ def child(args) -> None:
     work, out = OUT / f"work-{flavour}-{size}", OUT / f"site-{flavour}-{size}"
     if kind == "naive":
         res = measure_naive(jsonl, work, out)
+    elif kind == "diff":
+        res = measure_diff(OUT / "data" / "changed" / jsonl.name, OUT / "data" / "original" / jsonl.name, Path(args.source_root))
     else:
         if kind == "full":
             shutil.rmtree(work, ignore_errors=True)
@@ -164,6 +179,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--source-root", default=os.environ.get("DATASET_SOURCE_ROOT", str(ROOT.parent / "shared" / "corpus" / "svix-webhooks")))
     ap.add_argument("--no-naive", action="store_true", help="skip the naive baseline (e.g. for 100,000)")
+    ap.add_argument("--no-diff", action="store_true", help="skip the diff of two versions")
     ap.add_argument("--scratch", default=str(OUT), metavar="DIR", help="where datasets, work folders and sites go (default: bench/out/)")
     ap.add_argument("--no-reader", action="store_true", help="skip the browser measurements (search, tables, page loads)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -171,7 +187,7 @@ def main() -> None:
     if args.child:
         return child(args)
     OUT = Path(args.scratch)
-    from synth import write_dataset
+    from synth import write_changed, write_dataset
 
     sizes = [int(s) for s in args.sizes.split(",")]
     rows = {}
@@ -186,6 +202,17 @@ def main() -> None:
 
             rows[n]["reader"] = measure(OUT / f"site-pipeline-{n}", f"bench_{n}")
             print(f"  reader: first results {rows[n]['reader']['search_median_seconds']:.2f} s (median)", flush=True)
+        if not args.no_diff:
+            original = OUT / "data" / "original" / jsonl.name
+            original.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(jsonl, original)
+            shutil.copy(jsonl.with_suffix(".toml"), original.with_suffix(".toml"))
+            shutil.copy(jsonl.with_name(jsonl.stem + ".lock.json"), original.with_name(jsonl.stem + ".lock.json"))
+            _, made = write_changed(original, OUT / "data" / "changed", 100)
+            dif = spawn(f"{n}:diff", args.source_root)
+            dif["made"] = made
+            rows[n]["diff"] = dif
+            print(f"  diff of 100 changes: {dif['total_seconds']:.2f} s", flush=True)
         edit_one_record(jsonl)
         inc = spawn(f"{n}:incremental", args.source_root)
         rows[n]["incremental"] = inc
@@ -213,6 +240,11 @@ def main() -> None:
         inc = r["incremental"]
         print(f"edit one record + rebuild: {inc['total_seconds']:.2f} s = {100 * inc['total_seconds'] / f['total_seconds']:.1f}% of a full build")
         print("  by stage: " + ", ".join(f"{name} {st['seconds']:.2f}" for name, st in inc["stages"].items()))
+        if "diff" in r:
+            dif = r["diff"]
+            ratio = dif["total_seconds"] / f["total_seconds"]
+            print(f"diff of two versions, 100 changes ({', '.join(f'{v} {k}' for k, v in dif['made'].items())} made): {dif['total_seconds']:.2f} s = {ratio:.2f}x a full build (target <= 0.5x: {'met' if ratio <= 0.5 else 'NOT met'}), peak {dif['peak_mb']:.0f} MB")
+            print("  found: " + ", ".join(f"{v} {k}" for k, v in dif["counts"].items()))
         if "naive" in r:
             nv = r["naive"]
             print(f"naive baseline: {nv['total_seconds']:.2f} s (mkdocs {nv['stages']['mkdocs build']['seconds']:.2f} s), site {fmt_mb(nv['site_bytes'])}, search index {fmt_mb(nv['search_bytes'])}")

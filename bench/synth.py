@@ -99,6 +99,7 @@ def write_dataset(folder: Path, n: int, source_root: Path) -> Path:
     stem = f"bench_{n}"
     jsonl = folder / f"{stem}.jsonl"
     blocks = corpus_blocks(source_root)
+    _BLOCKS[:] = blocks
     vocabulary(source_root)
     with open(jsonl, "wb") as fh:
         for rec in synth_records(n, blocks):
@@ -106,3 +107,46 @@ def write_dataset(folder: Path, n: int, source_root: Path) -> Path:
     shutil.copy(CONFIG, folder / f"{stem}.toml")
     shutil.copy(LOCK, folder / f"{stem}.lock.json")
     return jsonl
+
+
+def write_changed(original: Path, folder: Path, changes: int = 100, seed: int = 7) -> tuple[Path, dict]:
+    """A copy of `original` (same stem, config and lock) with `changes` changes, a quarter each:
+    reworded requests or reasoning, inserted records, deleted records, moved records. Returns
+    the copy and what was done (by kind). The original is not touched."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = original.read_bytes().rstrip(b"\n").split(b"\n")
+    n = len(lines)
+    each = changes // 4
+    picked = rng.sample(range(n), 3 * each)
+    edits, deletes, moves = picked[:each], set(picked[each : 2 * each]), picked[2 * each :]
+    for i in edits:
+        rec = orjson.loads(lines[i])
+        role = rng.choice((1, 2))
+        text = rec["messages"][role]["content"]
+        words = text.split(" ")
+        k = rng.randrange(1, min(len(words), 12))
+        words[k] = "reworded"
+        rec["messages"][role]["content"] = " ".join(words)
+        lines[i] = orjson.dumps(rec)
+    moved = [lines[i] for i in moves]
+    keep = [l for i, l in enumerate(lines) if i not in deletes and i not in set(moves)]
+    for l in moved:
+        keep.insert(rng.randrange(len(keep) + 1), l)
+    blocks = corpus_blocks_cached()
+    for rec in synth_records(each, blocks, seed=seed + 1000):
+        rec["messages"][1]["content"] = "Inserted: " + rec["messages"][1]["content"]
+        keep.insert(rng.randrange(len(keep) + 1), orjson.dumps(rec))
+    stem = original.stem
+    out = folder / original.name
+    out.write_bytes(b"\n".join(keep) + b"\n")
+    shutil.copy(original.with_suffix(".toml"), folder / f"{stem}.toml")
+    shutil.copy(original.with_name(f"{stem}.lock.json"), folder / f"{stem}.lock.json")
+    return out, {"modified": each, "added": each, "removed": each, "moved": each}
+
+
+_BLOCKS: list[str] = []
+
+
+def corpus_blocks_cached() -> list[str]:
+    return _BLOCKS

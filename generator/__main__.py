@@ -1,4 +1,4 @@
-"""Command line: build, serve, preview, lock, check. Argument parsing only; the stages do the work."""
+"""Command line: build, serve, preview, lock, check, diff. Argument parsing only; the stages do the work."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--site-url", metavar="URL", help="the URL the site is served from (sub-paths work)")
     b.add_argument("--strict", action="store_true", help="exit non-zero when any line of a dataset is reported")
     b.add_argument("--quiet", action="store_true", help="print only the summary")
+    b.add_argument("--compare", metavar="REF|FILE", help="add a Changes page per dataset: what changed since a git ref or against another JSONL")
     s = sub.add_parser("serve", help="build, serve on localhost, rebuild when a JSONL or config changes")
     _common(s)
     s.add_argument("--work", default="build", metavar="DIR")
@@ -32,6 +33,11 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="review gates: exit 0 when no error-level finding, 1 when there is one, 2 when input cannot be read")
     _common(c)
     c.add_argument("--format", choices=("text", "json", "github"), default="text")
+    d = sub.add_parser("diff", help="what a change adds, removes, rewrites and moves: compare each dataset with a git ref or another JSONL")
+    _common(d)
+    d.add_argument("--against", required=True, metavar="REF|FILE", help="a git ref of the repository holding the dataset, or a JSONL file")
+    d.add_argument("--format", choices=("text", "json", "github"), default="text")
+    d.add_argument("--fail-on", choices=("new-errors",), help="exit 1 when the change introduces an error-level finding")
     return ap
 
 
@@ -51,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     from .build import BuildError
     from .write import OutputError
     from .pipeline import PipelineError
+    from .hidden import visible
 
     source_root = default_source_root(args.source_root)
     try:
@@ -58,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
             from .commands import cmd_check
 
             return cmd_check(args, source_root)
+        if args.command == "diff":
+            from .commands import cmd_diff
+
+            return cmd_diff(args, source_root)
         if args.command == "lock":
             from .commands import cmd_lock
 
@@ -71,10 +82,10 @@ def main(argv: list[str] | None = None) -> int:
 
             return cmd_serve(args, source_root)
     except PipelineError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(visible(f"error: {e}"), file=sys.stderr)
         return 2
     except (BuildError, OutputError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(visible(f"error: {e}"), file=sys.stderr)
         return 1
     except OSError as e:  # a folder given on the command line that cannot be used
         print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)

@@ -14,30 +14,34 @@ succeeded, so a failed build leaves the previous site as it was.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import glob
 import hashlib
-import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 import orjson
+import yaml
 from markupsafe import Markup
 
 from .load import LOADER_RULES
 from .memo import code_digest, read_memo, write_memo
 from .pipeline import Timings, discover, run
 from . import searchdb, urls
-from .place import NEW_SUFFIX, place, previous_keys
+from .place import NEW_SUFFIX, STAGE_PREFIX, SiteUnchanged, place, previous_keys
 from .plan import PlanError, plan_site
-from .highlight import keep_between_builds
+from .highlight import keep_between_builds, title_html
 from .render import render_page
+from . import diffview
 from .views import build_views, source_body, source_pages_available
-from .write import OLD_SUFFIX, read_tree, sync_tree, write_atomic
+from .write import OLD_SUFFIX, discard, read_tree, sync_tree, write_atomic
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 VENDOR = Path(__file__).resolve().parent / "vendor" / "sql.js-httpvfs"
@@ -59,17 +63,22 @@ LIVERELOAD_JS = b"""(function () {
 """
 
 
+CHANGES_CSS = "assets/changes.css"
+CHANGES_CSS_BYTES = diffview.CSS.encode()
+
+
 class BuildError(Exception):
     """The build cannot go on; the message is one line."""
 
 
-def generate(results, work: Path, root: Path, site_url: str | None = None, timings: Timings | None = None, say=print, live: bool = False) -> dict:
-    """Write the docs folder and mkdocs config for `results`; return the views for assembly."""
+def generate(results, work: Path, root: Path, site_url: str | None = None, timings: Timings | None = None, say=print, live: bool = False, diffs: dict | None = None) -> dict:
+    """Write the docs folder and mkdocs config for `results`; return the views for assembly.
+    `diffs` (build --compare) adds the Changes pages and their stylesheet."""
     timings = timings or Timings()
     t = time.perf_counter()
     bodies = sorted({source_body(r.text_for(p)) for r in results for p in source_pages_available(r)})
     keep_between_builds(bodies, work / "cache" / "highlight", code_digest())
-    site = build_views(results)
+    site = build_views(results, diffs)
     files = read_tree(root / "docs")
     generated, page_keys = render_summary_pages(site, work)
     for vendored in sorted(VENDOR.iterdir()):  # the browser side of the search (no CDN)
@@ -88,6 +97,8 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
     t = time.perf_counter()
     if live:
         files["assets/livereload.js"] = LIVERELOAD_JS
+    if diffs:
+        files[CHANGES_CSS] = CHANGES_CSS_BYTES
     written, removed = sync_tree(work / "docs", files)
     write_atomic(work / "docs-keys.json", orjson.dumps(page_keys, option=orjson.OPT_SORT_KEYS))
     config = {
@@ -99,7 +110,11 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
         config["site_url"] = site_url
     if live:  # serve: pages poll the server and reload after a rebuild
         config["extra_javascript"] = ["assets/site.js", "assets/livereload.js"]
-    cfg_bytes = json.dumps(config, indent=2, ensure_ascii=True).encode() + b"\n"  # YAML-safe
+    if diffs:  # build --compare: the diff marks' styles, only then (else the site is as without)
+        config["extra_css"] = _inherited_list(root / "mkdocs.yml", "extra_css") + [CHANGES_CSS]
+    # Any Unicode, any length: PyYAML escapes what YAML cannot hold raw and writes a key over
+    # YAML's 1,024-character implicit-key limit as an explicit one.
+    cfg_bytes = yaml.safe_dump(config, allow_unicode=True, width=float("inf"), sort_keys=False).encode("utf-8")
     cfg_path = work / "mkdocs.yml"
     if not cfg_path.exists() or cfg_path.read_bytes() != cfg_bytes:
         cfg_path.write_bytes(cfg_bytes)
@@ -164,16 +179,27 @@ def _tagged(value):
 
 
 
+def _inherited_list(mkdocs_yml: Path, key: str) -> list:
+    """A list setting of the project's mkdocs.yml (a generated config's own value replaces it)."""
+    import yaml
+
+    try:
+        value = yaml.safe_load(mkdocs_yml.read_text(encoding="utf-8")).get(key)
+    except (OSError, yaml.YAMLError, AttributeError):
+        return []
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
 def _handwritten_nav(root: Path) -> list:
     """Hand-written pages (docs/*.md other than assets) go last in the nav, in name order."""
     out = []
     for path in sorted((root / "docs").glob("*.md")):
         title = path.stem.replace("-", " ").replace("_", " ").capitalize()
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             if line.startswith("# "):
                 title = line[2:].strip()
                 break
-        out.append({title: path.name})
+        out.append({title_html(title): path.name})  # docs/ is untrusted too
     return out
 
 
@@ -208,16 +234,105 @@ def run_mkdocs(config: Path, site_dir: Path) -> tuple[bool, str]:
 SITE_MARK = ".generated-site"  # in every site we write: only such a folder is ever replaced
 
 
-def check_output(out: Path, work: Path, root: Path) -> None:
-    """Refuse an --out that is not ours to replace, or that overlaps the inputs."""
+def check_output(out: Path, work: Path, root: Path, serving: bool = False) -> None:
+    """Refuse an --out that is not ours to replace, or that overlaps the inputs: it may not be
+    inside docs/, dataset/ or the work folder (the site would copy itself into itself), nor
+    hold the project or the work folder. `serving`: serve's own site, inside its work folder."""
     resolved = out.resolve()
     if out.name in ("", ".", "..") or resolved in (root.resolve(), (root / "docs").resolve(), (root / "dataset").resolve(), work.resolve()):
         raise BuildError(f"{out}: cannot be the site folder (it would replace the project's own files)")
+    for folder in (root / "docs", root / "dataset", *(() if serving else (work,))):
+        if resolved.is_relative_to(folder.resolve()):
+            raise BuildError(f"{out}: is inside {folder}/; choose a site folder outside it")
+    for folder in (root, work):
+        if folder.resolve().is_relative_to(resolved):
+            raise BuildError(f"{out}: holds {folder}/; choose a site folder that does not contain it")
     if out.exists() and not (out / SITE_MARK).exists():
         if out.is_file() or any(out.iterdir()):
             raise BuildError(f"{out}: exists and is not a site this tool wrote; choose another --out or remove it")
+
+
+WORK_MARK = ".generated-work"  # in every work folder we made: only such a folder is written into
+# What a work folder made before the mark existed holds (one is taken as ours when it has
+# docs-keys.json and nothing else than these).
+_LEGACY_WORK = {".lock", "docs", "mkdocs.yml", "docs-keys.json", "mkdocs-out", "mkdocs-out.key", "mkdocs-out.files.json", "mkdocs-out.tmp", "state", "manifests", "cache", "serve-site"}
+
+
+def check_work(work: Path, root: Path) -> None:
+    """Refuse a --work that is not ours to write into (it gets a mark, like the site): the
+    project, docs/, dataset/ or anything inside or around them, a file, an unmarked folder
+    with files in it."""
+    resolved = work.resolve()
+    for folder in (root, root / "docs", root / "dataset"):
+        inside = resolved.is_relative_to(folder.resolve()) and folder != root
+        if resolved == folder.resolve() or inside or folder.resolve().is_relative_to(resolved):
+            raise BuildError(f"{work}: cannot be the work folder (it is, holds or is inside {folder}/, whose files it would replace)")
     if work.exists() and not work.is_dir():
         raise BuildError(f"{work}: is a file; --work must be a folder")
+    if work.is_dir() and not (work / WORK_MARK).is_file():
+        names = {p.name for p in work.iterdir()}
+        legacy = "docs-keys.json" in names and all(n in _LEGACY_WORK or (n.startswith(".") and n.endswith(".tmp")) for n in names)
+        if names and not legacy:
+            raise BuildError(f"{work}: exists and is not a work folder this tool made (no {WORK_MARK} mark); choose another --work or remove it")
+
+
+def make_work(work: Path) -> None:
+    """The work folder (checked by check_work), with its mark."""
+    work.mkdir(parents=True, exist_ok=True)
+    if not (work / WORK_MARK).is_file():
+        write_atomic(work / WORK_MARK, b"work folder of python -m generator build: a cache, rewritten on every build\n")
+
+
+LOCK_NAME = ".lock"
+LOCK_WAIT = 600.0  # seconds a build waits for another one using its work folder or site folder
+
+
+@contextlib.contextmanager
+def exclusive(work: Path, out: Path):
+    """Hold the build's locks: the work folder's (a lock file in it) and the site folder's (its
+    parent folder, as the site itself is swapped). A second build waits, saying so, for up to
+    LOCK_WAIT seconds, then gives up with BuildError. Released when the process ends, however."""
+    fds: list[int] = []
+    try:
+        fd = os.open(work / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fds.append(fd)
+        _acquire(fd, work, os.pread(fd, 20, 0).decode("ascii", "replace").strip())
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        parent = out.resolve().parent
+        parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fds.append(os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+        except OSError:  # not readable: the work folder's lock is all there is
+            pass
+        else:
+            _acquire(fds[-1], out, "")
+        yield
+    finally:
+        for fd in reversed(fds):
+            os.close(fd)
+
+
+def _acquire(fd: int, folder: Path, holder: str) -> None:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        pass
+    who = f" (process {holder})" if holder.isdigit() else ""
+    print(f"waiting for another build using {folder}/ to finish{who}…", file=sys.stderr, flush=True)
+    deadline = time.monotonic() + LOCK_WAIT
+    while True:
+        time.sleep(0.1)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise BuildError(f"{folder}/: another build{who} has been using it for {LOCK_WAIT:.0f} s; try again when it has finished") from None
+
+
+MKDOCS_TMP = "mkdocs-out.tmp"  # mkdocs' output while it runs: work/mkdocs-out.tmpXXXX
 
 
 def run_mkdocs_if_needed(gen: dict, work: Path, say) -> tuple[bool, str]:
@@ -233,8 +348,8 @@ def run_mkdocs_if_needed(gen: dict, work: Path, say) -> tuple[bool, str]:
             gen["mkdocs_files"] = files
             return True, ""
     say(f"running mkdocs build ({gen['pages']} pages)…")
-    fresh = work / "mkdocs-out.tmp"
-    shutil.rmtree(fresh, ignore_errors=True)
+    fresh = Path(tempfile.mkdtemp(prefix=MKDOCS_TMP, dir=work))  # this process's own
+    fresh.chmod(0o755)
     ok, log = run_mkdocs(gen["config"], fresh.resolve())
     if not ok:
         shutil.rmtree(fresh, ignore_errors=True)
@@ -275,22 +390,40 @@ def _file_digests(root: Path) -> dict[str, str]:
     return {rel: hashlib.sha256((root / rel).read_bytes()).hexdigest() for rel in sorted(_file_names(root))}
 
 
-def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: str | None, say, live: bool = False, timings: Timings | None = None):
+def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: str | None, say, live: bool = False, timings: Timings | None = None, compare: str | None = None):
     """One build into `out`. Returns (ok, results). Nothing in `out` changes unless every
     stage succeeded; then only the files that changed are replaced (see place.py)."""
     root = project_root()
-    check_output(out, work, root)
+    check_work(work, root)
+    check_output(out, work, root, serving=live)
+    check_dataset_names(paths)
     stems = [p.stem for p in paths]
     folders = [urls.slug(s) for s in stems]  # a dataset's pages, data and memo go by this name
     if len(set(folders)) != len(folders):
         dup = sorted(s for s, f in zip(stems, folders) if folders.count(f) > 1)
         raise BuildError(f"datasets {', '.join(repr(d) for d in dup)} would share the folder datasets/{urls.slug(dup[0])}/: rename one file")
+    make_work(work)
+    with exclusive(work, out):  # one build at a time per work folder and per site folder
+        return _build_locked(paths, source_root, work, out, site_url, say, live, timings, root, stems, compare)
+
+
+def _build_locked(paths, source_root, work: Path, out: Path, site_url, say, live, timings, root: Path, stems: list[str], compare: str | None):
     timings = timings or Timings()
     t0 = time.perf_counter()
     clear_leftovers(work, out)
     memos = {stem: read_memo(_memo_path(work, stem)) for stem in stems}
     results = run(paths, source_root, progress=say, timings=timings, memos=memos)
-    gen = generate(results, work, root, site_url, timings, say, live=live)
+    diffs = None
+    if compare is not None:
+        from .against import compare_dataset
+
+        t = time.perf_counter()
+        diffs = {r.config.stem: compare_dataset(p, compare, source_root, new_result=r)[0] for p, r in zip(paths, results)}
+        timings.add("compare", time.perf_counter() - t)
+        for stem, d in diffs.items():
+            say(f"{stem} against {compare}: " + ", ".join(f"{n} {s}" for s, n in d.counts().items()) + f"; {len(d.new_findings)} findings new, {len(d.fixed_findings)} fixed")
+    gen = generate(results, work, root, site_url, timings, say, live=live, diffs=diffs)
+    check_data_names(gen)
     t = time.perf_counter()
     # The search database is written while mkdocs runs (a child process; sqlite3 lets go of
     # the GIL): on two cores the two overlap.
@@ -310,7 +443,11 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
     except PlanError as e:
         print(f"error: {e}; {out}/ was left as it was", file=sys.stderr)
         return False, results
-    changed = place(wanted, out, manifest, SITE_MARK, previous)
+    try:
+        changed = place(wanted, out, manifest, SITE_MARK, previous)
+    except SiteUnchanged as e:
+        print(f"error: {e}; {out}/ was left as it was", file=sys.stderr)
+        return False, results
     pages = sum(len(dv.examples) for dv in gen["site"].datasets)
     say(f"{pages} example pages ({rendered[0]} rendered, the rest unchanged)")
     say(f"{out}/: {changed} files replaced or removed" if changed >= 0 else f"{out}/: laid out afresh")
@@ -371,6 +508,27 @@ def index_search(gen: dict, work: Path, root: Path) -> None:
     gen["data"][searchdb.VERSION_PATH] = done["key"].encode() + b"\n"  # the browser's cache key for the file
 
 
+MAX_NAME = 200  # characters in a dataset's file name: its folder, download and memo (plus a temporary suffix) stay under the file system's 255
+
+
+def check_dataset_names(paths: list[Path]) -> None:
+    """Refuse, before anything is written, a dataset whose name is too long for the files
+    named after it."""
+    for path in paths:
+        if len(path.name) > MAX_NAME:
+            raise BuildError(f"{path}: the dataset's file name has {len(path.name)} characters, at most {MAX_NAME} can be used; rename it")
+
+
+def check_data_names(gen: dict) -> None:
+    """The dataset download sits beside the site's table data: refuse a dataset file named
+    like one of those files (a histogram) rather than let one
+    overwrite the other."""
+    clash = sorted(set(gen["copies"]) & (set(gen["data"]) | set(gen["mkdocs_files"] if "mkdocs_files" in gen else ())))
+    if clash:
+        source = gen["copies"][clash[0]][0]
+        raise BuildError(f"{source}: a dataset file with this name would overwrite the site's own {clash[0]}; rename the dataset")
+
+
 def clear_leftovers(work: Path, out: Path) -> None:
     """What killed builds and older versions left: new or old sites beside `out` (named by
     place.py and write.py) whose process is gone, and the page cache of the hard-link design
@@ -382,6 +540,17 @@ def clear_leftovers(work: Path, out: Path) -> None:
             pid = folder.name[len(out.name) + len(suffix) :]
             if pid.isdigit() and (int(pid) == os.getpid() or not _running(int(pid))):
                 shutil.rmtree(folder, ignore_errors=True)
+    # Under the lock, what is left in the work folder or the site by a killed build: mkdocs'
+    # output in progress, the stage of changed files, the mark's temporary name.
+    for folder in work.glob(f"{MKDOCS_TMP}*"):
+        discard(folder)
+    if out.is_dir():
+        for path in out.iterdir():
+            name = path.name
+            stage = name.startswith(STAGE_PREFIX) and name[len(STAGE_PREFIX) :].isdigit()
+            mark_tmp = name.startswith(f".{SITE_MARK}.") and name.endswith(".tmp") and name[len(SITE_MARK) + 2 : -4].isdigit()
+            if stage or mark_tmp:
+                discard(path)
 
 
 def _running(pid: int) -> bool:
@@ -402,7 +571,12 @@ def build_site(args, source_root, say=None) -> int:
     quiet = getattr(args, "quiet", False)
     say = say or (print if not quiet else (lambda *a, **k: None))
     paths = discover(args.dataset, project_root())
-    ok, results = build_once(paths, source_root, Path(args.work), Path(args.out), getattr(args, "site_url", None), say)
+    compare = getattr(args, "compare", None)
+    if compare is not None and len(paths) > 1 and Path(compare).is_file():
+        from .against import AgainstError
+
+        raise AgainstError(f"--compare {compare}: a file compares with one dataset; name it with --dataset")
+    ok, results = build_once(paths, source_root, Path(args.work), Path(args.out), getattr(args, "site_url", None), say, compare=compare)
     if not ok:
         return 1
     line_reports = [f for r in results for f in r.findings if f.path == str(r.config.jsonl) and f.rule in LOADER_RULES]
@@ -430,23 +604,35 @@ def _summary(datasets, out: Path, seconds: float) -> str:
 def serve(args, source_root) -> int:
     """Build, serve the site on localhost, rebuild when a dataset, its config or lock, or a
     hand-written page changes; open pages reload themselves after each rebuild."""
-    from .rangeserve import RangeRequestHandler, make_server
+    import functools
+
+    from .rangeserve import RangeRequestHandler
 
     root = project_root()
     work = Path(args.work)
     out = work / "serve-site"
     paths = discover(args.dataset, root)
-    host, _, port = args.dev_addr.rpartition(":")
-    if not host or not port.isdigit():
-        raise BuildError(f"--dev-addr {args.dev_addr!r}: expected HOST:PORT, e.g. 127.0.0.1:8000")
+    host, port = parse_dev_addr(args.dev_addr)
+    url_host = f"[{host}]" if ":" in host else host
+    allowed = allowed_hosts(host)
     state = {"build": 0}
 
     def rebuild() -> None:
-        ok, _ = build_once(paths, source_root, work, out, f"http://{host}:{port}/", say=print, live=True)
+        ok, _ = build_once(paths, source_root, work, out, f"http://{url_host}:{port}/", say=print, live=True)
         if ok:
             state["build"] += 1
 
     class Handler(RangeRequestHandler):  # Range: the search reads its database in pieces
+        def parse_request(self):
+            """Only requests addressed to this machine by name (DNS rebinding: a page of
+            another site whose name now points here must not read the site)."""
+            if not super().parse_request():
+                return False
+            if not host_allowed(self.headers.get("Host"), allowed):
+                self.send_error(421, "Misdirected Request: this server answers localhost only")
+                return False
+            return True
+
         def do_GET(self):
             if self.path == "/__build_id":
                 body = str(state["build"]).encode()
@@ -459,7 +645,15 @@ def serve(args, source_root) -> int:
                 return
             super().do_GET()
 
-    rebuild()
+        def log_message(self, *a):
+            pass
+
+    httpd = listen(host, port, args.dev_addr, functools.partial(Handler, directory=str(out)))
+    try:
+        rebuild()
+    except BaseException:
+        httpd.server_close()
+        raise
     watched = [*paths, *(p.with_suffix(".toml") for p in paths), *(p.with_name(p.stem + ".lock.json") for p in paths), root / "docs", root / "mkdocs.yml"]
 
     def mtime(path: Path) -> int:
@@ -490,8 +684,7 @@ def serve(args, source_root) -> int:
                 print(f"error: {e}", file=sys.stderr, flush=True)
 
     threading.Thread(target=watch, daemon=True).start()
-    httpd = make_server(out, host, int(port), Handler)
-    print(f"serving {out}/ on http://{host}:{httpd.server_address[1]}/ (Ctrl-C stops)", flush=True)
+    print(f"serving {out}/ on http://{url_host}:{httpd.server_address[1]}/ (Ctrl-C stops)", flush=True)
     try:
         httpd.serve_forever()
     except KeyboardInterrupt:
@@ -500,3 +693,50 @@ def serve(args, source_root) -> int:
         stop.set()
         httpd.server_close()
     return 0
+
+
+def parse_dev_addr(addr: str) -> tuple[str, int]:
+    """HOST:PORT, [IPv6]:PORT → (host without brackets, port); BuildError when malformed."""
+    host, sep, port = addr.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        host = ""  # an IPv6 address needs brackets
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise BuildError(f"--dev-addr {addr!r}: expected HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:8000 or [::1]:8000")
+    return host, int(port)
+
+
+def allowed_hosts(bound: str) -> set[str]:
+    """Host header names the server answers to: localhost and the address it is bound to."""
+    return {"localhost", "127.0.0.1", "::1", bound.lower()}
+
+
+def host_allowed(header: str | None, allowed: set[str]) -> bool:
+    if not header:
+        return False
+    name = header.strip().lower()
+    if name.startswith("["):  # [v6]:port
+        name, sep, rest = name[1:].partition("]")
+        if not sep or (rest and not (rest.startswith(":") and rest[1:].isdigit())):
+            return False
+    elif ":" in name:
+        name, _, port = name.rpartition(":")
+        if not port.isdigit():
+            return False
+    return name.rstrip(".") in allowed
+
+
+def listen(host: str, port: int, addr: str, handler):
+    """A threading HTTP server bound to host:port (IPv4 or IPv6); BuildError when it cannot be."""
+    import socket
+    from http.server import ThreadingHTTPServer
+
+    class Server(ThreadingHTTPServer):
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+    try:
+        return Server((host, port), handler)
+    except (OSError, OverflowError) as e:
+        reason = getattr(e, "strerror", None) or str(e)
+        raise BuildError(f"--dev-addr {addr}: cannot listen there ({reason})") from None

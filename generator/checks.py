@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+import random
 import re
 import zlib
-from collections import Counter
+from collections import Counter, defaultdict
 
 from .config import DatasetConfig
+from .hidden import char_name, code_point, find_hidden
 from .link import fragment_problems
 from .load import THINK_CLOSE, THINK_OPEN
 from .model import Example, Finding, SourceIndex
@@ -31,6 +33,7 @@ RULES: dict[str, tuple[str, str]] = {
     "schema.system-prompt": ("error", "system prompt differs from the dataset's config"),
     "schema.assistant-format": ("error", "assistant is not <think>\\n…\\n</think>\\n\\n followed by code"),
     "schema.think-tags": ("error", "a <think> or </think> tag outside its place"),
+    "schema.hidden-chars": ("error", "invisible characters (bidi or format controls, TAG characters, zero-width or blank fillers, control characters) in the record's text"),
     "fidelity.not-verbatim": ("error", "code differs from the pinned source"),
     "fidelity.not-found": ("error", "code not found in the pinned source"),
     "fidelity.fragment": ("error", "code covers only part of an item"),
@@ -42,6 +45,7 @@ RULES: dict[str, tuple[str, str]] = {
     "scope.untargeted": ("warning", "code from an item the scope does not name"),
     "reasoning.required-term": ("error", "the think block lacks a required term"),
     "reasoning.unknown-identifier": ("error", "an identifier that exists nowhere (hallucination)"),
+    "reasoning.boilerplate": ("warning", "a phrase recurs in more than the configured share of reasoning blocks"),
     "duplicates.identical": ("error", "identical records"),
     "duplicates.near": ("warning", "near-duplicate requests"),
     "coverage.uncovered": ("warning", "an in-scope item no example covers"),
@@ -57,6 +61,8 @@ RULES: dict[str, tuple[str, str]] = {
     "drift.file-new": ("info", "a scoped file not in the lock"),
     "drift.example": ("error", "an example's code no longer matches the source root"),
     "source.unreadable": ("error", "a source file cannot be used"),
+    "source.too-large": ("error", "a source file over source.max_file_bytes (skipped)"),
+    "source.parse-timeout": ("error", "tree-sitter gave up parsing a source file in time (skipped)"),
 }
 
 _RUST_KEYWORDS = frozenset(
@@ -69,7 +75,7 @@ _BACKTICK = re.compile(r"`([^`\n]+)`")
 _PATH = re.compile(r"[A-Za-z_](?<!\w[A-Za-z_])[A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)+!?")
 _CAMEL = re.compile(r"[A-Z](?<!\w[A-Z])[a-z0-9]+(?:[A-Z][a-z0-9]*)+\b")
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*!?")
-_STRING_LIT = re.compile(r'"(?:[^"\\]|\\.)*"')
+_QUOTE_OR_BACKSLASH = re.compile(r'["\\]')
 _WORD = re.compile(r"[a-z0-9']+")
 
 
@@ -115,6 +121,12 @@ def check_schema(ex: Example, config: DatasetConfig) -> list[Finding]:
         out.append(_record_finding(ex, "schema.think-tags", "nested think tag inside the think block"))
     if "<think>" in ex.code or "</think>" in ex.code:
         out.append(_record_finding(ex, "schema.think-tags", "think tag inside the code"))
+    for role, text in (("system prompt", r.system), ("request", r.user), ("reasoning", ex.think), ("code", ex.code)):
+        found = find_hidden(text)
+        if found:
+            kinds = sorted(set(found), key=ord)
+            names = ", ".join(f"{code_point(c)} {char_name(c)}" for c in kinds[:5]) + (f" and {len(kinds) - 5} more kinds" if len(kinds) > 5 else "")
+            out.append(_record_finding(ex, "schema.hidden-chars", f"the {role} holds {len(found)} invisible character(s): {names}"))
     return out
 
 
@@ -177,9 +189,57 @@ def required_terms_missing(think: str, terms) -> list[str]:
     return [t for t in terms if not re.search(rf"(?<![A-Za-z0-9_]){re.escape(t)}(?![A-Za-z0-9_])", think, re.I)]
 
 
+def string_literals(text: str, steps: list[int] | None = None) -> list[tuple[int, int]]:
+    """The spans (start, end exclusive) of what the regex `"(?:[^"\\]|\\.)*"` finds, in one
+    linear pass: that regex retries from every quote, so 80 KB of `\\"` took 42 s.
+
+    Only quotes and backslashes matter. Right to left, each of them gets the quote where a
+    string scan reaching it would close (a backslash skips the next character; one before a
+    line feed or at the end stops the scan: `.` matches no line feed). Left to right, each
+    quote then opens a literal when the scan from the character after it closes. `steps`, when
+    given, counts the loop iterations (tests bound them)."""
+    marks = [m.start() for m in _QUOTE_OR_BACKSLASH.finditer(text)]
+    n, count = len(text), len(marks)
+    close = [-1] * (count + 1)  # mark index → index of the closing quote's mark, or -1
+    for k in range(count - 1, -1, -1):
+        p = marks[k]
+        if text[p] == '"':
+            close[k] = k
+        elif p + 1 < n and text[p + 1] != "\n":
+            nxt = k + 2 if k + 1 < count and marks[k + 1] == p + 1 else k + 1
+            close[k] = close[nxt]
+    spans = []
+    k = 0
+    while k < count:
+        p = marks[k]
+        end = close[k + 1] if text[p] == '"' else -1
+        if end >= 0:
+            spans.append((p, marks[end] + 1))
+            k = end + 1
+        else:
+            k += 1
+    if steps is not None:
+        steps[0] += 2 * count
+    return spans
+
+
+def without_strings(text: str) -> str:
+    """`text` with every string literal's content dropped (`"…"` → `""`)."""
+    spans = string_literals(text)
+    if not spans:
+        return text
+    out, last = [], 0
+    for start, end in spans:
+        out.append(text[last:start])
+        out.append('""')
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
 def code_names(code: str) -> tuple[set[str], set[str]]:
     """Identifiers a code block defines or uses (string literals excluded), and their parts."""
-    names = set(_TOKEN.findall(_STRING_LIT.sub('""', code)))
+    names = set(_TOKEN.findall(without_strings(code)))
     return names, {p for n in names for p in n.rstrip("!").split("::")}
 
 
@@ -212,7 +272,7 @@ def mentioned_identifiers(text: str) -> list[str]:
     for m in _BACKTICK.finditer(text):
         rest.append(text[last : m.start()])
         last = m.end()
-        inner = _STRING_LIT.sub('""', m.group(1))
+        inner = without_strings(m.group(1))
         for tok in _TOKEN.findall(inner):
             if len(tok) >= 2 and tok not in _RUST_KEYWORDS and not tok[0].isdigit():
                 names.append(tok)
@@ -251,6 +311,172 @@ class KnownNames:
 
 
 # --- whole-dataset rules ----------------------------------------------------------------------
+
+
+# Boilerplate: phrases that recur across reasoning blocks. A block's text is cut into clauses
+# (at . ; : ! ? and line breaks), lowercased and split into words; words of negation or absence
+# become one word, "not". Three kinds of phrase are hashed per block, each counted once:
+#   - a whole clause of at least 3 words ("chrono has no role");
+#   - the first and the last PHRASE_WORDS words of a longer clause, where stock phrases sit
+#     ("chrono is not involved because …", "…, which is negligible next to a round trip");
+#   - a word within NEGATION_REACH words of a negation in the same clause ("chrono … not"), which
+#     catches a disclaimer written many ways ("chrono is not involved", "no chrono here"). Only
+#     the config's required terms count in this kind: they are the words a writer must mention
+#     and is tempted to dismiss; "not retried" and the like are ordinary prose.
+# A phrase's hash is Python's hash of a tuple of word hashes: computed in C, and the same in
+# every process (ints are not salted; the memo is void under another Python). A block yields a
+# few dozen hashes, whatever its length. Counting never compares blocks pairwise (see
+# check_boilerplate).
+PHRASE_WORDS = 5
+NEGATION_REACH = 3
+BOILERPLATE_MIN_BLOCKS = 3  # a phrase in fewer blocks is never reported, whatever the share
+_NEGATION = re.compile(
+    r"(?<![a-z0-9'])(?:no|not|never|none|nothing|neither|nor|without|cannot|irrelevant|absent|unused|unneeded"
+    r"|unnecessary|[a-z0-9]+n't)(?![a-z0-9'])"
+)
+_CLAUSE_END = re.compile(r"[.;:!?]+(?:\s+|$)|\n+")
+_PHRASE_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_CLAUSE_TAG = 0x1F3A5_C1A05E  # first element of a whole clause's tuple
+_NEGATED_TAG = 0x3D4E9_0E6A7E  # first element of a negated word's pair
+
+
+def _normalised(text: str) -> str:
+    return _NEGATION.sub("not", text.lower())
+
+
+def _clause_words(text: str):
+    """(clause text, its normalised words) for each clause of a reasoning block."""
+    for clause in _CLAUSE_END.split(text):
+        words = _PHRASE_WORD.findall(_normalised(clause))
+        if words:
+            yield clause.strip(), words
+
+
+def _negated_near(words: list[str]) -> list[int]:
+    """Indexes of the words within NEGATION_REACH of a negation (negations excluded)."""
+    near = set()
+    for i, w in enumerate(words):
+        if w == "not":
+            near.update(j for j in range(max(0, i - NEGATION_REACH), min(len(words), i + NEGATION_REACH + 1)) if words[j] != "not")
+    return sorted(near)
+
+
+def _phrases_of(words: list[str], wh: list[int]):
+    """(hash, kind, normalised phrase, index of the negated word or -1) of one clause."""
+    if len(wh) >= 3:
+        yield hash((_CLAUSE_TAG, *wh)), "clause", " ".join(words), -1
+    if len(wh) > PHRASE_WORDS:
+        yield hash(tuple(wh[:PHRASE_WORDS])), "words", " ".join(words[:PHRASE_WORDS]), -1
+        yield hash(tuple(wh[-PHRASE_WORDS:])), "words", " ".join(words[-PHRASE_WORDS:]), -1
+    if "not" in words:
+        for j in _negated_near(words):
+            yield hash((_NEGATED_TAG, wh[j])), "negated", f"{words[j]} … not", j
+
+
+def phrase_set(text: str) -> tuple[frozenset[int], frozenset[int]]:
+    """A reasoning block's distinct phrase hashes: (clauses and word runs, negated words).
+    What the memo keeps per line."""
+    phrases: set[int] = set()
+    negated: set[int] = set()
+    get = _word_hashes.get
+    for clause in _CLAUSE_END.split(_normalised(text)):  # as _clause_words, normalised once
+        words = _PHRASE_WORD.findall(clause)
+        if not words:
+            continue
+        wh = list(map(get, words))
+        if None in wh:
+            wh = [_word_hash(w) for w in words]
+        for h, kind, _, _ in _phrases_of(words, wh):
+            (negated if kind == "negated" else phrases).add(h)
+    return frozenset(phrases), frozenset(negated)
+
+
+def _phrases(text: str):
+    """(hash, kind, normalised phrase, clause) for every phrase of a block: the hashes of
+    phrase_set with the text behind them (for the report)."""
+    for clause, words in _clause_words(text):
+        for h, kind, phrase, _ in _phrases_of(words, [_word_hash(w) for w in words]):
+            yield h, kind, phrase, clause
+
+
+BOILERPLATE_SAMPLE = 4000  # blocks whose phrases are all counted; beyond that, a sample (see below)
+
+
+def check_boilerplate(examples: list[Example], config: DatasetConfig, sets: list | None = None) -> list[Finding]:
+    """One finding per dataset when some phrase recurs in more than `boilerplate_share` of its
+    reasoning blocks (and in at least BOILERPLATE_MIN_BLOCKS): the most widespread phrase and its
+    lines in the message, every such phrase (one per distinct set of lines) in the detail.
+    `sets` holds each block's (phrases, negated words) hashes, from phrase_set or the memo.
+
+    Memory stays bounded: the phrases of at most max(BOILERPLATE_SAMPLE, 400 / share) blocks
+    are counted in a dict (all of them in a dataset that small, so the result is exact);
+    in a larger dataset those blocks are a fixed pseudo-random sample, and a phrase that
+    reaches half its expected count there (at least 200 for a reportable phrase) becomes a
+    candidate. Candidates are then counted exactly over every block, in C (set intersection).
+    A reportable phrase falls short of half its expected sample count with probability below
+    e^-25 (Chernoff), so in practice nothing is missed, and nothing is reported that is not
+    exactly counted."""
+    if sets is None:
+        sets = [phrase_set(ex.think) for ex in examples]
+    n = len(examples)
+    share = config.boilerplate_share
+    need = max(BOILERPLATE_MIN_BLOCKS, math.floor(share * n) + 1)
+    if n < need:
+        return []
+    terms = {hash((_NEGATED_TAG, _word_hash(t.lower()))) for t in config.required_terms if _PHRASE_WORD.fullmatch(t.lower())}
+    m = max(BOILERPLATE_SAMPLE, math.ceil(400 / share))
+    sample = range(n) if n <= m else sorted(random.Random(n).sample(range(n), m))
+    counts: Counter[int] = Counter()
+    for i in sample:
+        phrases, negated = sets[i]
+        counts.update(phrases)  # counted in C
+        counts.update(terms.intersection(negated))
+    bar = need if n <= m else share * m / 2
+    candidates = {h for h, c in counts.items() if c >= bar}
+    if not candidates:
+        return []
+    lines: dict[int, list[int]] = defaultdict(list)
+    for ex, (phrases, negated) in zip(examples, sets):
+        for h in candidates.intersection(phrases):
+            lines[h].append(ex.record.line)
+        for h in candidates.intersection(negated):
+            lines[h].append(ex.record.line)
+    frequent = {h for h, where in lines.items() if len(where) >= need}
+    if not frequent:
+        return []
+    # One phrase per distinct set of lines (a clause and its own first and last words share
+    # theirs): a whole clause names them best, then a negated term, then a word run.
+    rank = {"clause": 0, "negated": 1, "words": 2}
+    texts: dict[int, tuple[str, str, str]] = {}
+    by_line = {ex.record.line: ex for ex in examples}
+    groups: dict[tuple[int, ...], int] = {}
+    for h in sorted(frequent, key=lambda h: (-len(lines[h]), lines[h], h)):
+        key = tuple(lines[h])
+        if h not in texts:  # the text behind a hash, from the first block that has it
+            for ph, kind, text, clause in _phrases(by_line[key[0]].think):
+                if ph in frequent and ph not in texts:
+                    texts[ph] = (kind, text, clause)
+            texts.setdefault(h, ("words", "(phrase)", ""))  # only a hash collision gets here
+        best = groups.get(key)
+        if best is None or (rank[texts[h][0]], -len(texts[h][1])) < (rank[texts[best][0]], -len(texts[best][1])):
+            groups[key] = h
+    ordered = sorted(groups.items(), key=lambda kv: (-len(kv[0]), kv[0]))
+
+    def describe(where: tuple[int, ...], h: int) -> str:
+        _, text, clause = texts[h]
+        example = f" (e.g. line {where[0]}: {_clip(clause)!r})" if clause else ""
+        return f"{text!r}{example} in {len(where)} of {n} reasoning blocks, lines {_line_list(where)}"
+
+    message = f"boilerplate phrase {describe(*ordered[0])} (share > {share:g})"
+    if len(ordered) > 1:
+        message += f"; {len(ordered) - 1} more in the detail"
+    detail = "\n".join(describe(where, h) for where, h in ordered)
+    return [Finding("reasoning.boilerplate", RULES["reasoning.boilerplate"][0], str(config.jsonl), 0, message, config.stem, detail)]
+
+
+def _line_list(lines: tuple[int, ...], limit: int = 30) -> str:
+    shown = ", ".join(map(str, lines[:limit]))
+    return shown if len(lines) <= limit else f"{shown}, … ({len(lines)} in all)"
 
 
 def check_duplicates(examples: list[Example], config: DatasetConfig, contents: list[bytes] | None = None, sets: list | None = None, previous: dict | None = None) -> tuple[list[Finding], dict]:

@@ -1,4 +1,4 @@
-"""The four commands, each a thin sequence of stage calls."""
+"""The commands, each a thin sequence of stage calls."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def cmd_lock(args, source_root) -> int:
         except ConfigError as e:
             raise PipelineError(str(e)) from None
         try:
-            index, problems = index_source(source_root, list(config.scope_files))
+            index, problems = index_source(source_root, list(config.scope_files), config.max_file_bytes, config.parse_timeout)
         except SourceError as e:
             raise PipelineError(str(e)) from None
         if problems:
@@ -59,3 +59,22 @@ def cmd_serve(args, source_root) -> int:
     from .build import serve
 
     return serve(args, source_root)
+
+
+def cmd_diff(args, source_root) -> int:
+    from . import diffreport
+    from .against import AgainstError, compare_dataset
+
+    paths = _paths(args)
+    if len(paths) > 1 and Path(args.against).is_file():
+        raise AgainstError(f"--against {args.against}: a file compares with one dataset; name it with --dataset")
+    diffs = [compare_dataset(path, args.against, source_root)[0] for path in paths]
+    if args.format == "json":
+        sys.stdout.buffer.write(diffreport.as_json(diffs))
+    elif args.format == "github":
+        sys.stdout.write(diffreport.as_github(diffs))
+    else:
+        sys.stdout.write(diffreport.as_text(diffs))
+    if args.fail_on == "new-errors" and any(d.new_errors() for d in diffs):
+        return 1
+    return 0

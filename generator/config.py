@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 import json
 from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from .urls import source
+
+
+DEFAULT_MAX_FILE_BYTES = 1_000_000  # a larger source file is skipped with a finding
+DEFAULT_PARSE_TIMEOUT = 2.0  # seconds tree-sitter may spend on one file (then: skipped, a finding)
 
 
 class ConfigError(Exception):
@@ -32,7 +40,10 @@ class DatasetConfig:
     required_terms: tuple[str, ...]
     allow: frozenset[str]
     near_threshold: float
+    boilerplate_share: float = 0.5  # reasoning.boilerplate: a phrase in more than this share of blocks
     severity: dict[str, str] = field(default_factory=dict)
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    parse_timeout: float = DEFAULT_PARSE_TIMEOUT
 
     def fingerprint(self) -> str:
         """Every setting, written the same way in every process (sets sorted): part of the
@@ -55,7 +66,7 @@ class DatasetConfig:
 
     def file_url(self, path: str) -> str:
         """The file upstream at the pinned commit."""
-        return f"{self.repository.rstrip('/')}/blob/{self.commit}/{path}"
+        return f"{self.repository.rstrip('/')}/blob/{quote(self.commit, safe='')}/{quote(path, safe='/')}"
 
     def permalink(self, path: str, start: int, end: int) -> str:
         return self.file_url(path) + (f"#L{start}" if start == end else f"#L{start}-L{end}")
@@ -77,24 +88,98 @@ class DatasetConfig:
         return False
 
 
-def _get(data: dict, dotted: str, kind, path: Path, default=None):
+def _get(data: dict, dotted: str, kind, path: Path, default=None, text: str = ""):
     cur = data
     for part in dotted.split("."):
         if not isinstance(cur, dict) or part not in cur:
             if default is not None:
                 return default
-            raise ConfigError(f"{path}: missing key '{dotted}'")
+            raise ConfigError(f"{_at(path, text, dotted)}: missing key '{dotted}'")
         cur = cur[part]
-    if not isinstance(cur, kind):
-        raise ConfigError(f"{path}: '{dotted}' must be {kind.__name__ if isinstance(kind, type) else kind}")
+    if not isinstance(cur, kind) or (kind is int and isinstance(cur, bool)):
+        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise ConfigError(f"{_at(path, text, dotted)}: '{dotted}' must be {names}")
     return cur
 
 
-def _str_list(data: dict, dotted: str, path: Path) -> tuple[str, ...]:
-    value = _get(data, dotted, list, path, default=[])
+def _str_list(data: dict, dotted: str, path: Path, text: str = "") -> tuple[str, ...]:
+    value = _get(data, dotted, list, path, default=[], text=text)
     if not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{path}: '{dotted}' must be a list of strings")
+        raise ConfigError(f"{_at(path, text, dotted)}: '{dotted}' must be a list of strings")
     return tuple(value)
+
+
+# Every key a config may hold (tables → their keys); [severity] takes rule ids (checked below).
+SCHEMA: dict[str, object] = {
+    "title": str, "description": str, "system_prompt": str,
+    "source": {"repository": str, "commit": str, "license": str, "copyright": str, "max_file_bytes": int, "parse_timeout_seconds": float},
+    "scope": {"files": list, "items": list, "out": list, "exclude_test_modules": bool, "expected_names": list},
+    "reasoning": {"required_terms": list, "allow": list, "boilerplate_share": float},
+    "duplicates": {"near_threshold": float},
+    "severity": dict,
+}
+
+
+def _key_parts(text: str) -> list[str]:
+    """`a."b c".d` → ['a', 'b c', 'd'] (enough of TOML's key syntax to find a line)."""
+    return [p.strip().strip('"').strip("'") for p in re.findall(r"\"[^\"]*\"|'[^']*'|[^.]+", text)]
+
+
+def line_of(text: str, dotted: list[str]) -> int:
+    """The line (1-based) where the key `dotted` is written, or its table's header; 0 when not
+    found. tomllib keeps no positions, so the text is scanned for table headers and keys."""
+    table: list[str] = []
+    best = 0
+    for n, line in enumerate(text.split("\n"), start=1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            inner = stripped.split("#", 1)[0].strip()
+            if not inner.endswith("]"):
+                continue
+            table = _key_parts(inner.strip("[]"))
+            if table == dotted:
+                return n
+            if dotted[: len(table)] == table and not best:
+                best = n
+            continue
+        key, eq, _ = stripped.partition("=")
+        if eq and table + _key_parts(key) == dotted:
+            return n
+    return best
+
+
+def _at(path: Path, text: str, dotted: str) -> str:
+    n = line_of(text, dotted.split("."))
+    return f"{path}:{n}" if n else str(path)
+
+
+def _reject_unknown(data: dict, text: str, path: Path) -> None:
+    for key, value in data.items():
+        want = SCHEMA.get(key)
+        if want is None:
+            raise ConfigError(f"{_at(path, text, key)}: unknown key '{key}' (known: {', '.join(SCHEMA)})")
+        if isinstance(want, dict) and isinstance(value, dict):
+            for sub in value:
+                if sub not in want:
+                    raise ConfigError(f"{_at(path, text, key + '.' + sub)}: unknown key '{key}.{sub}' (known in [{key}]: {', '.join(want)})")
+
+
+def _clean_scope_file(f: str, where: str) -> str:
+    """A scope path in one spelling: `./a//b.rs` → `a/b.rs`. Refuses what leaves the root."""
+    if any(ord(c) < 0x20 or c == "\x7f" for c in f):
+        raise ConfigError(f"{where}: scope file {f!r} holds a control character")
+    if f.startswith("/") or "\\" in f:
+        raise ConfigError(f"{where}: scope file {f!r} must be a relative path inside the source root")
+    parts = [p for p in f.split("/") if p not in ("", ".")]
+    if not parts or ".." in parts or f.endswith("/"):
+        raise ConfigError(f"{where}: scope file {f!r} must be a relative path inside the source root, naming a file")
+    return "/".join(parts)
+
+
+def _check_repository(url: str, where: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(ord(c) <= 0x20 or c in '"<>\\`' for c in url):
+        raise ConfigError(f"{where}: source.repository must be an http(s) URL, got {url!r}")
 
 
 def config_path_for(jsonl: Path) -> Path:
@@ -104,53 +189,82 @@ def config_path_for(jsonl: Path) -> Path:
 def load_config(jsonl: Path) -> DatasetConfig:
     path = config_path_for(jsonl)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except FileNotFoundError:
         raise ConfigError(f"{path}: dataset config not found (every dataset needs a TOML config beside it)") from None
     except UnicodeDecodeError as e:
         raise ConfigError(f"{path}: not UTF-8 ({e.reason})") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: {e}") from None
-    severity = _get(data, "severity", dict, path, default={})
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot be read ({e.strerror or e})") from None
+    _reject_unknown(data, text, path)
+    severity = _get(data, "severity", dict, path, default={}, text=text)
     from .checks import RULES
 
     for rule, sev in severity.items():
         if rule not in RULES:
-            raise ConfigError(f"{path}: [severity] names an unknown rule {rule!r}")
+            raise ConfigError(f"{_at(path, text, 'severity.' + rule)}: [severity] names an unknown rule {rule!r}")
         if sev not in ("error", "warning", "info", "off"):
-            raise ConfigError(f"{path}: severity of '{rule}' must be error, warning, info or off")
-    files = _str_list(data, "scope.files", path)
-    for f in files:
-        if f.startswith("/") or ".." in f.split("/"):
-            raise ConfigError(f"{path}: scope file '{f}' must be a relative path inside the source root")
-    threshold = _get(data, "duplicates.near_threshold", (int, float), path, default=0.5)
+            raise ConfigError(f"{_at(path, text, 'severity')}: severity of '{rule}' must be error, warning, info or off")
+    where_files = _at(path, text, "scope.files")
+    files = tuple(_clean_scope_file(f, where_files) for f in _str_list(data, "scope.files", path, text=text))
+    if len(set(files)) != len(files):
+        dup = next(f for f in files if files.count(f) > 1)
+        raise ConfigError(f"{where_files}: scope file {dup!r} is listed twice (after normalising the path)")
+    pages: dict[str, str] = {}
+    for f in files:  # a source page is named by a slug of its path: two must not share one
+        other = pages.setdefault(source("x", f).lower(), f)
+        if other != f:
+            raise ConfigError(f"{where_files}: scope files {other!r} and {f!r} would share one source page; rename one")
+    repository = _get(data, "source.repository", str, path, text=text)
+    _check_repository(repository, _at(path, text, "source.repository"))
+    max_bytes = _get(data, "source.max_file_bytes", int, path, default=DEFAULT_MAX_FILE_BYTES, text=text)
+    if isinstance(max_bytes, bool) or max_bytes < 1:
+        raise ConfigError(f"{_at(path, text, 'source.max_file_bytes')}: source.max_file_bytes must be a positive integer")
+    timeout = _get(data, "source.parse_timeout_seconds", (int, float), path, default=DEFAULT_PARSE_TIMEOUT, text=text)
+    if isinstance(timeout, bool) or not (0 < timeout <= 600):
+        raise ConfigError(f"{_at(path, text, 'source.parse_timeout_seconds')}: source.parse_timeout_seconds must be a number of seconds in (0, 600]")
+    threshold = _get(data, "duplicates.near_threshold", (int, float), path, default=0.5, text=text)
     if isinstance(threshold, bool) or not (0 < threshold <= 1):
-        raise ConfigError(f"{path}: duplicates.near_threshold must be a number in (0, 1], got {threshold!r}")
+        raise ConfigError(f"{_at(path, text, 'duplicates.near_threshold')}: duplicates.near_threshold must be a number in (0, 1], got {threshold!r}")
+    share = _get(data, "reasoning.boilerplate_share", (int, float), path, default=0.5, text=text)
+    if isinstance(share, bool) or not (0 < share <= 1):
+        raise ConfigError(f"{_at(path, text, 'reasoning.boilerplate_share')}: reasoning.boilerplate_share must be a number in (0, 1], got {share!r}")
+    selectors: dict[str, tuple[str, ...]] = {}
     for key in ("scope.items", "scope.out"):
-        for sel in _str_list(data, key, path):
+        cleaned = []
+        for sel in _str_list(data, key, path, text=text):
             spath, sep, name = sel.partition("::")
             if not sep or not name:
-                raise ConfigError(f"{path}: {key} entry {sel!r} must be 'path::Name' or 'path::*'")
+                raise ConfigError(f"{_at(path, text, key)}: {key} entry {sel!r} must be 'path::Name' or 'path::*'")
+            spath = _clean_scope_file(spath, _at(path, text, key))
             if spath not in files:
-                raise ConfigError(f"{path}: {key} entry {sel!r} names a file that is not in scope.files")
+                raise ConfigError(f"{_at(path, text, key)}: {key} entry {sel!r} names a file that is not in scope.files")
+            cleaned.append(f"{spath}::{name}")
+        selectors[key] = tuple(cleaned)
     return DatasetConfig(
         stem=jsonl.stem,
         jsonl=jsonl,
         config_path=path,
-        title=_get(data, "title", str, path),
-        description=_get(data, "description", str, path, default=""),
-        system_prompt=_get(data, "system_prompt", str, path),
-        repository=_get(data, "source.repository", str, path),
-        commit=_get(data, "source.commit", str, path),
-        license=_get(data, "source.license", str, path, default=""),
-        copyright=_get(data, "source.copyright", str, path, default=""),
+        title=_get(data, "title", str, path, text=text),
+        description=_get(data, "description", str, path, default="", text=text),
+        system_prompt=_get(data, "system_prompt", str, path, text=text),
+        repository=repository,
+        commit=_get(data, "source.commit", str, path, text=text),
+        license=_get(data, "source.license", str, path, default="", text=text),
+        copyright=_get(data, "source.copyright", str, path, default="", text=text),
         scope_files=files,
-        scope_items=_str_list(data, "scope.items", path),
-        out_items=_str_list(data, "scope.out", path),
-        exclude_test_modules=_get(data, "scope.exclude_test_modules", bool, path, default=True),
-        expected_names=_str_list(data, "scope.expected_names", path),
-        required_terms=_str_list(data, "reasoning.required_terms", path),
-        allow=frozenset(_str_list(data, "reasoning.allow", path)),
+        scope_items=selectors["scope.items"],
+        out_items=selectors["scope.out"],
+        exclude_test_modules=_get(data, "scope.exclude_test_modules", bool, path, default=True, text=text),
+        expected_names=_str_list(data, "scope.expected_names", path, text=text),
+        required_terms=_str_list(data, "reasoning.required_terms", path, text=text),
+        allow=frozenset(_str_list(data, "reasoning.allow", path, text=text)),
         near_threshold=float(threshold),
+        boilerplate_share=float(share),
         severity=dict(severity),
+        max_file_bytes=max_bytes,
+        parse_timeout=float(timeout),
     )

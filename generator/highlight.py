@@ -5,42 +5,36 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
 import orjson
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from pygments import highlight as _pyg
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import RustLexer
 
+from .hidden import mark_html, visible
 from .write import write_atomic
 
 _FORMATTER = HtmlFormatter(nowrap=True)
 _LEXER = RustLexer(stripnl=False, ensurenl=False)
 
-# Characters that would hide or reorder text when shown raw: C0/C1 controls (not \n, \t), bidi
-# controls, zero-width characters, and the BOM. They are shown as visible markers instead.
-_INVISIBLE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]"
-)
-
-
-def _marker(m: re.Match) -> str:
-    ch = m.group(0)
-    name = unicodedata.name(ch, "CONTROL CHARACTER")
-    return f'<span class="cc" title="U+{ord(ch):04X} {name}">U+{ord(ch):04X}</span>'
-
-
 def mark_invisible(escaped_html: str) -> str:
-    """Replace invisible/control characters in already-escaped HTML with visible markers."""
-    return _INVISIBLE.sub(_marker, escaped_html)
+    """Replace invisible/control characters in already-escaped HTML with visible markers
+    (hidden.py decides which characters those are)."""
+    return mark_html(escaped_html)
 
 
 def text_html(text: str) -> Markup:
     """Record text → safe HTML: escaped, never interpreted, invisible characters made visible."""
-    return Markup(mark_invisible(html.escape(text, quote=True)))
+    return Markup(mark_invisible(str(escape(text))))
+
+
+def title_html(text: str) -> str:
+    """Text for a place that takes HTML but no markup of ours (nav entries, <title>, the
+    header): escaped, hidden characters written as ⟨U+XXXX⟩."""
+    return html.escape(visible(str(text)), quote=True)
 
 
 # Token classes the theme gives no colour of their own (whitespace, plain names): unwrapped.
@@ -123,4 +117,5 @@ def textarea_text(text: str | bytes) -> Markup:
     """Text for a <textarea>: only & and < need escaping there (quotes stay readable)."""
     if isinstance(text, bytes):
         text = text.decode("utf-8")
-    return Markup(text.replace("&", "&amp;").replace("<", "&lt;"))
+    # A CR as a character reference: the HTML parser turns a raw CR into LF.
+    return Markup(text.replace("&", "&amp;").replace("<", "&lt;").replace("\r", "&#13;"))

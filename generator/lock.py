@@ -36,6 +36,25 @@ class LockError(Exception):
     """A lock that cannot be read; the message names the file."""
 
 
+def _check_ranges(f: dict, k: int) -> None:
+    """Paths stay inside the source root; every line number lies within its file, whose line
+    count is bounded by the hashes the lock carries (a count alone could claim 10**12 lines)."""
+    rel = f["path"]
+    where = f"files[{k}] ({rel!r})"
+    parts = rel.split("/")
+    if not rel or rel.startswith("/") or "\\" in rel or any(p in ("", ".", "..") for p in parts) or any(ord(c) < 0x20 for c in rel):
+        raise ValueError(f"{where}: path must be relative, inside the source root, without '..', '.' or empty parts")
+    n = f["line_count"]
+    if not (0 <= n == len(f["line_hashes"]) == len(f["norm_hashes"])):
+        raise ValueError(f"{where}: line_count {n} must equal the number of line hashes ({len(f['line_hashes'])})")
+    for it in f["items"]:
+        lines = (it["lead_line"], it["start_line"], it["decl_line"], it["end_line"])
+        if not all(1 <= x <= n for x in lines) or not (it["lead_line"] <= it["start_line"] <= it["decl_line"] <= it["end_line"]):
+            raise ValueError(f"{where}: item {it['name']!r}: lines lead {lines[0]}, start {lines[1]}, decl {lines[2]}, end {lines[3]} must satisfy 1 ≤ lead ≤ start ≤ decl ≤ end ≤ line_count ({n})")
+        if not (0 <= it["start_byte"] <= it["end_byte"]):
+            raise ValueError(f"{where}: item {it['name']!r}: bytes {it['start_byte']}-{it['end_byte']} are not a range")
+
+
 def lock_data(index: SourceIndex, repository: str, commit: str, files: list[str]) -> dict:
     return {
         "version": LOCK_VERSION,
@@ -74,8 +93,11 @@ def read_lock(path: Path) -> tuple[SourceIndex, dict]:
         if data.get("version") != LOCK_VERSION:
             raise LockError(f"{path}: lock version {data.get('version')!r} is not {LOCK_VERSION}; rewrite it with `python -m generator lock`")
         files = {}
-        for f in data["files"]:
+        for k, f in enumerate(data["files"]):
             _check_types(f)
+            _check_ranges(f, k)
+            if f["path"] in files:
+                raise ValueError(f"files[{k}] ({f['path']!r}): listed twice")
             items = tuple(Item(path=f["path"], **{k: it[k] for k in _ITEM_FIELDS}) for it in f["items"])
             files[f["path"]] = SourceFile(
                 path=f["path"],
@@ -89,6 +111,8 @@ def read_lock(path: Path) -> tuple[SourceIndex, dict]:
             )
     except LockError:
         raise
+    except ValueError as e:
+        raise LockError(f"{path}: {e}; rewrite it with `python -m generator lock`") from None
     except (KeyError, TypeError, AttributeError) as e:
         raise LockError(f"{path}: malformed lock ({type(e).__name__}: {e}); rewrite it with `python -m generator lock`") from None
     return SourceIndex(files, from_lock=True), data

@@ -1,7 +1,8 @@
 """What earlier builds learnt about each line of a dataset, reused while its inputs stay the same.
 
 A dataset line is known by a digest of its bytes. For each digest the memo keeps what depends
-on those bytes alone (loader reports, sizes, an identical-record digest, request shingles) and,
+on those bytes alone (loader reports, sizes, an identical-record digest, request shingles,
+reasoning phrase hashes) and,
 under a context digest (generator code, the dataset's config and lock, the source files'
 hashes), the per-record findings of the schema and reasoning rules. It also keeps the
 near-duplicate pairs of the last run, so one edited request is compared with the others
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from .write import write_atomic
 
-FORMAT = 1
+FORMAT = 2
 
 
 def line_digest(raw: bytes) -> bytes:
@@ -41,9 +42,11 @@ class LineMemo:
     content: bytes | None = None  # digest of system, user and assistant (identical-record check); None until a check ran
     shingles: bytes = b""  # the request's shingle hashes, as packed 64-bit integers
     sizes: tuple[int, int, int] = (0, 0, 0)  # words in the request, words in the reasoning, code lines
+    phrases: bytes = b""  # the reasoning's phrase hashes (reasoning.boilerplate), packed signed 64-bit
+    negated: bytes = b""  # the reasoning's negated-word hashes (reasoning.boilerplate), packed alike
 
     def as_tuple(self) -> tuple:
-        return (self.reports, self.valid, self.extra_keys, self.content, self.shingles, self.sizes)
+        return (self.reports, self.valid, self.extra_keys, self.content, self.shingles, self.sizes, self.phrases, self.negated)
 
 
 @dataclass

@@ -5,6 +5,7 @@ The result is plain data that `check` prints and `build` renders. Nothing here w
 
 from __future__ import annotations
 
+import os
 import time
 from array import array
 from collections import defaultdict
@@ -68,10 +69,18 @@ class Timings:
 
 def discover(dataset_args: list[str] | None, root: Path) -> list[Path]:
     if dataset_args:
-        return [Path(d) for d in dataset_args]
-    found = sorted(_relative((root / "dataset")).glob("*.jsonl"))
-    if not found:
-        raise PipelineError(f"{root / 'dataset'}: no *.jsonl datasets found (name one with --dataset)")
+        found = [Path(d) for d in dataset_args]
+    else:
+        found = sorted(_relative((root / "dataset")).glob("*.jsonl"))
+        if not found:
+            raise PipelineError(f"{root / 'dataset'}: no *.jsonl datasets found (name one with --dataset)")
+    for path in found:
+        try:
+            str(path).encode("utf-8")
+        except UnicodeEncodeError:  # undecodable bytes of the name, kept by the file system encoding
+            raise PipelineError(f"{os.fsencode(path)!r}: a dataset file name must be UTF-8 (its pages and links are named after it); rename the file") from None
+        if "\0" in str(path):
+            raise PipelineError(f"{str(path)!r}: a dataset file name cannot hold a NUL")
     return found
 
 
@@ -130,7 +139,7 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
     source_index = None
     if source_root is not None:
         try:
-            source_index, source_findings = index_source(source_root, list(config.scope_files))
+            source_index, source_findings = index_source(source_root, list(config.scope_files), config.max_file_bytes, config.parse_timeout)
         except SourceError as e:
             raise PipelineError(str(e)) from None
         findings += [_with_dataset(f, config.stem) for f in source_findings]
@@ -151,7 +160,7 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
     t = time.perf_counter()
     examples = link_examples(records, index)
     if source_root is not None:
-        find_outside_scope(examples, source_root, set(config.scope_files))
+        find_outside_scope(examples, source_root, set(config.scope_files), config.max_file_bytes)
     drifted_source = source_index is not None and lock_index is not None and any(
         source_index.files.get(p) is None or source_index.files[p].sha256 != f.sha256 for p, f in lock_index.files.items()
     )
@@ -192,9 +201,10 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
         fresh.findings[r.digest] = cached
         record_findings += own
         record_findings += checks.check_fidelity_scope(ex, config, index, per_code)
-    contents, sets = remember_lines(examples, line_memos)
+    contents, sets, phrases = remember_lines(examples, line_memos)
     dups, fresh.near = checks.check_duplicates(examples, config, contents, sets, memo.near if memo is not None else None)
     record_findings += dups
+    record_findings += checks.check_boilerplate(examples, config, phrases)
     whole = checks.check_coverage(config, index, covered)
     all_findings = checks.apply_severity(config, findings + drift_findings + record_findings + whole)
     all_findings.sort(key=lambda f: (f.path, f.line, f.rule, f.message))
@@ -220,21 +230,25 @@ def index_digest(index: SourceIndex) -> str:
     return context_digest(orjson.dumps(parts))
 
 
-def remember_lines(examples: list[Example], line_memos) -> tuple[list[bytes], list]:
-    """Each example's identical-record digest and request shingles (as packed arrays: 8 bytes
-    a shingle, where a frozenset costs ~60), from the memo or computed and then kept in it;
-    its sizes are set on the example for the views."""
-    contents, sets = [], []
+def remember_lines(examples: list[Example], line_memos) -> tuple[list[bytes], list, list]:
+    """Each example's identical-record digest, request shingles and reasoning phrase hashes
+    (as packed arrays: 8 bytes a hash, where a frozenset costs ~60), from the memo or computed
+    and then kept in it; its sizes are set on the example for the views."""
+    contents, sets, phrases = [], [], []
     for ex in examples:
         lm = line_memos[ex.record.digest]
         if lm.content is None:
             lm.content = checks.content_digest(ex.record)
             lm.shingles = array("Q", sorted(checks.shingles(ex.record.user))).tobytes()
+            phrase_hashes, negated = checks.phrase_set(ex.think)
+            lm.phrases = array("q", sorted(phrase_hashes)).tobytes()
+            lm.negated = array("q", sorted(negated)).tobytes()
             lm.sizes = (len(ex.record.user.split()), len(ex.think.split()), ex.code.count("\n") + 1)
         sets.append(array("Q", lm.shingles))
+        phrases.append((array("q", lm.phrases), array("q", lm.negated)))
         contents.append(lm.content)
         ex.sizes = lm.sizes
-    return contents, sets
+    return contents, sets, phrases
 
 
 def _with_dataset(f: Finding, stem: str) -> Finding:
@@ -257,7 +271,7 @@ def link_examples(records, index: SourceIndex) -> list[Example]:
     return examples
 
 
-def find_outside_scope(examples: list[Example], source_root: Path, scoped: set[str]) -> None:
+def find_outside_scope(examples: list[Example], source_root: Path, scoped: set[str], max_bytes: int = 1_000_000) -> None:
     """Segments not found in the scoped files are looked up in every other .rs file of the
     source root (hashes only, built once and only when needed); a hit becomes a located
     segment in that file, which the scope rule then reports."""
@@ -266,7 +280,7 @@ def find_outside_scope(examples: list[Example], source_root: Path, scoped: set[s
         return
     from .index import index_lines_only
 
-    wide = index_lines_only(source_root, scoped)
+    wide = index_lines_only(source_root, scoped, max_bytes=max_bytes)
     if not wide.files:
         return
     li = LineIndex.build(wide)

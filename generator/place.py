@@ -3,30 +3,45 @@
 The plan maps each file of the site to a key that changes whenever its bytes would. The keys
 of the last build are kept in a manifest in the work folder; the site's mark file carries the
 manifest's digest. When the mark and the manifest agree, the site is exactly what the last build
-left, so only files whose key changed are replaced (each by a rename: a reader never sees a
-half-written file) and files no longer planned are removed. Otherwise (first build, a folder
-someone replaced, a build interrupted half-way) the site is laid out afresh beside the old one
-and swapped in with two renames.
+left, so only files whose key changed are replaced and files no longer planned are removed.
+Otherwise (first build, a folder someone replaced, a build interrupted half-way) the site is
+laid out afresh.
 
-The mark says "updating" while files are being replaced, so an interrupted update is never
-taken for a finished one.
+Every placement has two phases:
+
+1. Render: every file to be written is written under a temporary folder (the new site beside
+   `out`, or `out/.generator-stage-PID` when updating or when `out` cannot be swapped). Any
+   failure removes that folder and leaves the site as it was (SiteUnchanged).
+2. Commit: the mark is set to "updating" (the journal: an interrupted commit is never taken
+   for a finished one, and the next build lays the site out afresh), then only renames and
+   removals follow, then the manifest and the final mark.
+
+A fresh layout swaps the new folder in with one atomic exchange. Where `out` cannot be
+swapped (a symbolic link, which keeps pointing at its target; a mount point; a parent that is
+not writable) it is laid out in place the same two-phase way, removing what is not planned.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable
 
 import orjson
 
-from .write import _safe_join, swap_in, temporary_name, write_atomic
+from .write import OutputError, _safe_join, discard, swap_in, write_atomic
 
 MARK_TEXT = "written by python -m generator build; replaced on every build\n"
+UPDATING = b"updating: this build was interrupted; the next one lays the site out afresh\n"
 NEW_SUFFIX = ".generator-new-"  # beside the site while a new one is laid out (then the process id)
+STAGE_PREFIX = ".generator-stage-"  # in the site while changed files are rendered (then the process id)
+# A rename of `out` itself failing with one of these means: lay the site out in place instead.
+CANNOT_SWAP = {errno.EBUSY, errno.EACCES, errno.EPERM, errno.EXDEV, errno.EROFS}
 
 
 @dataclass
@@ -44,75 +59,154 @@ class Wanted:
     source_stat: tuple[int, int] | None = None
 
 
+class SiteUnchanged(OutputError):
+    """Rendering or writing a file failed in the first phase: nothing in the site changed.
+    The message is one line and names the site file."""
+
+
 def place(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name: str, previous: dict[str, str] | None) -> int:
     """Make `out` hold exactly `wanted`, given `previous` = previous_keys(…) (None: lay out
     afresh). Returns the number of files replaced or removed, or -1 when laid out afresh.
     The manifest is made after the files are written: a copy whose source changed meanwhile
     is recorded as stale (see Wanted.source_stat)."""
-    if previous is None:
-        tmp = out.with_name(f"{out.name}{NEW_SUFFIX}{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
+    if previous is not None:
         try:
-            for rel, w in wanted.items():
-                _put_new(tmp, rel, w)
-            manifest_bytes, mark_text = _manifest(wanted)
-            (tmp / mark_name).write_text(mark_text)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        manifest_path.unlink(missing_ok=True)
-        swap_in(tmp, out)
-        _write(manifest_path, manifest_bytes)
-        return -1
-    # Copies of files from outside (the dataset) are read first, beside their place: if one
-    # cannot be read, the build fails here with the site untouched.
+            return _update(wanted, out, manifest_path, mark_name, previous)
+        except OutsideSite:  # found before anything in the site changed
+            pass
+    return _lay_out(wanted, out, manifest_path, mark_name)
+
+
+def _update(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name: str, previous: dict[str, str]) -> int:
     root = out.resolve()
-    staged: dict[str, Path] = {}
+    changed = [rel for rel, w in wanted.items() if previous.get(rel) != w.key]
+    gone = sorted(previous.keys() - wanted.keys())
+    for rel in changed + gone:
+        _inside(_safe_join(out, rel), root)
+    stage = root / f"{STAGE_PREFIX}{os.getpid()}"
+    _render(stage, {rel: wanted[rel] for rel in changed}, out)
+    _begin_commit(out / mark_name, stage)
     try:
-        for rel, w in wanted.items():
-            if w.source_stat is not None and previous.get(rel) != w.key:
-                dest = _inside(_safe_join(out, rel), root)
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                staged[rel] = temporary_name(dest)
-                _fill(staged[rel], w)
-    except BaseException as e:
-        for tmp in staged.values():
-            tmp.unlink(missing_ok=True)
-        if isinstance(e, OutsideSite):
-            return place(wanted, out, manifest_path, mark_name, None)
-        raise
-    _write(out / mark_name, b"updating: this build was interrupted; the next one lays the site out afresh\n")
-    try:
-        changed = _update(out, wanted, previous, staged)
+        for rel in gone:
+            _remove(out, rel, root)
+        for rel in changed:
+            _move(stage / rel, _inside(_safe_join(out, rel), root))
     except OSError:
         # The folder is not as the manifest says (a folder where a file was, a symlink out of
         # the site): lay the site out afresh instead.
-        return place(wanted, out, manifest_path, mark_name, None)
+        discard(stage)
+        try:
+            return _lay_out(wanted, out, manifest_path, mark_name)
+        except SiteUnchanged as e:  # the site is half-updated now, and marked so
+            raise OutputError(f"{e}; the next build lays {out}/ out afresh") from e
+    discard(stage)
+    _finish(wanted, out, manifest_path, mark_name)
+    return len(changed) + len(gone)
+
+
+def _lay_out(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name: str) -> int:
+    """The whole site afresh: built beside `out` and swapped in, or, where `out` cannot be
+    swapped, placed into it."""
+    if not out.is_symlink() and not _is_mount(out):
+        tmp = out.with_name(f"{out.name}{NEW_SUFFIX}{os.getpid()}")
+        discard(tmp)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp.mkdir()
+        except OSError as e:
+            if e.errno not in CANNOT_SWAP:
+                raise
+        else:
+            _render(tmp, wanted, out, made=True)
+            manifest_bytes, mark_text = _manifest(wanted)
+            try:
+                (tmp / mark_name).write_bytes(mark_text.encode())
+            except OSError as e:
+                discard(tmp)
+                raise _cannot_write(out / mark_name, e) from None
+            manifest_path.unlink(missing_ok=True)
+            try:
+                swap_in(tmp, out)
+            except OSError as e:
+                discard(tmp)
+                if e.errno not in CANNOT_SWAP:
+                    raise
+            else:
+                _write(manifest_path, manifest_bytes)
+                return -1
+    return _lay_out_in_place(wanted, out, manifest_path, mark_name)
+
+
+def _is_mount(path: Path) -> bool:
+    """A mount point, bind mounts of the same file system included (os.path.ismount misses
+    those); a rename of one fails with EBUSY."""
+    if os.path.ismount(path):
+        return True
+    try:
+        with open("/proc/self/mountinfo", "rb") as fh:
+            points = {line.split(b" ")[4] for line in fh if line.count(b" ") >= 5}
+    except OSError:
+        return False
+    # mountinfo escapes space, tab, newline and backslash as octal
+    target = os.fsencode(os.path.realpath(path)).replace(b"\\", b"\\134").replace(b" ", b"\\040").replace(b"\t", b"\\011").replace(b"\n", b"\\012")
+    return target in points
+
+
+def _lay_out_in_place(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name: str) -> int:
+    """Afresh, into `out` itself: render everything into a stage folder inside it, then move
+    each file to its place (replacing whatever is there, links included, never following
+    one) and remove everything not planned."""
+    out.resolve().mkdir(parents=True, exist_ok=True)
+    root = out.resolve()
+    stage = root / f"{STAGE_PREFIX}{os.getpid()}"
+    _render(stage, wanted, out)
+    manifest_path.unlink(missing_ok=True)
+    _begin_commit(root / mark_name, stage)
+    for rel in wanted:
+        dest = _safe_join(root, rel)
+        _make_parents(root, dest)
+        _move(stage / rel, dest)
+    discard(stage)
+    _remove_unplanned(root, set(wanted) | {mark_name})
+    _finish(wanted, root, manifest_path, mark_name)
+    return -1
+
+
+def _render(folder: Path, files: dict[str, Wanted], out: Path, made: bool = False) -> None:
+    """Phase one: write `files` under `folder` (a fresh one, unless `made`). On any failure
+    the folder goes and SiteUnchanged (or the source's own OSError) is raised."""
+    if not made:
+        discard(folder)
+        folder.mkdir()
+    try:
+        for rel, w in files.items():
+            dest = _safe_join(folder, rel)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            _fill(dest, w, out / rel)
+    except BaseException:
+        discard(folder)
+        raise
+
+
+def _begin_commit(mark: Path, stage: Path) -> None:
+    """Mark the site as being updated (the journal of phase two); if even that cannot be
+    written, the stage goes and the site is as it was."""
+    try:
+        _write(mark, UPDATING)
+    except OSError as e:
+        discard(stage)
+        raise _cannot_write(mark, e) from None
+
+
+def _finish(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name: str) -> None:
     manifest_bytes, mark_text = _manifest(wanted)
     _write(manifest_path, manifest_bytes)
     _write(out / mark_name, mark_text.encode())
-    return changed
 
 
 def _manifest(wanted: dict[str, Wanted]) -> tuple[bytes, str]:
     manifest_bytes = orjson.dumps({rel: w.key for rel, w in wanted.items()}, option=orjson.OPT_SORT_KEYS)
     return manifest_bytes, MARK_TEXT + f"manifest {hashlib.sha256(manifest_bytes).hexdigest()}\n"
-
-
-def _update(out: Path, wanted: dict[str, Wanted], previous: dict[str, str], staged: dict[str, Path]) -> int:
-    root = out.resolve()
-    changed = 0
-    for rel, w in wanted.items():
-        if rel in staged:
-            os.replace(staged.pop(rel), _safe_join(out, rel))
-            changed += 1
-        elif previous.get(rel) != w.key:
-            _put(out, rel, w, root)
-            changed += 1
-    for rel in previous.keys() - wanted.keys():
-        _remove(out, rel, root)
-        changed += 1
-    return changed
 
 
 def previous_keys(out: Path, manifest_path: Path, mark_name: str) -> dict[str, str] | None:
@@ -131,24 +225,81 @@ def previous_keys(out: Path, manifest_path: Path, mark_name: str) -> dict[str, s
     return keys if isinstance(keys, dict) else None
 
 
-def _put_new(root: Path, rel: str, w: Wanted) -> None:
-    """Into a folder nobody reads yet: no temporary name needed."""
-    dest = _safe_join(root, rel)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    _fill(dest, w)
-
-
-def _fill(path: Path, w: Wanted) -> None:
+def _fill(path: Path, w: Wanted, shown: Path) -> None:
+    """Write w's bytes to path. A failure to write is SiteUnchanged naming `shown` (the file's
+    place in the site), a failure to render is SiteUnchanged too; a source that cannot be read
+    raises its own OSError, naming it."""
     if w.path is not None:
-        shutil.copyfile(w.path, path)
+        _copy(w.path, path, shown)
         if w.source_stat is not None and file_stat(w.path) != w.source_stat:
             w.key = "stale"
         return
-    with open(path, "wb", buffering=1 << 20) as fh:  # a stream writes many small pieces
-        if w.stream is not None:
-            w.stream(fh)
-        else:
-            fh.write(w.data if w.data is not None else w.make())
+    if w.stream is not None:
+        _write_file(path, shown, lambda sink: _rendering(shown, w.stream, sink))
+        return
+    data = w.data if w.data is not None else _rendering(shown, w.make)
+    _write_file(path, shown, lambda sink: sink.write(data))
+
+
+def _rendering(shown: Path, fn, *args):
+    """fn(*args); a template or other programming error becomes one line naming the file."""
+    try:
+        return fn(*args)
+    except (OSError, SiteUnchanged, KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as e:
+        detail = (str(e).splitlines() or [""])[0]
+        raise SiteUnchanged(f"{shown}: could not be rendered ({type(e).__name__}: {detail})") from e
+
+
+class _Sink:
+    """A file open for writing whose write errors name the site file."""
+
+    def __init__(self, fh, shown: Path):
+        self.fh, self.shown = fh, shown
+
+    def write(self, data) -> int:
+        try:
+            return self.fh.write(data)
+        except OSError as e:
+            raise _cannot_write(self.shown, e) from None
+
+
+def _cannot_write(shown: Path, e: OSError) -> SiteUnchanged:
+    return SiteUnchanged(f"{shown}: cannot be written: {e.strerror or e}")
+
+
+def _write_file(path: Path, shown: Path, fill) -> None:
+    try:
+        fh = open(path, "wb", buffering=1 << 20)  # a stream writes many small pieces
+    except OSError as e:
+        raise _cannot_write(shown, e) from None
+    done = False
+    try:
+        fill(_Sink(fh, shown))
+        done = True
+    finally:
+        try:
+            fh.close()
+        except OSError as e:
+            if done:
+                raise _cannot_write(shown, e) from None
+
+
+def _copy(source: Path, path: Path, shown: Path) -> None:
+    with open(source, "rb") as src:
+
+        def fill(sink: _Sink) -> None:
+            while True:
+                try:
+                    chunk = src.read(1 << 20)
+                except OSError as e:
+                    raise OSError(e.errno, e.strerror, str(source)) from None
+                if not chunk:
+                    return
+                sink.write(chunk)
+
+        _write_file(path, shown, fill)
 
 
 def file_stat(path: Path) -> tuple[int, int]:
@@ -168,15 +319,49 @@ def _inside(path: Path, resolved_root: Path) -> Path:
     return path
 
 
-def _put(root: Path, rel: str, w: Wanted, resolved_root: Path) -> None:
-    dest = _inside(_safe_join(root, rel), resolved_root)
+def _move(src: Path, dest: Path) -> None:
+    """Phase two: a rendered file to its place (a folder there, left by the last build, goes)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_name(dest)
-    tmp.unlink(missing_ok=True)
-    _fill(tmp, w)
-    if dest.is_dir() and not dest.is_symlink():  # was a folder in the last build
+    if dest.is_dir() and not dest.is_symlink():
         shutil.rmtree(dest)
-    os.replace(tmp, dest)
+    os.replace(src, dest)
+
+
+def _make_parents(root: Path, dest: Path) -> None:
+    """Every folder between root and dest a real folder: a file or a symbolic link in the way
+    is removed (never followed)."""
+    here = root
+    for part in dest.relative_to(root).parts[:-1]:
+        here = here / part
+        try:
+            st = os.lstat(here)
+        except FileNotFoundError:
+            here.mkdir()
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            here.unlink()
+            here.mkdir()
+
+
+def _remove_unplanned(root: Path, keep: set[str]) -> None:
+    """Remove every file, link and then empty folder under root whose path is not in keep;
+    links are removed, never followed. Bounded by the folder's size."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        prefix = "" if rel_dir == "." else rel_dir + "/"
+        for name in list(dirnames):
+            if os.path.islink(os.path.join(dirpath, name)):
+                os.unlink(os.path.join(dirpath, name))
+                dirnames.remove(name)
+        for name in filenames:
+            if prefix + name not in keep:
+                os.unlink(os.path.join(dirpath, name))
+    for dirpath, _, _ in os.walk(root, topdown=False):
+        if dirpath != str(root):
+            try:
+                os.rmdir(dirpath)  # only when empty
+            except OSError:
+                pass
 
 
 def _remove(root: Path, rel: str, resolved_root: Path) -> None:

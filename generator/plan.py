@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
-import html
 import re
 from pathlib import Path
 
@@ -25,10 +24,13 @@ import orjson
 from . import urls
 from .memo import code_digest
 from .place import Wanted
-from .render import render_page
+from .render import render_page, title_html
+from .diffview import change_key
 from .views import example_page
 
-SLOT_TITLE, SLOT_H1, SLOT_BODY = "@@PAGE_TITLE@@", "@@PAGE_H1@@", "@@PAGE_BODY@@"  # in shell.md.j2
+# In shell.md.j2. Markers that escaped text cannot produce (every string reaches the shell's HTML
+# escaped, so none holds a literal "<!--").
+SLOT_TITLE, SLOT_H1, SLOT_BODY = "<!--slot:title-->", "<!--slot:h1-->", "<!--slot:body-->"
 
 
 class PlanError(Exception):
@@ -84,8 +86,8 @@ def plan_site(gen: dict, work: Path, out: Path, previous: dict[str, str] | None)
         exs = dv.examples
         page = example_page(dv, exs[i], exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None)
         head, tail, _ = frames[dv.stem]
-        title = html.escape(page.title)
-        head = head.replace(SLOT_TITLE, title).replace(SLOT_H1, html.escape(page.title.split(" · ")[0]))
+        title = title_html(page.title)
+        head = head.replace(SLOT_TITLE, title).replace(SLOT_H1, title_html(page.title.split(" · ")[0]))
         rendered[0] += 1
         return (head.replace(urls.page_url(site.shells[dv.stem]), urls.page_url(page.path)) + render_page(page) + tail).encode("utf-8")
 
@@ -95,7 +97,7 @@ def plan_site(gen: dict, work: Path, out: Path, previous: dict[str, str] | None)
         exs = dv.examples
         segments_seen: dict = {}  # (kept alive by exs: ids are not reused within this loop)
         for i, ex in enumerate(exs):
-            key = example_page_key(base, ex, exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None, segments_seen)
+            key = example_page_key(base, ex, exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None, segments_seen, change_key(dv, ex))
             rel = f"{folder}line-{ex.record.line}/index.html"
             wanted[rel] = Wanted(key, make=functools.partial(framed_page, dv, i))
     return wanted, rendered
@@ -111,10 +113,11 @@ def dataset_page_key(dv, code: str, frame_hash: str) -> bytes:
     ).digest()
 
 
-def example_page_key(base: bytes, ex, prev, nxt, segments_seen: dict | None = None) -> str:
+def example_page_key(base: bytes, ex, prev, nxt, segments_seen: dict | None = None, change: bytes | None = None) -> str:
     """An example page's key: its record (by digest), place, neighbours, findings and where its
     segments were found. Everything else on the page follows from these and the dataset key.
-    `segments_seen` caches the segments' part (examples quoting one block share Segments)."""
+    `segments_seen` caches the segments' part (examples quoting one block share Segments);
+    `change` is what a comparison (build --compare) shows on the page, None without one."""
     ids = tuple(map(id, ex.segments))
     seg_part = segments_seen.get(ids) if segments_seen is not None else None
     if seg_part is None:
@@ -128,6 +131,8 @@ def example_page_key(base: bytes, ex, prev, nxt, segments_seen: dict | None = No
         [nxt.record.line, nxt.number] if nxt else None,
         [[f.rule, f.severity, f.message, f.detail] for f in ex.findings] if ex.findings else None,
     ]
+    if change is not None:
+        place.append(change.hex())
     return hashlib.blake2b(base + ex.record.digest + seg_part + orjson.dumps(place), digest_size=16).hexdigest()
 
 

@@ -8,19 +8,24 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import json
+import yaml
 from markupsafe import Markup
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from .highlight import code_block_html, text_html, textarea_text
+from .highlight import code_block_html, text_html, textarea_text, title_html
 from .views import Page
 
 TEMPLATES = Path(__file__).with_name("templates")
 
 
 def yaml_str(value: str) -> Markup:
-    """A YAML scalar for front matter: JSON strings are valid YAML flow scalars."""
-    return Markup(json.dumps(str(value), ensure_ascii=True))
+    """A front-matter title: a double-quoted YAML scalar (any Unicode, any length) holding
+    HTML-escaped text, since the theme puts a page's title into its HTML unescaped."""
+    return Markup(yaml_scalar(title_html(value)))
+
+
+def yaml_scalar(value: str) -> str:
+    return yaml.safe_dump(str(value), allow_unicode=True, width=float("inf"), default_style='"').rstrip("\n")
 
 
 @lru_cache(maxsize=1)

@@ -6,6 +6,7 @@ from collections import Counter
 
 import orjson
 
+from .hidden import visible
 from .model import Finding
 
 
@@ -17,7 +18,9 @@ def _esc_gh(value: str, prop: bool = False) -> str:
 
 
 def as_text(findings: list[Finding]) -> str:
-    """Grouped by record (file:line), one line per finding: `file:line rule-id message`."""
+    """Grouped by record (file:line), one line per finding: `file:line rule-id message`.
+    Control and invisible characters (CR, ANSI escapes, bidi controls) from configs, locks and
+    sources never reach the terminal: they are written as ⟨U+XXXX⟩."""
     out: list[str] = []
     current = None
     for f in findings:
@@ -25,7 +28,7 @@ def as_text(findings: list[Finding]) -> str:
         if group != current:
             current = group
             out.append("")
-        out.append(f"{f.location()} {f.rule} {f.severity}: {_one_line(f.message)}")
+        out.append(visible(f"{f.location()} {f.rule} {f.severity}: {_one_line(f.message)}"))
     counts = Counter(f.severity for f in findings)
     out.append("")
     out.append(f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} info")
@@ -52,7 +55,7 @@ def as_github(findings: list[Finding]) -> str:
         if f.line:
             props += f",line={f.line}"
         props += f",title={_esc_gh(f.rule, True)}"
-        lines.append(f"::{level[f.severity]} {props}::{_esc_gh(f.message)}")
+        lines.append(visible(f"::{level[f.severity]} {props}::{_esc_gh(f.message)}"))
     return "\n".join(lines) + ("\n" if lines else "")
 
 

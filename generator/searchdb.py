@@ -32,6 +32,7 @@ from pathlib import Path
 import orjson
 
 from . import urls
+from .hidden import visible
 
 SITE_PATH = "search/site.sqlite3"  # where the file sits in the site
 VERSION_PATH = "search/version.txt"  # its key: the browser's cache-buster for the file's pages
@@ -235,10 +236,11 @@ def _example_row(dv, ex, blocks: dict) -> dict:
         "number": ex.number,
         "url": urls.page_url(urls.example(stem, ex.record.line)),
         "title": f"Example {ex.number}",
-        "covered": "; ".join(names),
-        "first": first_line(ex.record.user),
-        "request": ex.record.user,
-        "think": ex.think,
+        "covered": visible("; ".join(names)),
+        "first": visible(first_line(ex.record.user)),
+        # shown as text: every hidden character as ⟨U+XXXX⟩, as on the example's page
+        "request": visible(ex.record.user),
+        "think": visible(ex.think),
         "idents": " ".join(sorted(exact)),
         "items": " ".join(sorted(t.lower() for t in item_tokens)),
         "files": " ".join(sorted(_file_tokens(paths))),
@@ -246,8 +248,8 @@ def _example_row(dv, ex, blocks: dict) -> dict:
         "block": block,
         "ex": {
             "line": ex.record.line,
-            "items": "; ".join(names),
-            "files": ", ".join(sorted({p.rsplit("/", 1)[-1] for p in paths})),
+            "items": visible("; ".join(names)),
+            "files": visible(", ".join(sorted({p.rsplit("/", 1)[-1] for p in paths}))),
             "lines": sum(e - s + 1 for _, s, e in ex.coverage.lines),
             "status": ex.status,
             "findings": len(ex.findings),
@@ -311,7 +313,7 @@ def finding_rows(dv, code_key: str):
         elif f.path in dv.with_source and f.line:
             url = urls.page_url(urls.source(dv.stem, f.path)) + "#" + urls.line_anchor(f.line)
         row = {"dataset": dv.stem, "sev_order": SEVERITY_ORDER[f.severity], "severity": f.severity, "rule": f.rule,
-               "location": f.location(), "message": f.message, "url": url, "doc_line": doc_line}
+               "location": visible(f.location()), "message": visible(f.message), "url": url, "doc_line": doc_line}
         yield _key(code_key, row), row
 
 

@@ -48,6 +48,11 @@ def findings(stem: str) -> str:
     return f"{dataset_dir(stem)}/findings.md"
 
 
+def changes(stem: str) -> str:
+    """The Changes page (build --compare only)."""
+    return f"{dataset_dir(stem)}/changes.md"
+
+
 def example(stem: str, line: int) -> str:
     return f"{dataset_dir(stem)}/examples/line-{line}.md"
 

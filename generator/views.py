@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
 
-from . import charts, urls
+from . import charts, diffview, urls
 from .checks import RULES
-from .highlight import rust_lines, text_html
+from .hidden import visible
+from .highlight import rust_lines, text_html, title_html
 from .load import SKIPPING_RULES
 from .model import Example, Item
 from .pipeline import DatasetResult
@@ -22,6 +23,14 @@ from .searchdb import example_id
 
 SEARCH_DB = "search/site.sqlite3"  # searchdb.SITE_PATH (a static file of the site)
 
+# Output caps: what one page shows of a huge record or file (the rest: a note and the download).
+MAX_TEXT_CHARS = 50_000  # of a request, reasoning or system prompt on an example page
+MAX_CODE_LINES = 3_000  # code lines per example page (all segments together)
+MAX_CODE_CHARS = 100_000
+MAX_SOURCE_LINES = 20_000  # lines on a source page
+MAX_SOURCE_HTML = 2_000_000  # bytes of highlighted lines on a source page
+MAX_SOURCE_ITEMS = 5_000  # rows of a source page's item table
+MAX_NAME_CHARS = 300  # of an item name in a table (nested items' names grow with the depth)
 MAX_LINKS_PER_ITEM = 12  # a coverage row lists this many examples, then links to the filtered index
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 ADMONITION = {"error": "failure", "warning": "warning", "info": "info"}
@@ -87,8 +96,13 @@ def source_pages_available(r: DatasetResult) -> set[str]:
 class DatasetViews:
     """Everything about one dataset that its pages need, computed once."""
 
-    def __init__(self, r: DatasetResult):
+    diff = None  # a diff.DatasetDiff under build --compare
+    diff_by_line: dict = {}
+
+    def __init__(self, r: DatasetResult, diff=None):
         self.r = r
+        if diff is not None:
+            self.diff, self.diff_by_line = diff, diff.by_new_line()
         self.stem = r.config.stem
         self.examples = sorted(r.examples, key=lambda e: e.record.line)
         self.by_key = {e.record.key: e for e in self.examples}
@@ -192,8 +206,12 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
     stem, cfg = dv.stem, dv.r.config
     path = urls.example(stem, ex.record.line)
     segments = []
+    lines_left, chars_left = MAX_CODE_LINES, MAX_CODE_CHARS
     for seg in ex.segments:
         base = dv.source_href(path, seg.path, seg.start_line) if seg.status == "verbatim" else None
+        text, cut = clip_lines(seg.text, lines_left, chars_left)
+        lines_left -= text.count("\n") + 1
+        chars_left -= len(text)
         segments.append(
             {
                 "index": seg.index + 1,
@@ -201,19 +219,20 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
                 "path": seg.path,
                 "start": seg.start_line,
                 "end": seg.end_line,
-                "text": seg.text,
+                "text": text,
+                "cut": cut,  # lines of the segment not shown (output cap)
                 "first_line": seg.start_line if seg.status == "verbatim" else None,
                 "line_base": base.split("#", 1)[0] + "#L" if base else None,
                 "source_href": dv.source_href(path, seg.path, seg.start_line, seg.end_line) if seg.path else None,
                 "permalink": cfg.permalink(seg.path, seg.start_line, seg.end_line) if seg.path else None,
-                "diff": seg.diff,
+                "diff": clip_text(seg.diff),
             }
         )
     covered = []
     for ident in ex.coverage.full:
         item = dv.items_by_ident.get(ident)
         if item is not None and item.kind != "use":
-            covered.append({"name": item.name, "kind": item.kind, "href": dv.item_href(path, item)})
+            covered.append({"name": short_name(item.name), "kind": item.kind, "href": dv.item_href(path, item)})
     ctx = {
         "stem": stem,
         "dataset_title": cfg.title,
@@ -222,10 +241,10 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
         "line": ex.record.line,
         "jsonl_name": cfg.jsonl.name,
         "status": ex.status,
-        "system": ex.record.system,
+        "system": clip_text(ex.record.system),
         "system_matches": ex.record.system == cfg.system_prompt,
-        "user": ex.record.user,
-        "think": ex.think,
+        "user": clip_text(ex.record.user),
+        "think": clip_text(ex.think),
         "segments": segments,
         "covered": covered,
         "findings": _findings_view(ex.findings),
@@ -237,8 +256,34 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
         "index_href": dv.rel(path, urls.examples_index(stem)),
         "dataset_href": dv.rel(path, urls.dataset_home(stem)),
         "download_href": dv.rel(path, urls.data_file(stem, cfg.jsonl.name)),
+        "change": diffview.example_box(dv, ex, path),
     }
     return Page(path, "example.html.j2", ctx, f"Example {ex.number} · {cfg.title}", standalone=True)
+
+
+def short_name(name: str) -> str:
+    return name if len(name) <= MAX_NAME_CHARS else name[: MAX_NAME_CHARS // 2] + " … " + name[-MAX_NAME_CHARS // 2 :]
+
+
+def clip_text(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """At most `limit` characters of a text, with a note saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[… {len(text) - limit:,} more characters not shown: the full record is in the JSONL download]"
+
+
+def clip_lines(text: str, max_lines: int, max_chars: int) -> tuple[str, int]:
+    """The first lines of `text` within both limits (at least one line, itself clipped), and
+    how many lines were left out."""
+    total = text.count("\n") + 1
+    keep = max(1, max_lines)
+    head = text[: max(max_chars, 1)]
+    lines = head.split("\n")[:keep]
+    if len(lines) == total and len(head) == len(text):
+        return text, 0
+    if len(lines) > 1 and len(head) < len(text) and not text[len(head):].startswith("\n"):
+        lines.pop()  # a line the character cap cut in two
+    return "\n".join(lines), max(total - len(lines), 1)  # 1: the one line shown was shortened
 
 
 def source_body(text: str) -> str:
@@ -269,7 +314,7 @@ def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
         row = {
             "anchor": anchor,
             "kind": item.kind,
-            "name": item.name,
+            "name": short_name(item.name),
             "start": item.start_line,
             "end": item.end_line,
             "line_href": urls.href(page, page, urls.range_anchor(item.start_line, item.end_line)),
@@ -281,19 +326,27 @@ def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
             "more_href": urls.href(page, urls.examples_index(stem), "item=" + urls.slug(item.name)),
             "partial": len(part),
         }
-        items.append(row)
+        if len(items) < MAX_SOURCE_ITEMS:
+            items.append(row)
         if keys:
             badge_at[item.start_line] = {"count": len(keys), "href": f"#{anchor}"}
+    # Only lines the dataset targets or quotes are highlighted; the rest is plain text, which
+    # keeps a 1,300-line file's page well under 200 KB. A huge file's page stops at the caps.
+    lines = []
+    size = 0
+    for n, (h, raw) in enumerate(zip(lines_html, body.split("\n")), start=1):
+        html_line = Markup(h) if states[n - 1] != "other" else text_html(raw)
+        size += len(html_line) + 40
+        if n > MAX_SOURCE_LINES or size > MAX_SOURCE_HTML:
+            break
+        lines.append({"n": n, "html": html_line, "state": states[n - 1], "badge": badge_at.get(n)})
     ctx = {
         "path": path_in_repo,
         "stem": stem,
         "dataset_title": r.config.title,
-        # Only lines the dataset targets or quotes are highlighted; the rest is plain text,
-        # which keeps a 1,300-line file's page well under 200 KB.
-        "lines": [
-            {"n": n, "html": Markup(h) if states[n - 1] != "other" else text_html(raw), "state": states[n - 1], "badge": badge_at.get(n)}
-            for n, (h, raw) in enumerate(zip(lines_html, body.split("\n")), start=1)
-        ],
+        "lines": lines,
+        "lines_cut": len(lines_html) - len(lines),
+        "items_cut": sum(1 for i in f.items if i.kind != "use" or r.covered.get(i.ident)) - len(items),
         "items": items,
         "strip": charts.line_strip(states, href_for_line=lambda n: f"#L{n}"),
         "file_permalink": r.config.file_url(path_in_repo),
@@ -324,7 +377,7 @@ def coverage_page(dv: DatasetViews) -> Page:
             {
                 "status": item_status(r, item),
                 "kind": item.kind,
-                "name": item.name,
+                "name": short_name(item.name),
                 "path": item.path,
                 "file": item.path.rsplit("/", 1)[-1],
                 "start": item.start_line,
@@ -355,7 +408,7 @@ def coverage_page(dv: DatasetViews) -> Page:
 
 
 TABLE_PAGE = 50  # rows of a table's first page, written into the page itself
-SLOT_TABLE = "@@TABLE_ROWS@@"  # in table.md.j2; filled after mkdocs (plan.py), so row edits never rerun mkdocs
+SLOT_TABLE = "<!--slot:table-->"  # in table.md.j2 (escaped text cannot make it); filled after mkdocs (plan.py), so row edits never rerun mkdocs
 
 EXAMPLE_COLUMNS = [
     # key (a column of the `ex` table in searchdb), label, type
@@ -383,9 +436,9 @@ def example_rows(dv: DatasetViews, from_page: str, limit: int | None = TABLE_PAG
             {
                 "number": ex.number,
                 "line": ex.record.line,
-                "request": first_line(ex.record.user),
-                "items": "; ".join(i.name for i in items if i.kind != "use"),
-                "files": ", ".join(sorted({p.rsplit("/", 1)[-1] for p, _, _ in cov.lines})),
+                "request": visible(first_line(ex.record.user)),
+                "items": visible("; ".join(short_name(i.name) for i in items if i.kind != "use")),
+                "files": visible(", ".join(sorted({p.rsplit("/", 1)[-1] for p, _, _ in cov.lines}))),
                 "lines": sum(e - s + 1 for _, s, e in cov.lines),
                 "status": ex.status,
                 "findings": len(ex.findings),
@@ -405,7 +458,7 @@ def finding_rows(dv: DatasetViews, from_page: str, limit: int | None = TABLE_PAG
             href = urls.href(from_page, urls.example(dv.stem, f.line))
         elif f.path in dv.with_source and f.line:
             href = urls.href(from_page, urls.source(dv.stem, f.path), urls.line_anchor(f.line))
-        rows.append({"severity": f.severity, "rule": f.rule, "location": f.location(), "message": f.message, "href": href})
+        rows.append({"severity": f.severity, "rule": f.rule, "location": visible(f.location()), "message": visible(f.message), "href": href})
     rows.sort(key=lambda r: (SEVERITY_ORDER[r["severity"]], r["rule"], r["location"]))
     return rows[:limit]
 
@@ -490,12 +543,13 @@ def dataset_home_page(dv: DatasetViews) -> Page:
     return Page(page, "dataset.md.j2", ctx, cfg.title)
 
 
-def build_views(results: list[DatasetResult]) -> SiteViews:
+def build_views(results: list[DatasetResult], diffs: dict | None = None) -> SiteViews:
+    """`diffs` (dataset stem → diff.DatasetDiff, build --compare) adds a Changes page each."""
     site = SiteViews()
     summaries = []
     nav = [{"Home": urls.home()}]
     for r in sorted(results, key=lambda r: r.config.stem):
-        dv = DatasetViews(r)
+        dv = DatasetViews(r, (diffs or {}).get(r.config.stem))
         stem = dv.stem
         site.pages.append(dataset_home_page(dv))
         site.data.update(histogram_files(dv))
@@ -518,15 +572,18 @@ def build_views(results: list[DatasetResult]) -> SiteViews:
         for p in sorted(dv.with_source):
             sp = source_page(dv, p)
             site.pages.append(sp)
-            sources.append({p: sp.path})
+            sources.append({title_html(p): sp.path})
         site.datasets.append(dv)
         shell = urls.example_shell(stem)
         site.pages.append(Page(shell, "shell.md.j2", {}, "shell"))
         site.shells[stem] = shell
         section = [{"Overview": urls.dataset_home(stem)}, {"Examples": ex_page}, {"Coverage": urls.coverage(stem)}, {"Findings": f_page}]
+        if dv.diff is not None:
+            site.pages.append(diffview.changes_page(dv))
+            section.append({"Changes": urls.changes(stem)})
         if sources:
             section.append({"Source": sources})
-        nav.append({r.config.title: section})
+        nav.append({title_html(r.config.title): section})  # the theme shows nav titles as HTML
         t = dv.totals
         summaries.append(
             {

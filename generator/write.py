@@ -3,8 +3,11 @@ mark what changed) and removes generated files that no longer belong to the site
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
 import shutil
+import stat
 from pathlib import Path
 
 
@@ -19,8 +22,12 @@ def temporary_name(path: Path) -> Path:
 
 def write_atomic(path: Path, data: bytes) -> None:
     tmp = temporary_name(path)
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class OutputError(Exception):
@@ -62,26 +69,82 @@ def sync_tree(root: Path, files: dict[str, bytes]) -> tuple[int, int]:
 
 
 def read_tree(root: Path) -> dict[str, bytes]:
-    """Every file under root (the hand-written docs), by '/'-separated relative path."""
+    """Every file under root (the hand-written docs), by '/'-separated relative path. A
+    symbolic link to a file inside root is read; a link that leads out of root, or to a folder,
+    is refused (OutputError naming it): docs/ arrives in pull requests, and a link to
+    /etc/passwd must not be published."""
     out: dict[str, bytes] = {}
     if not root.is_dir():
         return out
-    for path in sorted(root.rglob("*")):
-        if path.is_file():
-            out[path.relative_to(root).as_posix()] = path.read_bytes()
-    return out
+    real_root = root.resolve()
+    for dirpath, dirnames, filenames in os.walk(root):  # never descends into a linked folder
+        here = Path(dirpath)
+        for name in sorted(dirnames + filenames):
+            path = here / name
+            if not path.is_symlink():
+                continue
+            target = path.resolve()
+            if not target.is_relative_to(real_root):
+                raise OutputError(f"{path}: a symbolic link that leads out of {root.name}/ (to {target}); put the file itself there")
+            if not target.is_file():
+                raise OutputError(f"{path}: a symbolic link to a folder or to nothing; only links to files inside {root.name}/ are followed")
+        for name in filenames:
+            path = here / name
+            if path.is_file():
+                out[path.relative_to(root).as_posix()] = path.read_bytes()
+    return dict(sorted(out.items()))
+
+
+RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def rename_exchange(a: Path, b: Path) -> None:
+    """Swap two paths in one atomic step (Linux renameat2 with RENAME_EXCHANGE): a reader sees
+    the old or the new folder, never neither. NotImplementedError where the C library or the
+    file system has no such call."""
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        raise NotImplementedError from None
+    if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) != 0:
+        err = ctypes.get_errno()
+        if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+            raise NotImplementedError
+        raise OSError(err, os.strerror(err), str(b))
 
 
 def swap_in(new: Path, dest: Path) -> None:
-    """Replace dest with new in two renames: dest is never half-written."""
+    """Replace dest with new: one atomic exchange where the system has one, else two renames
+    (dest is then missing for a moment). dest is never half-written. An OSError (dest is a
+    mount point, its parent is not writable…) leaves dest as it was."""
+    if not os.path.lexists(dest):
+        os.replace(new, dest)
+        return
+    try:
+        rename_exchange(new, dest)
+    except NotImplementedError:
+        pass
+    else:
+        shutil.rmtree(new, ignore_errors=True)  # now the old folder
+        return
     old = dest.with_name(f"{dest.name}{OLD_SUFFIX}{os.getpid()}")
-    if dest.exists():
-        os.replace(dest, old)
+    os.replace(dest, old)
     try:
         os.replace(new, dest)
     except OSError:
-        if old.exists():
-            os.replace(old, dest)
+        os.replace(old, dest)
         raise
-    if old.exists():
-        shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def discard(path: Path) -> None:
+    """Remove a folder or file of ours; a symbolic link is removed, never followed."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

@@ -185,6 +185,8 @@ def test_broken_config_is_one_line_naming_the_file(tmp_path, capsys, monkeypatch
     [
         (("near_threshold = 0.5", "near_threshold = nan"), "near_threshold must be a number in (0, 1]"),
         (("near_threshold = 0.5", "near_threshold = true"), "near_threshold must be a number in (0, 1]"),
+        (("boilerplate_share = 0.5", "boilerplate_share = 0"), "reasoning.boilerplate_share must be a number in (0, 1]"),
+        (("boilerplate_share = 0.5", 'boilerplate_share = "half"'), "'reasoning.boilerplate_share' must be int or float"),
         (('"server/svix-server/src/core/retry.rs::*",', '"server/svix-server/src/core/retry.rs",'), "must be 'path::Name' or 'path::*'"),
         (('"server/svix-server/src/core/retry.rs::*",', '"server/svix-server/src/core/retri.rs::*",'), "names a file that is not in scope.files"),
         (("[severity]\n", '[severity]\n"reasoning.requried-term" = "off"\n'), "unknown rule 'reasoning.requried-term'"),
@@ -200,3 +202,121 @@ def test_bad_config_values_are_one_line_errors(tmp_path, capsys, monkeypatch, ed
     monkeypatch.chdir(ROOT)
     code, _, err = run_check(capsys, "--dataset", str(jsonl))
     assert code == 2 and err.count("\n") == 1 and needle in err and str(cfg) in err
+
+
+# --- reasoning.boilerplate ----------------------------------------------------------------------
+
+BASES = [
+    "Retry::run sleeps on the tokio timer between attempts and slices one entry off the schedule.",
+    "The queue send is wrapped in run_with_retries, so a broker blip costs tokio sleeps of 10 to 40 ms.",
+    "Acking consumes the delivery, which is why ack loops over the Retry type by hand under tokio.",
+    "The cache predicate retries pool and database errors only; decode failures return after one tokio-free attempt.",
+]
+# The same disclaimer written four ways: no two share a five-word run or a whole clause.
+DISCLAIMERS = [
+    "chrono is not involved here.",
+    "There is no chrono in this path.",
+    "chrono plays no part, since the delays are relative.",
+    "Nothing here needs chrono.",
+]
+INFORMATIVE = [
+    "The worker turns its own delay into a chrono timestamp for the attempt row.",
+    "A deadline computed with chrono would follow the system clock, which can be stepped.",
+    "The failure tracker keeps a chrono timestamp as its cached payload.",
+    "chrono parses the endpoint's Retry-After date in the worker.",
+]
+
+
+def boilerplate_findings(tmp_path, capsys, monkeypatch, thinks, share=None):
+    jsonl = make_dataset(tmp_path, "bp", [dumps(record(f"Request number {n} about retries.", think, IMPORTS + "\n\n" + RUN)) for n, think in enumerate(thinks)])
+    if share is not None:
+        cfg = jsonl.with_suffix(".toml")
+        cfg.write_text(cfg.read_text().replace("boilerplate_share = 0.5", f"boilerplate_share = {share}", 1))
+    monkeypatch.chdir(ROOT)
+    _, out, _ = run_check(capsys, "--dataset", str(jsonl), "--source-root", str(CORPUS), "--format", "json")
+    return jsonl, [f for f in orjson.loads(out)["findings"] if f["rule"] == "reasoning.boilerplate"]
+
+
+def test_boilerplate_catches_a_disclaimer_written_many_ways(tmp_path, capsys, monkeypatch):
+    jsonl, found = boilerplate_findings(tmp_path, capsys, monkeypatch, [b + " " + d for b, d in zip(BASES, DISCLAIMERS)])
+    assert len(found) == 1  # once per dataset
+    f = found[0]
+    assert (f["severity"], f["file"], f["line"]) == ("warning", str(jsonl), 0)
+    assert f["message"].startswith("boilerplate phrase 'chrono … not' (e.g. line 1: 'chrono is not involved here') in 4 of 4 reasoning blocks, lines 1, 2, 3, 4")
+
+
+def test_boilerplate_stays_quiet_when_each_mention_says_something(tmp_path, capsys, monkeypatch):
+    _, found = boilerplate_findings(tmp_path, capsys, monkeypatch, [b + " " + i for b, i in zip(BASES, INFORMATIVE)])
+    assert found == []
+
+
+def test_boilerplate_reports_a_repeated_sentence_whole_and_honours_the_share(tmp_path, capsys, monkeypatch):
+    repeated = "Retrying is always safe here because nothing is written before the call returns."
+    thinks = [BASES[0] + " " + repeated, BASES[1], BASES[2] + " " + repeated, BASES[3] + " " + INFORMATIVE[0], INFORMATIVE[1] + " " + repeated + " Tokio sleeps."]
+    _, found = boilerplate_findings(tmp_path, capsys, monkeypatch, thinks)
+    assert len(found) == 1
+    # The sentence's overlapping five-word runs share its lines: one entry, named by the whole clause.
+    assert found[0]["message"].startswith(
+        "boilerplate phrase 'retrying is always safe here because not is written before the call returns'"
+        " (e.g. line 1: 'Retrying is always safe here because nothing is written before the call returns')"
+        " in 3 of 5 reasoning blocks, lines 1, 3, 5 (share > 0.5)"
+    )
+    assert found[0]["detail"].count("\n") == 0
+    # 3 of 5 is not more than a share of 0.6
+    _, found = boilerplate_findings(tmp_path / "strict", capsys, monkeypatch, thinks, share=0.6)
+    assert found == []
+
+
+def test_boilerplate_scales_and_clips_its_line_list():
+    from generator.checks import check_boilerplate
+    from generator.config import load_config
+    from generator.model import Example, Record
+
+    cfg = load_config(DATASET)
+    examples = []
+    for n in range(1, 3001):
+        think = f"Attempt {n} sleeps {n % 7} ms on tokio. " + DISCLAIMERS[n % 4] + f" The schedule for case {n} has {n % 5} entries."
+        rec = Record("retry_state_machine", DATASET, n, b"", PROMPT, f"request {n}", f"<think>\n{think}\n</think>\n\ncode")
+        examples.append(Example(rec, n, think=think))
+    (f,) = check_boilerplate(examples, cfg)
+    assert "'chrono … not'" in f.message and "in 3000 of 3000 reasoning blocks" in f.message
+    assert f.message.count(",") < 40 and "… (3000 in all)" in f.message
+    # Two blocks share the disclaimer but the minimum of three blocks is not reached.
+    assert check_boilerplate(examples[:2], cfg) == []
+
+
+def test_boilerplate_phrase_hashes_match_the_reported_text():
+    """phrase_set (the fast path the memo keeps) and _phrases (which names a reported hash)
+    must give the same hashes, or a reported phrase could come out nameless."""
+    from generator.checks import _phrases, phrase_set
+
+    texts = [orjson.loads(l)["messages"][2]["content"] for l in DATASET.read_bytes().splitlines()]
+    texts += [THINK, "No chrono here. It isn't used; nothing needs chrono! a.b c? x\n\nnot not no no-op İstanbul NOTHING don't"]
+    for text in texts:
+        phrases, negated = phrase_set(text)
+        named = list(_phrases(text))
+        assert phrases == {h for h, kind, _, _ in named if kind != "negated"}
+        assert negated == {h for h, kind, _, _ in named if kind == "negated"}
+
+
+def test_boilerplate_sampled_count_agrees_with_the_exact_one(monkeypatch):
+    """Above max(BOILERPLATE_SAMPLE, 400 / share) blocks only a sample is counted for
+    candidates; the report (exact counts of the candidates) is the same as counting everything."""
+    import dataclasses
+
+    import generator.checks as checks
+    from generator.config import load_config
+    from generator.model import Example, Record
+
+    cfg = dataclasses.replace(load_config(DATASET), boilerplate_share=0.7)  # 400 / 0.7 → 572 blocks
+    examples = []
+    for n in range(1, 601):
+        tail = DISCLAIMERS[n % 4] if n % 5 else INFORMATIVE[n % 4]  # 480 of 600 disclaim
+        think = f"Case {n} waits {n * 7 % 13} ms on tokio before attempt {n % 3}. {tail}"
+        examples.append(Example(Record("d", DATASET, n, b"", PROMPT, "u", "a"), n, think=think))
+    monkeypatch.setattr(checks, "BOILERPLATE_SAMPLE", 1000)  # every block counted
+    exact = checks.check_boilerplate(examples, cfg)
+    monkeypatch.setattr(checks, "BOILERPLATE_SAMPLE", 40)  # 572 of the 600 blocks sampled
+    sampled = checks.check_boilerplate(examples, cfg)
+    assert len(exact) == 1 and "'chrono … not'" in exact[0].message and "in 480 of 600 reasoning blocks" in exact[0].message
+    assert sampled == exact

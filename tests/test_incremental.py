@@ -109,7 +109,7 @@ def test_edits_rebuilt_in_place_equal_builds_from_nothing(project, tmp_path):
     assert "frobnicate_forever" in (site / "datasets/retry_state_machine/examples/line-5/index.html").read_text()
     # 3. a copy of line 3 appended: an identical-record finding and a new page
     step("duplicated", lambda: jsonl.write_bytes(jsonl.read_bytes() + jsonl.read_bytes().split(b"\n")[2] + b"\n"))
-    assert (site / "datasets/retry_state_machine/examples/line-23/index.html").exists()
+    assert (site / "datasets/retry_state_machine/examples/line-24/index.html").exists()
     # 4. a request made a near-copy of another one
     other = orjson.loads(jsonl.read_bytes().split(b"\n")[10])["messages"][1]["content"]
     step("near-copy", lambda: edit_line(jsonl, 12, set_user(other + " Thanks.")))
@@ -118,12 +118,12 @@ def test_edits_rebuilt_in_place_equal_builds_from_nothing(project, tmp_path):
     step("inserted", lambda: jsonl.write_bytes(b"\n".join(jsonl.read_bytes().split(b"\n")[:6] + [b"{broken"] + jsonl.read_bytes().split(b"\n")[6:])))
     examples = site / "datasets/retry_state_machine/examples"
     assert not (examples / "line-7").exists()  # the broken line has no page
-    assert (examples / "line-24/index.html").exists()  # the appended copy moved from line 23
+    assert (examples / "line-25/index.html").exists()  # the appended copy moved from line 24
     # 6. back to the committed file, and a config edit that touches every page
     cfg = project / "dataset/retry_state_machine.toml"
     step("restored", lambda: (jsonl.write_bytes(original), cfg.write_text(cfg.read_text().replace('title = "', 'title = "Renamed: ', 1))))
     assert "Renamed: " in (site / "datasets/retry_state_machine/examples/line-1/index.html").read_text()
-    assert not (site / "datasets/retry_state_machine/examples/line-23").exists()
+    assert not (site / "datasets/retry_state_machine/examples/line-24").exists()
 
 
 def test_a_rebuild_with_nothing_changed_writes_nothing(project):
@@ -142,9 +142,9 @@ def test_memo_and_pages_are_reused_by_another_process(tmp_path, monkeypatch):
     first = subprocess.run(cmd, cwd=project, env={**env, "PYTHONHASHSEED": "1"}, capture_output=True, text=True)
     second = subprocess.run(cmd, cwd=project, env={**env, "PYTHONHASHSEED": "2"}, capture_output=True, text=True)
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
-    assert "22 example pages (22 rendered" in first.stdout
-    assert "22 example pages (0 rendered" in second.stdout
-    assert "(checks of 22 unchanged records reused)" in second.stdout
+    assert "23 example pages (23 rendered" in first.stdout
+    assert "23 example pages (0 rendered" in second.stdout
+    assert "(checks of 23 unchanged records reused)" in second.stdout
     assert "mkdocs inputs unchanged" in second.stdout
 
 
@@ -281,9 +281,9 @@ def test_a_dataset_saved_during_a_build_is_copied_again_by_the_next(project, tmp
 def test_an_update_never_deletes_through_a_symlink_in_the_site(project, tmp_path):
     site = project / "site"
     victim = tmp_path / "victim"
-    move_behind_symlink(site / "datasets/retry_state_machine/examples/line-22", victim)
+    move_behind_symlink(site / "datasets/retry_state_machine/examples/line-23", victim)
     jsonl = project / "dataset/retry_state_machine.jsonl"
-    jsonl.write_bytes(b"\n".join(jsonl.read_bytes().split(b"\n")[:21]) + b"\n")  # record 22 gone
+    jsonl.write_bytes(b"\n".join(jsonl.read_bytes().split(b"\n")[:22]) + b"\n")  # record 23 gone
     assert build_in(project, project / "build", site) == 0
     assert (victim / "index.html").exists()
     assert digest_tree(site) == fresh_digest(project, tmp_path, "fresh")
@@ -296,12 +296,15 @@ def test_a_dataset_unreadable_at_copy_time_leaves_the_site_untouched(project, mo
     edit_line(project / "dataset/retry_state_machine.jsonl", 3, set_user("Reworded before the disk failed."))
     before = digest_tree(site)
 
-    def failing_copy(src, dst, *a, **k):
-        raise PermissionError(13, "Permission denied", str(src))
+    def failing_open(path, mode="r", *a, **k):
+        if "r" in mode and Path(path).name == "retry_state_machine.jsonl":
+            raise PermissionError(13, "Permission denied", str(path))
+        return open(path, mode, *a, **k)
 
-    monkeypatch.setattr(generator.place.shutil, "copyfile", failing_copy)
+    monkeypatch.setattr(generator.place, "open", failing_open, raising=False)  # place.py's reads only
     assert build_in(project, project / "build", site) == 2
     assert digest_tree(site) == before
+    assert not list(site.glob(".generator-stage-*"))
 
 
 def test_leftovers_of_killed_builds_go_and_look_alike_folders_stay(project):

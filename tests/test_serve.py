@@ -66,3 +66,81 @@ def test_serve_rebuilds_when_the_jsonl_changes(tmp_path):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def start_serve(tmp_path, addr: str):
+    jsonl = make_dataset(tmp_path / "ds", "ds", [dumps(r) for r in clean_records()])
+    return subprocess.Popen(
+        [sys.executable, "-m", "generator", "serve", "--dataset", str(jsonl), "--work", str(tmp_path / "work"), "--dev-addr", addr],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def stop(proc) -> str:
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, _ = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return out
+
+
+def status(host: str, port: int, host_header: str) -> int:
+    import http.client
+
+    conn = http.client.HTTPConnection(host, port, timeout=5)
+    conn.putrequest("GET", "/", skip_host=True)
+    conn.putheader("Host", host_header)
+    conn.endheaders()
+    code = conn.getresponse().status
+    conn.close()
+    return code
+
+
+def test_serve_answers_only_requests_addressed_to_localhost(tmp_path):
+    """DNS rebinding: a page of evil.example whose name now points at 127.0.0.1 must not
+    read the site."""
+    port = free_port()
+    proc = start_serve(tmp_path, f"127.0.0.1:{port}")
+    try:
+        wait_for(lambda: status("127.0.0.1", port, f"127.0.0.1:{port}") == 200)
+        for good in (f"localhost:{port}", "localhost", f"127.0.0.1:{port}", f"[::1]:{port}", f"LOCALHOST.:{port}"):
+            assert status("127.0.0.1", port, good) == 200, good
+        for bad in (f"evil.example:{port}", "evil.example", f"127.0.0.1.evil.example:{port}", f"localhost:{port}@evil", "", f"[::1]x:{port}"):
+            assert status("127.0.0.1", port, bad) == 421, bad
+    finally:
+        stop(proc)
+
+
+def test_a_bad_dev_addr_is_a_one_line_error(tmp_path):
+    for addr in ("127.0.0.1:99999", "127.0.0.1:http", "::1:8000", "nowhere"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "generator", "serve", "--work", str(tmp_path / "w"), "--dev-addr", addr],
+            cwd=ROOT, capture_output=True, text=True, timeout=60,
+        )
+        assert proc.returncode == 1, addr
+        assert proc.stderr == f"error: --dev-addr {addr!r}: expected HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:8000 or [::1]:8000\n"
+        assert not (tmp_path / "w").exists()  # refused before anything is built
+
+
+def test_serve_listens_on_ipv6_or_says_why_not(tmp_path):
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+            port = s.getsockname()[1]
+        has_v6 = True
+    except OSError:
+        has_v6, port = False, free_port()
+    proc = start_serve(tmp_path, f"[::1]:{port}")
+    try:
+        if has_v6:
+            wait_for(lambda: status("::1", port, f"[::1]:{port}") == 200)
+            assert "Example 1" in get(f"http://[::1]:{port}/datasets/ds/examples/line-1/")
+        else:
+            out = proc.communicate(timeout=60)[0]
+            assert proc.returncode == 1 and "Traceback" not in out
+            assert f"error: --dev-addr [::1]:{port}: cannot listen there" in out
+    finally:
+        out = stop(proc)
+    assert "Traceback" not in out

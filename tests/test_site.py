@@ -219,7 +219,7 @@ def test_copy_button_carries_the_exact_jsonl_line(fixture_site):
 
 def test_home_has_counts_provenance_and_license(committed_site):
     text = " ".join(text_of(committed_site / "index.html").split())
-    assert "22 examples" in text
+    assert "23 examples" in text
     assert COMMIT in text
     assert "Copyright (c) 2021 Svix" in text and "MIT License" in text
 
@@ -308,13 +308,13 @@ def test_two_datasets_in_one_site(tmp_path, monkeypatch):
     site = tmp_path / "site"
     home = text_of(site / "index.html")
     assert home.count("Svix retry state machine and retry scheduling") >= 2
-    assert (site / "datasets/retry_state_machine/examples/line-22/index.html").exists()
+    assert (site / "datasets/retry_state_machine/examples/line-23/index.html").exists()
     assert (site / "datasets/second/examples/line-3/index.html").exists()
     assert not (site / "datasets/second/examples/line-4").exists()
     assert broken_links(site) == []
     locations = {u for (u,) in site_db(site, "SELECT url FROM doc WHERE kind = 'example'")}
-    assert "datasets/second/examples/line-1/" in locations and "datasets/retry_state_machine/examples/line-22/" in locations
-    assert site_db(site, "SELECT value, count FROM facet WHERE kind = 'dataset'") == [("retry_state_machine", 22), ("second", 3)]
+    assert "datasets/second/examples/line-1/" in locations and "datasets/retry_state_machine/examples/line-23/" in locations
+    assert site_db(site, "SELECT value, count FROM facet WHERE kind = 'dataset'") == [("retry_state_machine", 23), ("second", 3)]
 
 
 def test_empty_dataset_builds(tmp_path, monkeypatch):
@@ -414,4 +414,4 @@ def test_dataset_page_shows_length_histograms_kept_as_data(committed_site):
     assert [label for _, label in srcs] == ["request length (words)", "reasoning length (words)", "code length (lines)"]
     for src, _ in srcs:
         svg = (page.parent / src).read_text()
-        assert svg.startswith("<svg xmlns=") and "n=22, median" in svg and svg.count("<rect") == 20
+        assert svg.startswith("<svg xmlns=") and "n=23, median" in svg and svg.count("<rect") == 20

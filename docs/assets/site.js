@@ -36,7 +36,9 @@
       btn.addEventListener("click", function () {
         var src = document.getElementById(btn.getAttribute("data-copy"));
         if (!src) return;
-        var text = src.value;
+        // defaultValue: the textarea's own text. Its .value would turn a CR (written as &#13;)
+        // into LF, and the copied record would split in two.
+        var text = src.defaultValue;
         var done = function () { btn.textContent = "Copied"; btn.setAttribute("data-copied", "1"); setTimeout(function () { btn.textContent = "Copy JSONL line"; }, 1500); };
         if (navigator.clipboard && window.isSecureContext) {
           navigator.clipboard.writeText(text).then(done, function () { fallbackCopy(text); done(); });
@@ -666,6 +668,9 @@
     document.querySelectorAll(".cl.hl").forEach(function (e) { e.classList.remove("hl"); });
     if (!m) return;
     var a = parseInt(m[1], 10), b = m[2] ? parseInt(m[2], 10) : a;
+    // Clamp to the file's lines: #L1-L30000000 must not loop thirty million times.
+    var count = document.querySelectorAll(".source-lines .cl").length;
+    a = Math.max(a, 1); b = Math.min(b, count);
     var first = null;
     for (var n = a; n <= b; n++) {
       var line = document.getElementById("L" + n);
