@@ -255,7 +255,7 @@ def check_output(out: Path, work: Path, root: Path, serving: bool = False) -> No
 WORK_MARK = ".generated-work"  # in every work folder we made: only such a folder is written into
 # What a work folder made before the mark existed holds (one is taken as ours when it has
 # docs-keys.json and nothing else than these).
-_LEGACY_WORK = {".lock", "docs", "mkdocs.yml", "docs-keys.json", "mkdocs-out", "mkdocs-out.key", "mkdocs-out.files.json", "mkdocs-out.tmp", "state", "manifests", "cache", "serve-site"}
+_LEGACY_WORK = {".lock", "docs", "mkdocs.yml", "docs-keys.json", "mkdocs-out", "mkdocs-out.key", "mkdocs-out.files.json", "mkdocs-out.tmp", "state", "manifests", "cache", "serve-site", "search"}
 
 
 def check_work(work: Path, root: Path) -> None:
