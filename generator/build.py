@@ -35,7 +35,7 @@ from .load import LOADER_RULES
 from .memo import code_digest, read_memo, write_memo
 from .pipeline import Timings, discover, run
 from . import searchdb, urls
-from .place import NEW_SUFFIX, STAGE_PREFIX, SiteUnchanged, place, previous_keys
+from .place import NEW_SUFFIX, STAGE_PREFIX, SiteUnchanged, Wanted, place, previous_keys
 from .plan import PlanError, plan_site
 from .highlight import keep_between_builds, title_html
 from .render import render_page
@@ -425,12 +425,19 @@ def _build_locked(paths, source_root, work: Path, out: Path, site_url, say, live
     gen = generate(results, work, root, site_url, timings, say, live=live, diffs=diffs)
     check_data_names(gen)
     t = time.perf_counter()
-    # The search database is written while mkdocs runs (a child process; sqlite3 lets go of
-    # the GIL): on two cores the two overlap.
-    indexing = _in_thread(index_search, gen, work, root)
+    # The search database is written on a thread while mkdocs runs (a child process) and the
+    # example pages are written (sqlite3 lets go of the GIL): on two cores they overlap. Its
+    # key is known first, so the site's plan does not wait for it; placing its file does.
+    indexing = index_search(gen, work, root)
+    try:
+        return _after_indexing(gen, work, out, say, timings, t, t0, results, indexing)
+    finally:
+        indexing.join_quietly()
+
+
+def _after_indexing(gen, work: Path, out: Path, say, timings, t: float, t0: float, results, indexing):
     ok, log = run_mkdocs_if_needed(gen, work, say)
     timings.add("mkdocs build", time.perf_counter() - t)
-    timings.add("search index", indexing.join_timed())  # its own time, most of it beside mkdocs
     if not ok:
         print(log, file=sys.stderr)
         print(f"error: mkdocs build failed; {out}/ was left as it was", file=sys.stderr)
@@ -443,6 +450,8 @@ def _build_locked(paths, source_root, work: Path, out: Path, site_url, say, live
     except PlanError as e:
         print(f"error: {e}; {out}/ was left as it was", file=sys.stderr)
         return False, results
+    db_rel, db_wanted = gen.pop("searchdb")
+    wanted[db_rel] = db_wanted  # last: the database is copied once its thread is done
     try:
         changed = place(wanted, out, manifest, SITE_MARK, previous)
     except SiteUnchanged as e:
@@ -455,6 +464,7 @@ def _build_locked(paths, source_root, work: Path, out: Path, site_url, say, live
         if r.memo is not None:
             write_memo(_memo_path(work, r.config.stem), r.memo)
     timings.add("example pages", time.perf_counter() - t)
+    timings.add("search index", indexing.join_timed())  # its own time, on its thread
     print(_summary(gen["site"].datasets, out, time.perf_counter() - t0), flush=True)
     return True, results
 
@@ -486,10 +496,15 @@ class _in_thread(threading.Thread):
             raise self._err
         return self._out
 
+    def join_quietly(self) -> None:
+        """Wait for it (a build never returns with its thread still writing the work folder)."""
+        super().join()
 
-def index_search(gen: dict, work: Path, root: Path) -> None:
-    """Update the search and table database in the work folder (searchdb.py) and plan its
-    copy into the site, keyed by the keys of its rows."""
+
+def index_search(gen: dict, work: Path, root: Path) -> "_in_thread":
+    """Start updating the search and table database in the work folder (searchdb.py) on a
+    thread; plan its copy into the site (gen["searchdb"]), keyed by the keys of its rows,
+    which are known before the rows are built."""
     site = gen["site"]
     pages = []
     for page in site.pages:
@@ -503,9 +518,19 @@ def index_search(gen: dict, work: Path, root: Path) -> None:
         title = next((l[2:].strip() for l in text.splitlines() if l.startswith("# ")), path.stem)
         pages.append((title, path.name, "", text))
     db = work / "search" / "site.sqlite3"
-    done = searchdb.update(db, site.datasets, pages, code_digest())
-    gen["copies"][searchdb.SITE_PATH] = (db, "searchdb:" + done["key"], None)
-    gen["data"][searchdb.VERSION_PATH] = done["key"].encode() + b"\n"  # the browser's cache key for the file
+    code = code_digest()
+    planned = searchdb.rows_wanted(site.datasets, pages, code)
+    key = planned[2]
+    indexing = _in_thread(searchdb.update, db, site.datasets, pages, code, planned)
+
+    def copy(fh) -> None:
+        indexing.join()
+        with open(db, "rb") as src:
+            shutil.copyfileobj(src, fh, 1 << 20)
+
+    gen["searchdb"] = (searchdb.SITE_PATH, Wanted("data:searchdb:" + key, stream=copy))
+    gen["data"][searchdb.VERSION_PATH] = key.encode() + b"\n"  # the browser's cache key for the file
+    return indexing
 
 
 MAX_NAME = 200  # characters in a dataset's file name: its folder, download and memo (plus a temporary suffix) stay under the file system's 255

@@ -351,10 +351,8 @@ DOC_COLS = ("kind", "dataset", "number", "url", "title", "covered", "first", "re
 TOK_COLS = ("defines", "idents", "items", "files", "parts")
 
 
-def update(path: Path, datasets, pages, code_key: str) -> dict:
-    """Bring the database at `path` to the rows of `datasets` (DatasetViews) and `pages`:
-    in place when it holds most of them already, else written afresh beside it and renamed.
-    Returns {"key": digest of every row key, "inserted": n, "deleted": n}."""
+def rows_wanted(datasets, pages, code_key: str) -> tuple[dict, list, str]:
+    """Every row's key (cheap: no row is built) and the digest of them all, the file's key."""
     wanted: dict[str, object] = {}
     for place, dv in enumerate(datasets):
         for key, make in example_rows(dv, code_key, place):
@@ -366,6 +364,15 @@ def update(path: Path, datasets, pages, code_key: str) -> dict:
     # in the order the findings page lists them: ids then follow it within a severity
     wanted_f = sorted((kr for dv in datasets for kr in finding_rows(dv, code_key)), key=lambda kr: (kr[1]["dataset"], kr[1]["sev_order"], kr[1]["rule"], kr[1]["location"]))
     all_keys = hashlib.blake2b(orjson.dumps(sorted(wanted)) + orjson.dumps(sorted(k for k, _ in wanted_f)), digest_size=16).hexdigest()
+    return wanted, wanted_f, all_keys
+
+
+def update(path: Path, datasets, pages, code_key: str, planned: tuple | None = None) -> dict:
+    """Bring the database at `path` to the rows of `datasets` (DatasetViews) and `pages`
+    (`planned`: their rows_wanted, when already made): in place when it holds most of them
+    already, else written afresh beside it and renamed.
+    Returns {"key": digest of every row key, "inserted": n, "deleted": n}."""
+    wanted, wanted_f, all_keys = planned or rows_wanted(datasets, pages, code_key)
     con = open_db(path)
     if con is not None:
         try:
