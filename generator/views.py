@@ -19,9 +19,7 @@ from .highlight import rust_lines, text_html, title_html
 from .load import SKIPPING_RULES
 from .model import Example, Item
 from .pipeline import DatasetResult
-from .searchdb import example_id
-
-SEARCH_DB = "search/site.sqlite3"  # searchdb.SITE_PATH (a static file of the site)
+from .searchdb import SITE_PATH as SEARCH_DB, example_id
 
 # Output caps: what one page shows of a huge record or file (the rest: a note and the download).
 MAX_TEXT_CHARS = 50_000  # of a request, reasoning or system prompt on an example page
