@@ -545,7 +545,7 @@ EXAMPLE_COLUMNS = [
     ("findings", "Findings", "number"),
     ("request_words", "Request words", "number"),
     ("reasoning_words", "Reasoning words", "number"),
-    ("code_lines", "Code lines", "number"),
+    ("code_lines", "Code length", "number"),
 ]
 FINDING_COLUMNS = [("severity", "Severity", "text"), ("rule", "Rule", "text"), ("location", "Where", "text"), ("message", "Finding", "text")]
 LINK_COLUMN = {"examples": "request", "findings": "location"}

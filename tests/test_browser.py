@@ -305,7 +305,7 @@ def test_tables_read_and_link_without_javascript(site, browser):
         page.goto(site + "datasets/retry_state_machine/examples/")
         page.locator(".datatable-rows tbody tr").nth(12).locator("a").click()
         assert page.url.endswith("datasets/retry_state_machine/examples/line-13/")
-        assert page.locator("h1").first.inner_text().startswith("Example 13")
+        assert page.locator("h1").first.inner_text().startswith("#13 · ")
         page.goto(site + "datasets/retry_state_machine/coverage/")
         page.locator("#cov-items tbody tr a", has_text="#1").first.click()
         assert "/examples/line-" in page.url
@@ -503,7 +503,8 @@ def test_example_page_line_numbers_are_not_tab_stops(site, page):
 def test_previous_next_and_all_examples_keep_the_filter_you_came_from(site, page):
     page.goto(site + "datasets/retry_state_machine/examples/")
     page.wait_for_selector(".datatable[data-ready='1']")
-    page.locator("select[data-col='files']").select_option("mod.rs")
+    page.locator("select[data-col='files']").select_option(label="cache/mod.rs")
+    page.wait_for_selector(".datatable[data-done='1'][data-busy='0']")
     rows = page.locator(".datatable tbody tr")
     lines = [int(rows.nth(i).locator("td").nth(1).inner_text()) for i in range(rows.count())]
     assert len(lines) >= 3 and lines != list(range(lines[0], lines[0] + len(lines)))  # a gap: not file order
@@ -514,8 +515,13 @@ def test_previous_next_and_all_examples_keep_the_filter_you_came_from(site, page
     assert page.locator("a.ex-next").get_attribute("href") == f"../line-{lines[2]}/"
     page.locator("a.ex-next").click()
     page.wait_for_url(f"**/line-{lines[2]}/")
+    # the last of the list: its previous is the list's, not the file's
+    page.goto(site + f"datasets/retry_state_machine/examples/line-{lines[-1]}/")
+    assert page.locator("a.ex-prev").get_attribute("href") == f"../line-{lines[-2]}/"
+    assert page.locator(".ex-next.disabled").count() == 1
+    assert "cache/mod.rs" in page.locator("a.ex-up").inner_text()
     page.locator("a.ex-up").click()
-    page.wait_for_selector(".datatable[data-ready='1']")
+    page.wait_for_selector(".datatable[data-done='1'][data-busy='0']")
     assert page.url == filtered_url
     assert rows.count() == len(lines)
 
@@ -532,8 +538,7 @@ def test_two_items_of_one_name_are_two_filters(site, page):
         link = row.locator("a.filter-link")
         assert where in link.get_attribute("aria-label")
         link.click()
-        page.wait_for_selector(".datatable[data-ready='1']")
-        page.wait_for_function("document.querySelector('.table-rowcount') && /^\\d+ of/.test(document.querySelector('.table-rowcount').textContent)")
+        page.wait_for_selector(".datatable[data-done='1'][data-busy='0']")
         got[where] = [r.locator("td").first.inner_text() for r in page.locator(".datatable tbody tr").all()]
     assert got == {"cache/mod.rs": ["13"], "queue/mod.rs": ["8", "12"]}
 
@@ -562,3 +567,19 @@ def test_line_numbers_stay_when_long_lines_scroll_on_a_phone(site, browser):
         assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
     finally:
         page.context.close()
+
+
+def test_a_histogram_bar_opens_the_examples_of_that_length(site, page):
+    page.goto(site + "datasets/retry_state_machine/")
+    bar = page.locator("figure.hist svg a").first  # inlined by site.js: links and tooltips work
+    bar.wait_for()
+    label = bar.get_attribute("aria-label")  # "28–29 words: 1 example: show them"
+    lo, hi, n = map(int, re.match(r"(\d+)–(\d+) words: (\d+) example", label).groups())
+    assert bar.locator("title").first.text_content().startswith(f"{lo}–{hi} words: {n} example")
+    bar.click()
+    page.wait_for_selector(".datatable[data-done='1'][data-busy='0']")
+    assert f"len.request_words={lo}-{hi}" in page.url
+    rows = page.locator(".datatable tbody tr")
+    assert rows.count() == n
+    words = [int(c.inner_text()) for c in page.locator(".datatable tbody td.col-request_words").all()]
+    assert words and all(lo <= w <= hi for w in words)
