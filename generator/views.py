@@ -543,8 +543,8 @@ EXAMPLE_COLUMNS = [
     ("lines", "Lines", "number"),
     ("status", "Status", "text"),
     ("findings", "Findings", "number"),
-    ("request_words", "Request words", "number"),
-    ("reasoning_words", "Reasoning words", "number"),
+    ("request_words", "User words", "number"),
+    ("reasoning_words", "Think words", "number"),
     ("code_lines", "Code length", "number"),
 ]
 FINDING_COLUMNS = [("severity", "Severity", "text"), ("rule", "Rule", "text"), ("location", "Where", "text"), ("message", "Finding", "text")]

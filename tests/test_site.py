@@ -203,7 +203,7 @@ def test_example_index_data_has_every_example(fixture_site):
     assert site_db(site, "SELECT items FROM ex WHERE dataset = 'fixture' AND number = 1") == [("run_with_retries",)]
     # the first page of the table is in the page itself, each row linking its example
     page = (site / "datasets/fixture/examples/index.html").read_text()
-    assert re.findall(r'<tr><td>\d+</td><td>(\d+)</td><td><a href="line-\1/">', page) == [str(l) for l in lines]
+    assert re.findall(r'<tr><td class="col-number num">\d+</td><td class="col-line num">(\d+)</td><td class="col-request"><a href="line-\1/">', page) == [str(l) for l in lines]
 
 
 def test_copy_button_carries_the_exact_jsonl_line(fixture_site):
@@ -228,7 +228,10 @@ def test_the_site_ships_no_dead_weight_and_no_whole_index(committed_site):
     """No source maps, no lunr (language files, worker, the index every page fetched)."""
     files = [p.relative_to(committed_site).as_posix() for p in committed_site.rglob("*") if p.is_file()]
     assert [f for f in files if f.endswith(".map") or "lunr" in f or f.startswith("search/search_index") or "/workers/search" in f] == []
-    assert [f for f in files if f.endswith(".json")] == []  # no table data loaded whole
+    # no table data loaded whole; the only JSON is each source page's line lookup, small
+    lookups = [f for f in files if f.endswith(".json")]
+    assert lookups and all(re.fullmatch(r"datasets/retry_state_machine/lines/server/svix-server/src/.+\.rs\.json", f) for f in lookups)
+    assert max((committed_site / f).stat().st_size for f in lookups) < 64_000
     assert {"search/site.sqlite3", "search/version.txt", "assets/vendor/sql.js-httpvfs/sql-wasm.wasm.gz", "assets/vendor/sql.js-httpvfs/LICENSE"} <= set(files)
 
 
@@ -478,9 +481,13 @@ def test_findings_say_how_to_fix(committed_site, fixture_site):
     assert ("../retry_state_machine/findings/#rule-coverage-missing-name", "coverage.missing-name") in overview or ("findings/#rule-coverage-missing-name", "coverage.missing-name") in overview
     # a broken JSON line's finding quotes the line, escaped
     site, jsonl = fixture_site
-    data = orjson.loads((site / "datasets/fixture/data/findings.json").read_bytes())
-    msg = next(r[3] for r in data["rows"] if r[1] == "schema.json")
+    msg = site_db(site, "SELECT message FROM finding WHERE dataset = 'fixture' AND rule = 'schema.json'")[0][0]
     assert msg.endswith("near byte 1: {this line is broken")
+    # and the findings table shows a finding's fix under its message
+    detail = site_db(committed_site, "SELECT detail FROM finding WHERE rule = 'coverage.missing-name' ORDER BY message")[0][0]
+    assert 'remove "RetrySchedule" from scope.expected_names' in detail
+    table = html_unescape((committed_site / "datasets/retry_state_machine/findings/index.html").read_text())
+    assert '<details class="finding-more"><summary>Details</summary><pre>dataset/retry_state_machine.toml:' in table
 
 
 def CONFIG_TEXT() -> str:
