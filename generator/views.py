@@ -605,6 +605,8 @@ def table_html(kind: str, columns, rows: list[dict], total: int) -> str:
             value = escape(str(r[k]))
             if k == "message" and r.get("detail"):  # how to fix, or the diff: under the message
                 value += Markup('<details class="finding-more"><summary>Details</summary><pre>') + escape(r["detail"]) + Markup("</pre></details>")
+            if k == "rule":  # to the rule's row in the reference above the table
+                value = Markup(f'<a href="#{urls.rule_anchor(r[k])}">') + value + Markup("</a>")
             cells.append(f'<td{cls}><a href="{escape(r["href"])}">{value}</a></td>' if k == link and r["href"] else f"<td{cls}>{value}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     more = f'<p class="table-more">The first {len(rows)} of {total} rows; sorting, filtering and the other pages need JavaScript and the site served over HTTP.</p>' if total > len(rows) else ""

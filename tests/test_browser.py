@@ -583,3 +583,12 @@ def test_a_histogram_bar_opens_the_examples_of_that_length(site, page):
     assert rows.count() == n
     words = [int(c.inner_text()) for c in page.locator(".datatable tbody td.col-request_words").all()]
     assert words and all(lo <= w <= hi for w in words)
+
+
+def test_a_rule_name_in_the_findings_table_opens_its_reference(site, page):
+    page.goto(site + "datasets/retry_state_machine/findings/")
+    page.locator(".datatable td.col-rule a").first.click()
+    row = page.locator("#rule-coverage-missing-name")
+    row.wait_for(state="visible")
+    assert row.evaluate("e => e.closest('details').open")
+    assert "a name the config expects" in row.inner_text()

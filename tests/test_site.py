@@ -477,6 +477,7 @@ def test_findings_say_how_to_fix(committed_site, fixture_site):
     # rule names link to the rule reference, whose rows carry the anchors
     findings = (committed_site / "datasets/retry_state_machine/findings/index.html").read_text()
     assert 'id="rule-coverage-missing-name"' in findings
+    assert '<td class="col-rule"><a href="#rule-coverage-missing-name">coverage.missing-name</a></td>' in findings
     overview = parse(committed_site / "datasets/retry_state_machine/index.html").links
     assert ("../retry_state_machine/findings/#rule-coverage-missing-name", "coverage.missing-name") in overview or ("findings/#rule-coverage-missing-name", "coverage.missing-name") in overview
     # a broken JSON line's finding quotes the line, escaped

@@ -505,6 +505,10 @@
           if (key === spec.link && url) td.appendChild(el("a", { href: siteUrl(url) }, r[key]));
           else td.textContent = String(r[key]);
           if (key === "status" || key === "severity") td.className = "col-" + key + " status-cell status-" + r[key];
+          if (key === "rule") {  // to the rule's row in the reference above the table
+            td.textContent = "";
+            td.appendChild(el("a", { href: "#rule-" + String(r.rule).replace(/[^A-Za-z0-9_-]+/g, "-") }, r.rule));
+          }
           if (key === "message" && r.detail) {
             var more = el("details", { "class": "finding-more" });
             more.appendChild(el("summary", null, "Details"));
