@@ -122,7 +122,7 @@ def test_payloads_are_visible_and_never_execute(hostile_site, browser):
         page.wait_for_selector(".datatable[data-done='1']")
         rows = page.locator(".datatable-rows tbody tr")
         assert rows.count() >= 1
-        rows.first.locator("a").click()
+        rows.first.locator("td.col-location a").click()  # (the rule cell links the rule reference)
         page.wait_for_load_state("load")
         assert "/datasets/hostile/examples/line-" in page.url
         assert page.locator(".finding[data-rule='schema.think-tags']").count() == 2  # in the request and in the reasoning
