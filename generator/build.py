@@ -18,6 +18,7 @@ import contextlib
 import fcntl
 import glob
 import hashlib
+import hmac
 import os
 import shutil
 import subprocess
@@ -230,10 +231,43 @@ def run_mkdocs(config: Path, site_dir: Path) -> tuple[bool, str]:
 SITE_MARK = ".generated-site"  # in every site we write: only such a folder is ever replaced
 
 
+def tracked(root: Path, folder: Path) -> bool:
+    """Whether the git repository of the project tracks `folder` (or anything in it): a folder
+    a pull request can fill is no cache of ours. False outside a repository or without git."""
+    try:
+        proc = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--", os.path.abspath(folder)],
+                              capture_output=True, timeout=60, env=dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C"))
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0 and bool(proc.stdout.strip(b"\0"))
+
+
+def check_not_dangling_or_tracked(folder: Path, root: Path, option: str) -> None:
+    """A dangling link as --out/--work would make us create its target (anywhere); a folder
+    the repository tracks is the pull request's, not ours."""
+    if folder.is_symlink() and not folder.exists():
+        raise BuildError(f"{folder}: is a symbolic link to nothing ({os.readlink(folder)}); {option} must be a folder or a link to one")
+    if tracked(root, folder):
+        raise BuildError(f"{folder}: is tracked by git (committed to the repository); {option} must be a folder the build owns: remove it from the repository")
+
+
+def check_inputs(root: Path) -> None:
+    """The project's docs/ may not be a symbolic link (`ln -s .git docs` would publish
+    .git/config), and its mkdocs.yml must pass the allowlist (mkconfig.py)."""
+    from .mkconfig import check_mkdocs_yml
+    from .pipeline import PipelineError
+
+    docs = root / "docs"
+    if docs.is_symlink():
+        raise PipelineError(f"{docs}: is a symbolic link; docs/ must be a folder in the project")
+    check_mkdocs_yml(root / "mkdocs.yml")
+
+
 def check_output(out: Path, work: Path, root: Path, serving: bool = False) -> None:
     """Refuse an --out that is not ours to replace, or that overlaps the inputs: it may not be
     inside docs/, dataset/ or the work folder (the site would copy itself into itself), nor
     hold the project or the work folder. `serving`: serve's own site, inside its work folder."""
+    check_not_dangling_or_tracked(out, root, "--out")
     resolved = out.resolve()
     if out.name in ("", ".", "..") or resolved in (root.resolve(), (root / "docs").resolve(), (root / "dataset").resolve(), work.resolve()):
         raise BuildError(f"{out}: cannot be the site folder (it would replace the project's own files)")
@@ -257,7 +291,9 @@ _LEGACY_WORK = {".lock", "docs", "mkdocs.yml", "docs-keys.json", "mkdocs-out", "
 def check_work(work: Path, root: Path) -> None:
     """Refuse a --work that is not ours to write into (it gets a mark, like the site): the
     project, docs/, dataset/ or anything inside or around them, a file, an unmarked folder
-    with files in it."""
+    with files in it, a folder the repository tracks, one holding a symbolic link (we would
+    write or delete through it)."""
+    check_not_dangling_or_tracked(work, root, "--work")
     resolved = work.resolve()
     for folder in (root, root / "docs", root / "dataset"):
         inside = resolved.is_relative_to(folder.resolve()) and folder != root
@@ -270,6 +306,11 @@ def check_work(work: Path, root: Path) -> None:
         legacy = "docs-keys.json" in names and all(n in _LEGACY_WORK or (n.startswith(".") and n.endswith(".tmp")) for n in names)
         if names and not legacy:
             raise BuildError(f"{work}: exists and is not a work folder this tool made (no {WORK_MARK} mark); choose another --work or remove it")
+    if work.is_dir():
+        for dirpath, dirnames, filenames in os.walk(work):  # never descends into a linked folder
+            for name in dirnames + filenames:
+                if os.path.islink(os.path.join(dirpath, name)):
+                    raise BuildError(f"{os.path.join(dirpath, name)}: a symbolic link in the work folder (the build would write through it); remove the work folder")
 
 
 def make_work(work: Path) -> None:
@@ -337,9 +378,10 @@ def run_mkdocs_if_needed(gen: dict, work: Path, say) -> tuple[bool, str]:
     gen["mkdocs_files"]: each output file's digest, for plan.py."""
     built = work / "mkdocs-out"
     listing = work / "mkdocs-out.files.json"
-    if _read(work / "mkdocs-out.key") == gen["mkdocs_key"]:
+    secret = machine_secret()
+    if secret is not None:
         files = _intact(built, listing)
-        if files is not None:
+        if files is not None and hmac.compare_digest(_read(work / "mkdocs-out.key"), _seal(secret, gen["mkdocs_key"], files)):
             say("mkdocs inputs unchanged: reusing its last output")
             gen["mkdocs_files"] = files
             return True, ""
@@ -355,8 +397,49 @@ def run_mkdocs_if_needed(gen: dict, work: Path, say) -> tuple[bool, str]:
     os.replace(fresh, built)
     gen["mkdocs_files"] = _file_digests(built)
     write_atomic(listing, orjson.dumps(gen["mkdocs_files"]))
-    write_atomic(work / "mkdocs-out.key", gen["mkdocs_key"].encode())
+    if secret is not None:
+        write_atomic(work / "mkdocs-out.key", _seal(secret, gen["mkdocs_key"], gen["mkdocs_files"]).encode())
     return True, ""
+
+
+def _seal(secret: bytes, key: str, files: dict[str, str]) -> str:
+    """The reuse key of mkdocs' output: an HMAC, under this machine's secret, of its inputs'
+    key and its files' digests. A work folder that arrives from elsewhere (a checkout) cannot
+    forge one, so its output is never reused."""
+    return hmac.new(secret, key.encode() + b"\0" + orjson.dumps(files, option=orjson.OPT_SORT_KEYS), hashlib.sha256).hexdigest()
+
+
+def machine_secret() -> bytes | None:
+    """32 random bytes kept outside any project ($XDG_CACHE_HOME or ~/.cache, then
+    dataset-generator/secret, mode 0600), made on first use; None when there is no such
+    place (mkdocs' output is then never reused)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = Path(base) / "dataset-generator" / "secret"
+    for _ in range(2):
+        try:
+            if path.is_symlink():
+                return None
+            data = path.read_bytes()
+            return data if len(data) >= 32 else None
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return None
+        tmp = path.with_name(f".secret.{os.getpid()}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            tmp.unlink(missing_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(os.urandom(32))
+            os.link(tmp, path)  # the first process to make one wins; the others read it
+        except FileExistsError:
+            pass
+        except OSError:
+            return None
+        finally:
+            tmp.unlink(missing_ok=True)
+    return None
 
 
 def _intact(built: Path, listing: Path) -> dict[str, str] | None:
@@ -390,6 +473,7 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
     """One build into `out`. Returns (ok, results). Nothing in `out` changes unless every
     stage succeeded; then only the files that changed are replaced (see place.py)."""
     root = project_root()
+    check_inputs(root)
     check_work(work, root)
     check_output(out, work, root, serving=live)
     check_dataset_names(paths)
