@@ -63,7 +63,7 @@ def check_against(against: str, option: str = "--against") -> None:
     if not against.strip():
         raise AgainstError(f"{option} is empty: give a git ref (origin/main) or a file (./old.jsonl, /abs/old.jsonl, file:old.jsonl)")
     if as_file(against) is None and os.path.lexists(against):
-        raise AgainstError(f"{option} {against}: is both a git ref name and a path here; write ./{against} (or file:{against}) for the file, refs/…/{against} for the ref")
+        raise AgainstError(f"{option} {against}: names a path here, and a bare value is a git ref (a file added by a checkout could pose as one); write ./{against} or file:{against} for the file, refs/…/{against} for the ref")
 
 
 def read_old(path: Path, against: str) -> OldVersion:
@@ -75,7 +75,7 @@ def read_old(path: Path, against: str) -> OldVersion:
         return _from_git(path, against)
     if candidate.is_dir():
         raise AgainstError(f"{candidate}: is a folder; --against takes a JSONL file or a git ref")
-    if not candidate.is_file():
+    if not os.path.lexists(candidate):
         raise AgainstError(f"{candidate}: no such file")
     config, lock = candidate.with_name(candidate.stem + ".toml"), candidate.with_name(candidate.stem + ".lock.json")
     return OldVersion(_read(candidate), _sibling(config), _sibling(lock), against,

@@ -599,9 +599,11 @@ def build_site(args, source_root, say=None) -> int:
     say = say or (print if not quiet else (lambda *a, **k: None))
     paths = discover(args.dataset, project_root())
     compare = getattr(args, "compare", None)
-    if compare is not None and len(paths) > 1 and Path(compare).is_file():
-        from .against import AgainstError
+    from .against import AgainstError, as_file, check_against
 
+    if compare is not None:
+        check_against(compare, "--compare")
+    if compare is not None and len(paths) > 1 and as_file(compare) is not None:
         raise AgainstError(f"--compare {compare}: a file compares with one dataset; name it with --dataset")
     ok, results = build_once(paths, source_root, Path(args.work), Path(args.out), getattr(args, "site_url", None), say, compare=compare)
     if not ok:

@@ -390,7 +390,7 @@ def test_a_broken_config_at_the_ref_is_one_line(repo, capsys, monkeypatch):
     toml.write_bytes(good)
     code, _, err = run_diff(capsys, "--dataset", str(jsonl), "--against", "HEAD")
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
-    assert f"{jsonl}@HEAD: gitted.toml" in err and "dataset-diff-" not in err
+    assert f"{jsonl}@HEAD: HEAD:dataset/gitted.toml:" in err and "dataset-diff-" not in err
 
 
 def test_similarity_search_finds_every_rewrite_among_many():
