@@ -377,7 +377,7 @@ def test_text_format_never_prints_control_characters(tmp_path, capsys, monkeypat
     code, out, _ = run_diff(capsys, "--dataset", str(new), "--against", str(old), "--source-root", str(CORPUS))
     assert code == 0
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
-    assert "<U+001B>[2J" in out and "<U+202E>evil" in out
+    assert "⟨U+001B⟩[2J" in out and "⟨U+202E⟩evil" in out
 
 
 def test_a_broken_config_at_the_ref_is_one_line(repo, capsys, monkeypatch):
