@@ -303,3 +303,98 @@ def test_mkdocs_yml_allowlist(tmp_path, text, needle):
     cfg.write_text("site_name: x\n" + text)
     with pytest.raises(MkdocsConfigError, match=needle.replace("(", r"\(").replace(".", r"\.")):
         check_mkdocs_yml(cfg)
+
+
+# --- 7: the diff's cost is bounded; a pair is diffed once -----------------------------------------
+
+
+def test_an_adversarial_pair_costs_a_bounded_number_of_steps():
+    from generator import diff
+
+    # few distinct tokens, many short matches: SequenceMatcher's worst case (seconds per field before)
+    a = "x " + " ".join(str(i % 3) for i in range(700))
+    b = "y " + " ".join(str((i * 7) % 5) for i in range(700)) + " z"
+    before = diff._Budgeted.spent
+    ops = diff.word_diff(a, b)
+    spent = diff._Budgeted.spent - before
+    assert spent <= 2 * diff.STEP_BUDGET, spent
+    assert "".join(t for o, t in ops if o != "+") == a and "".join(t for o, t in ops if o != "-") == b
+    lines = diff.line_diff("\n".join(a.split()), "\n".join(b.split()))
+    assert [l for o, l in lines if o != "+"] == a.split() and diff._Budgeted.spent - before <= 4 * diff.STEP_BUDGET
+
+
+def test_a_long_text_with_one_edit_still_gets_a_word_diff():
+    from generator.diff import word_diff
+
+    words = [f"w{i}" for i in range(6000)]  # 12,000 tokens: over any cap, one word changed
+    a = " ".join(words)
+    b = " ".join(words[:3000] + ["CHANGED"] + words[3001:])
+    ops = word_diff(a, b)
+    assert [(o, t) for o, t in ops if o != "="] == [("-", "w3000"), ("+", "CHANGED")]
+
+
+def test_each_distinct_pair_is_diffed_once(monkeypatch):
+    import difflib
+    import uuid
+
+    from generator.diff import word_diff
+
+    calls = []
+    real = difflib.SequenceMatcher.get_opcodes
+    monkeypatch.setattr(difflib.SequenceMatcher, "get_opcodes", lambda self: calls.append(1) or real(self))
+    tag = uuid.uuid4().hex
+    old, new = f"You are an expert {tag} in Rust.", f"You are a careful expert {tag} in Rust and tokio."
+    results = [word_diff(old, new) for _ in range(50)]  # the system prompt of every record
+    assert len(calls) == 1 and all(r == results[0] for r in results)
+    results[0].append(("=", "mutated"))  # a caller's copy: the cache is not changed
+    assert word_diff(old, new) == results[1]
+
+
+# --- 8: one escaping for every line diff prints ------------------------------------------------------
+
+
+def test_diff_output_shows_hidden_characters_in_paths_names_and_annotations(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    b = base_records()
+    folder = tmp_path / "n\x1b[31m\u202eevil"
+    old = make_dataset(tmp_path / "o", "pr", [dumps(r) for r in b])
+    changed = list(b)
+    changed[0] = record("Retry \u2066isolated\u2069 request \u00ad here", "tokio sleeps; chrono is not involved.", b[0]["messages"][2]["content"].split("</think>\n\n", 1)[1])
+    new = make_dataset(folder, "pr", [dumps(r) for r in changed])
+    for fmt in ("text", "github"):
+        code, out, err = run_diff(capsys, "--dataset", str(new), "--against", str(old), "--format", fmt, "--source-root", str(CORPUS))
+        assert code == 0, err
+        for ch in ("\x1b", "\u202e", "\u2066", "\u2069", "\u00ad"):
+            assert ch not in out, (fmt, repr(ch))
+        assert "⟨U+001B⟩" in out and "⟨U+202E⟩" in out, out
+
+
+def test_a_lock_item_name_with_control_characters_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    jsonl = make_dataset(tmp_path / "ds", "d", [dumps(x) for x in base_records()])
+    lock = jsonl.with_name("d.lock.json")
+    data = orjson.loads(lock.read_bytes())
+    data["files"][0]["items"][0]["name"] = "run\x1b]0;pwned\x07"
+    lock.write_bytes(orjson.dumps(data))
+    code, err = check(capsys, "--dataset", str(jsonl))
+    assert code == 2 and "hidden or control character" in err and "\x1b" not in err and err.count("\n") == 1, err
+
+
+# --- 9: messages name the right file ------------------------------------------------------------------
+
+
+def test_a_broken_config_beside_the_against_file_is_named(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    new = make_dataset(tmp_path / "n", "pr", [dumps(x) for x in base_records()])
+    old = make_dataset(tmp_path / "o", "old", [dumps(x) for x in base_records()])
+    old.with_suffix(".toml").write_text("title = [unclosed\n")
+    code, _, err = run_diff(capsys, "--dataset", str(new), "--against", str(old))
+    assert code == 2 and f"{old.with_suffix('.toml')}:" in err and "pr.toml" not in err and err.count("\n") == 1, err
+
+
+def test_a_missing_source_root_is_not_blamed_on_the_against_version(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    new = make_dataset(tmp_path / "n", "pr", [dumps(x) for x in base_records()])
+    old = make_dataset(tmp_path / "o", "old", [dumps(x) for x in base_records()])
+    code, _, err = run_diff(capsys, "--dataset", str(new), "--against", str(old), "--source-root", str(tmp_path / "nonexistent"))
+    assert code == 2 and f"{tmp_path / 'nonexistent'}" in err and "@" not in err and err.count("\n") == 1, err
