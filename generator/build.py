@@ -221,8 +221,10 @@ def _read(path: Path) -> str:
 
 
 def run_mkdocs(config: Path, site_dir: Path) -> tuple[bool, str]:
-    cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site_dir)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    # -P: the project folder (the working directory) is not put on sys.path, so a `mkdocs/`
+    # or `markdown/` package added by a pull request is never imported in mkdocs' place.
+    cmd = [sys.executable, "-P", "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site_dir)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONSAFEPATH="1"))
     # --quiet would hide the warnings that --strict counts; keep only what matters instead.
     out = "\n".join(l for l in (proc.stdout + proc.stderr).splitlines() if not l.startswith(("INFO", "  - ")))
     return proc.returncode == 0, out.strip()

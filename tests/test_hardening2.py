@@ -398,3 +398,16 @@ def test_a_missing_source_root_is_not_blamed_on_the_against_version(tmp_path, ca
     old = make_dataset(tmp_path / "o", "old", [dumps(x) for x in base_records()])
     code, _, err = run_diff(capsys, "--dataset", str(new), "--against", str(old), "--source-root", str(tmp_path / "nonexistent"))
     assert code == 2 and f"{tmp_path / 'nonexistent'}" in err and "@" not in err and err.count("\n") == 1, err
+
+
+# --- 5: the project folder is not on mkdocs' import path ---------------------------------------------
+
+
+def test_a_mkdocs_package_in_the_project_is_not_imported(tmp_path, monkeypatch):
+    project = copy_project(tmp_path)
+    (project / "mkdocs").mkdir()
+    (project / "mkdocs/__init__.py").write_text("")
+    (project / "mkdocs/__main__.py").write_text(f"open({str(tmp_path / 'PWNED')!r}, 'w').write('x')\n")
+    monkeypatch.chdir(project)
+    build("build", "site")
+    assert not (tmp_path / "PWNED").exists()
