@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from .hidden import find_hidden
 from .pipeline import PipelineError
 
 MAX_BYTES = 1 << 20
@@ -30,6 +31,7 @@ EXTENSIONS = frozenset(
 )
 PLUGINS = frozenset({"search"})  # the theme's search; none at all is fine too
 THEME_KEYS = frozenset({"name", "font", "language", "features", "palette", "icon", "logo", "favicon"})
+_UNSAFE = re.compile(r'[<>&"`]')
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:|^//")
 
 
@@ -95,6 +97,9 @@ class _Checker:
         names = {"str": str, "bool": bool, "int": int, "float": float, "null": type(None)}
         if not any(isinstance(value, names[k]) and not (k == "int" and isinstance(value, bool)) for k in kinds):
             self.fail(node, f"{what} must be {' or '.join(kinds)}")
+        if isinstance(value, str) and (_UNSAFE.search(value) or find_hidden(value)):
+            # the theme puts these values into pages and attributes unescaped
+            self.fail(node, f"{what} may not hold <, >, &, \", ` or hidden characters (the theme inserts it into pages unescaped)")
         return value
 
     def scalars(self, node: Node, what: str) -> None:

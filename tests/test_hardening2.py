@@ -294,6 +294,10 @@ def test_the_projects_mkdocs_yml_and_no_plugins_pass(tmp_path, edit):
         ("markdown_extensions:\n  - pymdownx.snippets:\n      base_path: /\n", "'pymdownx.snippets' is not allowed"),
         ("site_name: &a x\nsite_description: *a\n", "anchors and aliases"),
         ("INHERIT: ../other.yml\n", "key 'INHERIT' is not allowed"),
+        ("copyright: <script>alert(1)</script>\n", "copyright may not hold <"),
+        ("theme:\n  name: material\n  palette:\n    primary: 'x\" onmouseover=\"alert(1)'\n", "theme.palette.primary may not hold <"),
+        ("theme:\n  name: material\n  language: \"en\\u202e\"\n", "theme.language may not hold <"),
+        ("extra:\n  analytics:\n    provider: google\n", "extra.analytics must be"),
     ],
 )
 def test_mkdocs_yml_allowlist(tmp_path, text, needle):
