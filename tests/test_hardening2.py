@@ -220,12 +220,14 @@ def test_a_dangling_link_as_site_or_work_is_refused(tmp_path, capsys, monkeypatc
 
 
 @pytest.mark.slow
-def test_mkdocs_output_from_another_machine_is_not_reused(tmp_path, monkeypatch):
+def test_mkdocs_output_from_another_machine_is_not_reused(tmp_path, monkeypatch, capsys):
     """A work folder copied from elsewhere (a checkout) with a forged mkdocs-out: its key
     cannot be made without this machine's secret, so mkdocs runs again."""
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache-a"))
     assert build(tmp_path / "w", tmp_path / "site-a") == 0
+    assert main(["build", "--work", str(tmp_path / "w"), "--out", str(tmp_path / "site-a")]) == 0
+    assert "mkdocs inputs unchanged: reusing its last output" in capsys.readouterr().out  # on this machine
     secret = tmp_path / "cache-a/dataset-generator/secret"
     assert secret.is_file() and secret.stat().st_mode & 0o077 == 0
     forged = tmp_path / "forged"
@@ -234,7 +236,8 @@ def test_mkdocs_output_from_another_machine_is_not_reused(tmp_path, monkeypatch)
     index = forged / "mkdocs-out/index.html"
     index.write_text(index.read_text().replace("</body>", "<script>PWNED()</script></body>"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache-b"))
-    assert build(forged, tmp_path / "site-b") == 0
+    assert main(["build", "--work", str(forged), "--out", str(tmp_path / "site-b")]) == 0
+    assert "running mkdocs build" in capsys.readouterr().out
     assert "PWNED" not in (tmp_path / "site-b/index.html").read_text()
     assert "PWNED" not in index.read_text()
 
