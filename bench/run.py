@@ -1,5 +1,6 @@
 """Scale benchmark: synthesise datasets, build each with the full pipeline and with a naive
-mkdocs baseline in the same run, and print the figures.
+mkdocs baseline in the same run, measure the reader in Chromium (bench/reader.py: search,
+tables, page loads), and print the figures.
 
     python bench/run.py                      # 1,000, 10,000 and 100,000 records (about 6 minutes)
     python bench/run.py --sizes 1000,10000   # the baseline's sizes only
@@ -46,7 +47,9 @@ def dir_stats(site: Path) -> dict:
                 pages += 1
                 if size > largest:
                     largest, largest_name = size, str(p.relative_to(site))
-    search = site / "search" / "search_index.json"
+    search = site / "search" / "site.sqlite3"  # the search and table database (the naive site: lunr's index)
+    if not search.exists():
+        search = site / "search" / "search_index.json"
     return {"site_bytes": total, "pages": pages, "largest_page_bytes": largest, "largest_page": largest_name, "search_bytes": search.stat().st_size if search.exists() else 0}
 
 
@@ -152,6 +155,20 @@ def spawn(spec: str, source_root: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def print_reader(rd: dict) -> None:
+    """The browser figures (bench/reader.py): cold cache per query; engine = the vendored
+    SQLite worker + WebAssembly (fetched once per reader, then cached), data = database reads."""
+    print("search, cold cache (typed → results shown; bytes beyond the page itself):")
+    for q, v in rd["queries"].items():
+        print(f"  {q:<20}{v['seconds']:>6.2f} s {v['results']:>7} results  {v['bytes'] / 1e3:>6.0f} KB = engine {v['engine_bytes'] / 1e3:.0f} KB + data {v['data_bytes'] / 1e3:.0f} KB")
+    print(f"  median {rd['search_median_seconds']:.2f} s; most bytes {rd['search_max_bytes'] / 1e3:.0f} KB (data {rd['search_max_data_bytes'] / 1e3:.0f} KB)")
+    print(f"examples table: first page interactive {rd['table_interactive_seconds']:.2f} s after navigation ({rd['table_page_bytes'] / 1e3:.0f} KB with the theme)")
+    for name in ("sort", "filter", "next_page"):
+        v = rd[name]
+        print(f"  {name:<10}{v['seconds']:>6.2f} s  {v['bytes'] / 1e3:>6.0f} KB (engine {v['engine_bytes'] / 1e3:.0f} KB, data {v['data_bytes'] / 1e3:.0f} KB)")
+    print(f"page loads beyond the theme's assets: max {rd['max_page_load_bytes'] / 1e3:.0f} KB ({rd['max_page_load']})")
+
+
 def fmt_mb(b: float) -> str:
     return f"{b / 1e6:.1f} MB"
 
@@ -164,6 +181,7 @@ def main() -> None:
     ap.add_argument("--no-naive", action="store_true", help="skip the naive baseline (e.g. for 100,000)")
     ap.add_argument("--no-diff", action="store_true", help="skip the diff of two versions")
     ap.add_argument("--scratch", default=str(OUT), metavar="DIR", help="where datasets, work folders and sites go (default: bench/out/)")
+    ap.add_argument("--no-reader", action="store_true", help="skip the browser measurements (search, tables, page loads)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -179,6 +197,11 @@ def main() -> None:
         full = spawn(f"{n}:full", args.source_root)
         rows[n] = {"full": full}
         print(f"  pipeline: {full['total_seconds']:.1f} s, peak {full['peak_mb']:.0f} MB", flush=True)
+        if not args.no_reader:
+            from reader import measure
+
+            rows[n]["reader"] = measure(OUT / f"site-pipeline-{n}", f"bench_{n}")
+            print(f"  reader: first results {rows[n]['reader']['search_median_seconds']:.2f} s (median)", flush=True)
         if not args.no_diff:
             original = OUT / "data" / "original" / jsonl.name
             original.parent.mkdir(parents=True, exist_ok=True)
@@ -209,7 +232,11 @@ def main() -> None:
         print(f"{'total':<16}{f['total_seconds']:>10.2f}{f['peak_mb']:>10.0f}")
         print(f"pages/s: {f['pages'] / f['total_seconds']:.0f}   per record: {1000 * f['total_seconds'] / n:.2f} ms")
         print(f"site: {fmt_mb(f['site_bytes'])} in {f['pages']} pages; largest page {f['largest_page_bytes'] / 1e3:.0f} KB ({f['largest_page']})")
-        print(f"search index: {fmt_mb(f['search_bytes'])} ({f['search_bytes'] / n:.0f} bytes per record)")
+        idx_s = f["stages"].get("search index", {}).get("seconds", 0.0)
+        print(f"search database: {fmt_mb(f['search_bytes'])} ({f['search_bytes'] / n:.0f} bytes per record), built in {idx_s:.2f} s ({1e6 * idx_s / n:.0f} µs per record, beside mkdocs)")
+        print(f"site bytes per record: {f['site_bytes'] / n / 1e3:.1f} KB")
+        if "reader" in r:
+            print_reader(r["reader"])
         inc = r["incremental"]
         print(f"edit one record + rebuild: {inc['total_seconds']:.2f} s = {100 * inc['total_seconds'] / f['total_seconds']:.1f}% of a full build")
         print("  by stage: " + ", ".join(f"{name} {st['seconds']:.2f}" for name, st in inc["stages"].items()))

@@ -1,4 +1,4 @@
-"""Command line: build, serve, lock, check, diff. Argument parsing only; the stages do the work."""
+"""Command line: build, serve, preview, lock, check, diff. Argument parsing only; the stages do the work."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ def parser() -> argparse.ArgumentParser:
     _common(s)
     s.add_argument("--work", default="build", metavar="DIR")
     s.add_argument("--dev-addr", default="127.0.0.1:8000", metavar="HOST:PORT")
+    pv = sub.add_parser("preview", help="serve a built site folder as it is, answering Range requests (which the search needs)")
+    pv.add_argument("folder", nargs="?", default="site", help="the site folder (default: site/)")
+    pv.add_argument("--dev-addr", default="127.0.0.1:8000", metavar="HOST:PORT")
     lk = sub.add_parser("lock", help="(re)write dataset/<stem>.lock.json from the source root")
     _common(lk)
     c = sub.add_parser("check", help="review gates: exit 0 when no error-level finding, 1 when there is one, 2 when input cannot be read")
@@ -40,6 +43,16 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "preview":
+        from pathlib import Path
+
+        from .rangeserve import preview
+
+        host, _, port = args.dev_addr.rpartition(":")
+        if not host or not port.isdigit():
+            print(f"error: --dev-addr {args.dev_addr!r}: expected HOST:PORT, e.g. 127.0.0.1:8000", file=sys.stderr)
+            return 2
+        return preview(Path(args.folder), host, int(port))
     from .index import default_source_root
     from .build import BuildError
     from .write import OutputError

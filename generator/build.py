@@ -35,8 +35,8 @@ from markupsafe import Markup
 from .load import LOADER_RULES
 from .memo import code_digest, read_memo, write_memo
 from .pipeline import Timings, discover, run
-from . import urls
-from .place import NEW_SUFFIX, STAGE_PREFIX, SiteUnchanged, place, previous_keys
+from . import searchdb, urls
+from .place import NEW_SUFFIX, STAGE_PREFIX, SiteUnchanged, Wanted, place, previous_keys
 from .plan import PlanError, plan_site
 from .highlight import keep_between_builds, title_html
 from .render import render_page
@@ -45,6 +45,7 @@ from .views import build_views, source_body, source_pages_available
 from .write import OLD_SUFFIX, discard, read_tree, sync_tree, write_atomic
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+VENDOR = Path(__file__).resolve().parent / "vendor" / "sql.js-httpvfs"
 
 
 def project_root() -> Path:
@@ -81,7 +82,10 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
     site = build_views(results, diffs)
     files = read_tree(root / "docs")
     generated, page_keys = render_summary_pages(site, work)
-    # Data files (table data, the JSONL download) are not for mkdocs: they go to the site as is.
+    for vendored in sorted(VENDOR.iterdir()):  # the browser side of the search (no CDN)
+        if vendored.suffix in (".js", ".gz") or vendored.name == "LICENSE":
+            site.copies[f"assets/vendor/{VENDOR.name}/{vendored.name}"] = (vendored, hashlib.sha256(vendored.read_bytes()).hexdigest(), None)
+    # Data files (histograms, the JSONL download) are not for mkdocs: they go to the site as is.
     data = {path: (d if isinstance(d, bytes) else orjson.dumps(d)) for path, d in site.data.items()}
     # A dataset's examples folder belongs to its generated example pages, all of it.
     taken = set(generated) | set(data) | set(site.copies)
@@ -287,7 +291,7 @@ def check_output(out: Path, work: Path, root: Path, serving: bool = False) -> No
 WORK_MARK = ".generated-work"  # in every work folder we made: only such a folder is written into
 # What a work folder made before the mark existed holds (one is taken as ours when it has
 # docs-keys.json and nothing else than these).
-_LEGACY_WORK = {".lock", "docs", "mkdocs.yml", "docs-keys.json", "mkdocs-out", "mkdocs-out.key", "mkdocs-out.files.json", "mkdocs-out.tmp", "state", "manifests", "cache", "serve-site"}
+_LEGACY_WORK = {".lock", "docs", "mkdocs.yml", "docs-keys.json", "mkdocs-out", "mkdocs-out.key", "mkdocs-out.files.json", "mkdocs-out.tmp", "state", "manifests", "cache", "serve-site", "search"}
 
 
 def check_work(work: Path, root: Path) -> None:
@@ -507,6 +511,17 @@ def _build_locked(paths, source_root, work: Path, out: Path, site_url, say, live
     gen = generate(results, work, root, site_url, timings, say, live=live, diffs=diffs)
     check_data_names(gen)
     t = time.perf_counter()
+    # The search database is written on a thread while mkdocs runs (a child process) and the
+    # example pages are written (sqlite3 lets go of the GIL): on two cores they overlap. Its
+    # key is known first, so the site's plan does not wait for it; placing its file does.
+    indexing = index_search(gen, work, root)
+    try:
+        return _after_indexing(gen, work, out, say, timings, t, t0, results, indexing)
+    finally:
+        indexing.join_quietly()
+
+
+def _after_indexing(gen, work: Path, out: Path, say, timings, t: float, t0: float, results, indexing):
     ok, log = run_mkdocs_if_needed(gen, work, say)
     timings.add("mkdocs build", time.perf_counter() - t)
     if not ok:
@@ -521,6 +536,8 @@ def _build_locked(paths, source_root, work: Path, out: Path, site_url, say, live
     except PlanError as e:
         print(f"error: {e}; {out}/ was left as it was", file=sys.stderr)
         return False, results
+    db_rel, db_wanted = gen.pop("searchdb")
+    wanted[db_rel] = db_wanted  # last: the database is copied once its thread is done
     try:
         changed = place(wanted, out, manifest, SITE_MARK, previous)
     except SiteUnchanged as e:
@@ -533,8 +550,73 @@ def _build_locked(paths, source_root, work: Path, out: Path, site_url, say, live
         if r.memo is not None:
             write_memo(_memo_path(work, r.config.stem), r.memo)
     timings.add("example pages", time.perf_counter() - t)
+    timings.add("search index", indexing.join_timed())  # its own time, on its thread
     print(_summary(gen["site"].datasets, out, time.perf_counter() - t0), flush=True)
     return True, results
+
+
+class _in_thread(threading.Thread):
+    """fn(*args) on a thread; join() returns its result or raises its exception here."""
+
+    def __init__(self, fn, *args):
+        super().__init__(daemon=True)
+        self._fn, self._args, self._out, self._err = fn, args, None, None
+        self.start()
+
+    def run(self):
+        t = time.perf_counter()
+        try:
+            self._out = self._fn(*self._args)
+        except BaseException as e:  # handed to the joining thread
+            self._err = e
+        self.seconds = time.perf_counter() - t
+
+    def join_timed(self) -> float:
+        """join(); the seconds fn took on its thread."""
+        self.join()
+        return self.seconds
+
+    def join(self, timeout=None):
+        super().join(timeout)
+        if self._err is not None:
+            raise self._err
+        return self._out
+
+    def join_quietly(self) -> None:
+        """Wait for it (a build never returns with its thread still writing the work folder)."""
+        super().join()
+
+
+def index_search(gen: dict, work: Path, root: Path) -> "_in_thread":
+    """Start updating the search and table database in the work folder (searchdb.py) on a
+    thread; plan its copy into the site (gen["searchdb"]), keyed by the keys of its rows,
+    which are known before the rows are built."""
+    site = gen["site"]
+    pages = []
+    for page in site.pages:
+        if page.standalone or page.template == "shell.md.j2":
+            continue
+        dataset = page.context.get("stem", "") if isinstance(page.context, dict) else ""
+        title = page.title + (f" · {page.context.get('dataset_title')}" if page.context.get("dataset_title") else "")
+        pages.append((title, page.path, dataset or "", page.context.get("path", "") if page.template == "source.md.j2" else ""))
+    for path in sorted((root / "docs").glob("*.md")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        title = next((l[2:].strip() for l in text.splitlines() if l.startswith("# ")), path.stem)
+        pages.append((title, path.name, "", text))
+    db = work / "search" / "site.sqlite3"
+    code = code_digest()
+    planned = searchdb.rows_wanted(site.datasets, pages, code)
+    key = planned[2]
+    indexing = _in_thread(searchdb.update, db, site.datasets, pages, code, planned)
+
+    def copy(fh) -> None:
+        indexing.join()
+        with open(db, "rb") as src:
+            shutil.copyfileobj(src, fh, 1 << 20)
+
+    gen["searchdb"] = (searchdb.SITE_PATH, Wanted("data:searchdb:" + key, stream=copy))
+    gen["data"][searchdb.VERSION_PATH] = key.encode() + b"\n"  # the browser's cache key for the file
+    return indexing
 
 
 MAX_NAME = 200  # characters in a dataset's file name: its folder, download and memo (plus a temporary suffix) stay under the file system's 255
@@ -550,7 +632,7 @@ def check_dataset_names(paths: list[Path]) -> None:
 
 def check_data_names(gen: dict) -> None:
     """The dataset download sits beside the site's table data: refuse a dataset file named
-    like one of those files (findings.json, examples.json, a histogram) rather than let one
+    like one of those files (a histogram) rather than let one
     overwrite the other."""
     clash = sorted(set(gen["copies"]) & (set(gen["data"]) | set(gen["mkdocs_files"] if "mkdocs_files" in gen else ())))
     if clash:
@@ -636,7 +718,8 @@ def serve(args, source_root) -> int:
     """Build, serve the site on localhost, rebuild when a dataset, its config or lock, or a
     hand-written page changes; open pages reload themselves after each rebuild."""
     import functools
-    from http.server import SimpleHTTPRequestHandler
+
+    from .rangeserve import RangeRequestHandler
 
     root = project_root()
     work = Path(args.work)
@@ -652,7 +735,7 @@ def serve(args, source_root) -> int:
         if ok:
             state["build"] += 1
 
-    class Handler(SimpleHTTPRequestHandler):
+    class Handler(RangeRequestHandler):  # Range: the search reads its database in pieces
         def parse_request(self):
             """Only requests addressed to this machine by name (DNS rebinding: a page of
             another site whose name now points here must not read the site)."""

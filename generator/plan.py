@@ -7,8 +7,8 @@ download (by the digest made while loading), and one example page per record. An
 is keyed by its record's digest, its place and neighbours, its findings and where its code was
 found, plus a key of everything its dataset's pages share (generator code, frame, config,
 source context); it is rendered, framed by the dataset's shell page, only when it is written.
-The search index is mkdocs' plus one entry per example, one per line, so that the entries of
-unchanged pages can be copied from the old index.
+Table pages get their first rows here, in a slot mkdocs left (so an edited row never reruns
+mkdocs); theme files no page loads (source maps, lunr) are left out.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from .memo import code_digest
 from .place import Wanted
 from .render import render_page, title_html
 from .diffview import change_key
-from .views import example_page, example_search_entry
+from .views import example_page
 
 # In shell.md.j2. Markers that escaped text cannot produce (every string reaches the shell's HTML
 # escaped, so none holds a literal "<!--").
@@ -47,7 +47,17 @@ def plan_site(gen: dict, work: Path, out: Path, previous: dict[str, str] | None)
     wanted: dict[str, Wanted] = {}
     digests = gen["mkdocs_files"]  # set by build.run_mkdocs_if_needed
     for rel, file_digest in digests.items():
-        if rel.rsplit("/", 1)[0] not in shell_dirs:
+        if rel.rsplit("/", 1)[0] in shell_dirs or dead_weight(rel):
+            continue
+        slots = site.slots.get(rel)
+        if slots:  # a table page: its first rows go into the slot mkdocs left
+            text = (built / rel).read_text(encoding="utf-8")
+            missing = [s for s in slots if s not in text]
+            if missing:
+                raise PlanError(f"{built / rel}: the theme dropped the table slot {missing[0]}")
+            slot_key = hashlib.sha256(orjson.dumps(slots, option=orjson.OPT_SORT_KEYS)).hexdigest()
+            wanted[rel] = Wanted(f"slots:{file_digest}:{slot_key}", make=functools.partial(_fill_slots, built / rel, slots))
+        else:
             wanted[rel] = Wanted(f"file:{file_digest}", path=built / rel)
     shell_urls = [urls.page_url(p) for p in site.shells.values()]
     sitemap = built / "sitemap.xml"
@@ -81,8 +91,6 @@ def plan_site(gen: dict, work: Path, out: Path, previous: dict[str, str] | None)
         rendered[0] += 1
         return (head.replace(urls.page_url(site.shells[dv.stem]), urls.page_url(page.path)) + render_page(page) + tail).encode("utf-8")
 
-    all_keys = hashlib.blake2b(digests.get("search/search_index.json", "").encode(), digest_size=16)
-    entries = []  # (location, page unchanged, make its search entry)
     for dv in site.datasets:
         base = dataset_page_key(dv, digest, frames[dv.stem][2])
         folder = urls.page_url(site.shells[dv.stem]).rsplit("/", 2)[0] + "/"  # page: line-N/index.html
@@ -90,14 +98,8 @@ def plan_site(gen: dict, work: Path, out: Path, previous: dict[str, str] | None)
         segments_seen: dict = {}  # (kept alive by exs: ids are not reused within this loop)
         for i, ex in enumerate(exs):
             key = example_page_key(base, ex, exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None, segments_seen, change_key(dv, ex))
-            all_keys.update(key.encode())
             rel = f"{folder}line-{ex.record.line}/index.html"
             wanted[rel] = Wanted(key, make=functools.partial(framed_page, dv, i))
-            entries.append((rel[: -len("index.html")], previous is not None and previous.get(rel) == key, functools.partial(example_search_entry, dv, ex)))
-    index = built / "search" / "search_index.json"
-    if index.exists():
-        old = out / "search" / "search_index.json" if previous is not None else None
-        wanted["search/search_index.json"] = Wanted("search:" + all_keys.hexdigest(), stream=lambda fh: _write_search_index(fh, index, entries, old))
     return wanted, rendered
 
 
@@ -142,40 +144,17 @@ def _squeeze(frame: str) -> str:
     return re.sub(r"\n\s*", "\n", frame)
 
 
-def _write_search_index(fh, mkdocs_index: Path, examples, old_index: Path | None) -> None:
-    """mkdocs' search index with an entry per example page appended (pages mkdocs never saw),
-    one entry per line, streamed into fh. `examples` yields (location, unchanged, make_entry):
-    the entry of an unchanged page is taken from the old index (written the same way)."""
-    data = orjson.loads(mkdocs_index.read_bytes())
-    docs = data.pop("docs")
-    old = _old_entries(old_index) if old_index is not None else {}
-    fh.write(orjson.dumps(data)[:-1] + b',"docs":[' + b",".join(orjson.dumps(d) for d in docs))
-    first = not docs
-    for location, unchanged, make_entry in examples:
-        entry = old.get(location) if unchanged else None
-        if entry is None:
-            entry = orjson.dumps(make_entry())
-        fh.write(b"\n" + entry if first else b"\n," + entry)
-        first = False
-    fh.write(b"\n]}")
+def dead_weight(rel: str) -> bool:
+    """Theme files no page of ours loads: source maps, and lunr's search (language files,
+    worker), which the site's own search (searchdb.py, site.js) replaces."""
+    return rel.endswith(".map") or rel.startswith(("assets/javascripts/lunr/", "assets/javascripts/workers/search.", "search/search_index.json"))
 
 
-_ENTRY_START = b'{"location":"'
-
-
-def _old_entries(index: Path) -> dict[str, bytes]:
-    """Example entries of a search index _search_index wrote, by location."""
-    try:
-        lines = index.read_bytes().split(b"\n")
-    except OSError:
-        return {}
-    out = {}
-    for line in lines[1:-1]:
-        entry = line[1:] if line.startswith(b",") else line
-        if entry.startswith(_ENTRY_START):
-            end = entry.find(b'"', len(_ENTRY_START))
-            out[entry[len(_ENTRY_START) : end].decode()] = entry
-    return out
+def _fill_slots(path: Path, slots: dict[str, str]) -> bytes:
+    text = path.read_text(encoding="utf-8")
+    for slot, html_text in sorted(slots.items()):
+        text = text.replace(slot, html_text, 1)
+    return text.encode("utf-8")
 
 
 def _sitemap_without(sitemap: Path, page_urls: list[str]) -> str:

@@ -6,9 +6,11 @@ No I/O and no templates here. Every list that reaches a page is sorted.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+
+import orjson
 from dataclasses import dataclass, field
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from . import charts, diffview, urls
 from .checks import RULES
@@ -17,6 +19,7 @@ from .highlight import rust_lines, text_html, title_html
 from .load import SKIPPING_RULES
 from .model import Example, Item
 from .pipeline import DatasetResult
+from .searchdb import SITE_PATH as SEARCH_DB, example_id
 
 # Output caps: what one page shows of a huge record or file (the rest: a note and the download).
 MAX_TEXT_CHARS = 50_000  # of a request, reasoning or system prompt on an example page
@@ -47,6 +50,7 @@ class SiteViews:
     copies: dict[str, tuple] = field(default_factory=dict)  # docs path → (file to copy, digest of its bytes or "", its (size, mtime) or None)
     nav: list = field(default_factory=list)
     shells: dict[str, str] = field(default_factory=dict)  # dataset stem → docs path of its shell page
+    slots: dict[str, dict[str, str]] = field(default_factory=dict)  # site file → {slot: HTML} filled after mkdocs
     datasets: list = field(default_factory=list)  # DatasetViews, for the pages made lazily below
 
     def standalone_pages(self):
@@ -255,15 +259,6 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
     return Page(path, "example.html.j2", ctx, f"Example {ex.number} · {cfg.title}", standalone=True)
 
 
-def example_search_entry(dv: DatasetViews, ex: Example) -> dict:
-    """What search indexes for an example: its request and reasoning, nothing else."""
-    return {
-        "location": urls.page_url(urls.example(dv.stem, ex.record.line)),
-        "title": str(text_html(f"Example {ex.number}: {first_line(ex.record.user, 80)}")),
-        "text": str(text_html(clip_text(ex.record.user) + "\n" + clip_text(ex.think))),
-    }
-
-
 def short_name(name: str) -> str:
     return name if len(name) <= MAX_NAME_CHARS else name[: MAX_NAME_CHARS // 2] + " … " + name[-MAX_NAME_CHARS // 2 :]
 
@@ -410,36 +405,48 @@ def coverage_page(dv: DatasetViews) -> Page:
     return Page(page, "coverage.md.j2", ctx, "Coverage")
 
 
-def example_rows(dv: DatasetViews, from_page: str) -> dict:
+TABLE_PAGE = 50  # rows of a table's first page, written into the page itself
+SLOT_TABLE = "<!--slot:table-->"  # in table.md.j2 (escaped text cannot make it); filled after mkdocs (plan.py), so row edits never rerun mkdocs
+
+EXAMPLE_COLUMNS = [
+    # key (a column of the `ex` table in searchdb), label, type
+    ("number", "#", "number"),
+    ("line", "Line", "number"),
+    ("request", "Request", "text"),
+    ("items", "Items covered", "text"),
+    ("files", "Files", "text"),
+    ("lines", "Lines", "number"),
+    ("status", "Status", "text"),
+    ("findings", "Findings", "number"),
+]
+FINDING_COLUMNS = [("severity", "Severity", "text"), ("rule", "Rule", "text"), ("location", "Where", "text"), ("message", "Finding", "text")]
+LINK_COLUMN = {"examples": "request", "findings": "location"}
+
+
+def example_rows(dv: DatasetViews, from_page: str, limit: int | None = TABLE_PAGE) -> list[dict]:
+    """The examples table's rows in number order (the first `limit`), as the page shows them."""
     rows = []
     example_href = urls.example_hrefs(from_page, dv.stem)
-    per_block: dict[int, tuple] = {}  # examples quoting one code block share its Coverage object
-    for ex in dv.examples:
+    for ex in dv.examples[:limit]:
         cov = ex.coverage
-        block = per_block.get(id(cov))
-        if block is None:
-            items = [dv.items_by_ident[i] for i in cov.full if i in dv.items_by_ident]
-            names = [i.name for i in items if i.kind != "use"]
-            files = sorted({p.rsplit("/", 1)[-1] for p, _, _ in cov.lines})
-            block = per_block[id(cov)] = (cov, visible("; ".join(map(short_name, names))), " ".join(urls.slug(n) for n in names), visible(", ".join(files)), sum(e - s + 1 for _, s, e in cov.lines))
-        rows.append([ex.number, ex.record.line, visible(first_line(ex.record.user)), *block[1:], ex.status, len(ex.findings), example_href(ex.record.line)])
-    return {
-        "columns": [
-            {"key": "number", "label": "#", "type": "number"},
-            {"key": "line", "label": "Line", "type": "number"},
-            {"key": "request", "label": "Request", "type": "text", "link": True},
-            {"key": "items", "label": "Items covered", "type": "text"},
-            {"key": "item_slugs", "label": "", "type": "hidden", "filter": "item"},
-            {"key": "files", "label": "Files", "type": "text", "filter": "select", "split": ", "},
-            {"key": "lines", "label": "Lines", "type": "number"},
-            {"key": "status", "label": "Status", "type": "text", "filter": "select"},
-            {"key": "findings", "label": "Findings", "type": "number"},
-        ],
-        "rows": rows,
-    }
+        items = [dv.items_by_ident[i] for i in cov.full if i in dv.items_by_ident]
+        rows.append(
+            {
+                "number": ex.number,
+                "line": ex.record.line,
+                "request": visible(first_line(ex.record.user)),
+                "items": visible("; ".join(short_name(i.name) for i in items if i.kind != "use")),
+                "files": visible(", ".join(sorted({p.rsplit("/", 1)[-1] for p, _, _ in cov.lines}))),
+                "lines": sum(e - s + 1 for _, s, e in cov.lines),
+                "status": ex.status,
+                "findings": len(ex.findings),
+                "href": example_href(ex.record.line),
+            }
+        )
+    return rows
 
 
-def finding_rows(dv: DatasetViews, from_page: str) -> dict:
+def finding_rows(dv: DatasetViews, from_page: str, limit: int | None = TABLE_PAGE) -> list[dict]:
     rows = []
     jsonl = str(dv.r.config.jsonl)
     line_to_key = {ex.record.line: ex for ex in dv.examples}
@@ -449,16 +456,39 @@ def finding_rows(dv: DatasetViews, from_page: str) -> dict:
             href = urls.href(from_page, urls.example(dv.stem, f.line))
         elif f.path in dv.with_source and f.line:
             href = urls.href(from_page, urls.source(dv.stem, f.path), urls.line_anchor(f.line))
-        rows.append([f.severity, f.rule, visible(f.location()), visible(f.message), href])
-    rows.sort(key=lambda r: (SEVERITY_ORDER[r[0]], r[1], r[2]))
+        rows.append({"severity": f.severity, "rule": f.rule, "location": visible(f.location()), "message": visible(f.message), "href": href})
+    rows.sort(key=lambda r: (SEVERITY_ORDER[r["severity"]], r["rule"], r["location"]))
+    return rows[:limit]
+
+
+def table_html(kind: str, columns, rows: list[dict], total: int) -> str:
+    """A table's first page as plain HTML (it reads and links without JavaScript); site.js
+    takes it over for sorting, filtering and paging against the search database."""
+    link = LINK_COLUMN[kind]
+    head = "".join(f'<th scope="col" data-key="{k}" data-type="{t}">{escape(label)}</th>' for k, label, t in columns)
+    body = []
+    for r in rows:
+        cells = []
+        for k, _, _ in columns:
+            cls = f' class="status-cell status-{escape(r[k])}"' if k in ("status", "severity") else ""
+            value = escape(str(r[k]))
+            cells.append(f'<td{cls}><a href="{escape(r["href"])}">{value}</a></td>' if k == link and r["href"] else f"<td{cls}>{value}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    more = f'<p class="table-more">The first {len(rows)} of {total} rows; sorting, filtering and the other pages need JavaScript and the site served over HTTP.</p>' if total > len(rows) else ""
+    return (
+        '<div class="table-scroll"><table class="datatable-rows">'
+        f"<thead><tr>{head}</tr></thead><tbody>\n" + "\n".join(body) + "\n</tbody></table></div>" + more
+    )
+
+
+def table_options(dv: DatasetViews, kind: str) -> dict:
+    """Values of the table's select filters (small: bounded by the scope and the rules)."""
+    if kind == "examples":
+        paths = sorted({p for ex in dv.examples for p, _, _ in ex.coverage.lines})
+        return {"files": [[p, p.rsplit("/", 1)[-1]] for p in paths], "status": [[s, s] for s in sorted({ex.status for ex in dv.examples})]}
     return {
-        "columns": [
-            {"key": "severity", "label": "Severity", "type": "text", "filter": "select"},
-            {"key": "rule", "label": "Rule", "type": "text", "filter": "select"},
-            {"key": "location", "label": "Where", "type": "text", "link": True},
-            {"key": "message", "label": "Finding", "type": "text"},
-        ],
-        "rows": rows,
+        "severity": [[s, s] for s in sorted({f.severity for f in dv.r.findings}, key=SEVERITY_ORDER.__getitem__)],
+        "rule": [[r, r] for r in sorted({f.rule for f in dv.r.findings})],
     }
 
 
@@ -522,13 +552,18 @@ def build_views(results: list[DatasetResult], diffs: dict | None = None) -> Site
         site.pages.append(dataset_home_page(dv))
         site.data.update(histogram_files(dv))
         ex_page = urls.examples_index(stem)
-        data_ex = urls.data_file(stem, "examples.json")
-        site.data[data_ex] = example_rows(dv, ex_page)
-        site.pages.append(Page(ex_page, "table.md.j2", {"title": "Examples", "dataset_title": r.config.title, "data_href": urls.href(ex_page, data_ex), "kind": "examples", "count": len(dv.examples), "default_sort": 0, "rules": []}, "Examples"))
         f_page = urls.findings(stem)
-        data_f = urls.data_file(stem, "findings.json")
-        site.data[data_f] = finding_rows(dv, f_page)
-        site.pages.append(Page(f_page, "table.md.j2", {"title": "Findings", "dataset_title": r.config.title, "data_href": urls.href(f_page, data_f), "kind": "findings", "count": len(r.findings), "default_sort": -1, "rules": rule_reference(r.config)}, "Findings"))
+        for kind, page, cols, rows, total, title, rules in (
+            ("examples", ex_page, EXAMPLE_COLUMNS, example_rows(dv, ex_page), len(dv.examples), "Examples", []),
+            ("findings", f_page, FINDING_COLUMNS, finding_rows(dv, f_page), len(r.findings), "Findings", rule_reference(r.config)),
+        ):
+            ctx = {
+                "title": title, "dataset_title": r.config.title, "kind": kind, "count": total, "stem": stem,
+                "db_href": urls.href(page, SEARCH_DB), "examples_url": urls.page_url(urls.example(stem, 1))[: -len("line-1/")],
+                "id_range": f"{example_id(len(site.datasets), 0)} {example_id(len(site.datasets) + 1, 0) - 1}" if kind == "examples" else "", "options": orjson.dumps(table_options(dv, kind)).decode(), "rules": rules,
+            }
+            site.pages.append(Page(page, "table.md.j2", ctx, title))
+            site.slots[urls.page_url(page) + "index.html"] = {SLOT_TABLE: table_html(kind, cols, rows, total)}
         site.pages.append(coverage_page(dv))
         site.copies[urls.data_file(stem, r.config.jsonl.name)] = (r.config.jsonl, r.file_digest, r.file_stat)
         sources = []

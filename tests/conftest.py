@@ -115,21 +115,13 @@ def browser():
 
 
 class Served:
-    """A folder served over HTTP on 127.0.0.1 (a thread, stopped at teardown)."""
+    """A folder served over HTTP on 127.0.0.1 (a thread, stopped at teardown), answering Range
+    requests as GitHub Pages or nginx do (the search reads its database in pieces)."""
 
     def __init__(self, folder: Path):
-        import functools
-        import threading
-        from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+        from generator.rangeserve import serve_in_thread
 
-        class Quiet(SimpleHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        self.httpd, self.base = serve_in_thread(folder)
 
     def close(self):
         self.httpd.shutdown()

@@ -119,7 +119,8 @@ def test_payloads_are_visible_and_never_execute(hostile_site, browser):
         page.goto(f"{server.base}/site/datasets/hostile/findings/")
         page.wait_for_selector(".datatable[data-ready='1']")
         page.locator("select[data-col='rule']").select_option("schema.think-tags")
-        rows = page.locator(".datatable-json tbody tr")
+        page.wait_for_selector(".datatable[data-done='1']")
+        rows = page.locator(".datatable-rows tbody tr")
         assert rows.count() >= 1
         rows.first.locator("a").click()
         page.wait_for_load_state("load")
@@ -127,12 +128,14 @@ def test_payloads_are_visible_and_never_execute(hostile_site, browser):
         assert page.locator(".finding[data-rule='schema.think-tags']").count() == 2  # in the request and in the reasoning
         # search results render record text too: it must stay text there as well
         page.goto(f"{server.base}/site/")
-        page.wait_for_load_state("networkidle")
-        page.locator("input.md-search__input").click()
-        page.keyboard.type("Request with script")
-        page.wait_for_selector(".md-search-result__item", timeout=15000)
-        assert page.evaluate("Object.keys(window).filter(k => k.startsWith('__pwned'))") == []
-        assert page.locator(".md-search-result img, .md-search-result iframe, .md-search-result script").count() == 0
+        for query in ("Request with script", "script", "onerror", "img", "iframe", "svg"):
+            page.locator("input.site-search__input").fill(query)
+            page.wait_for_function("q => { const b = document.querySelector('.site-search'); return b.getAttribute('data-query') === q && b.getAttribute('data-busy') === '0'; }", arg=query, timeout=30000)
+            assert page.locator(".site-search__result").count() >= 1, query
+            assert page.evaluate("Object.keys(window).filter(k => k.startsWith('__pwned'))") == []
+            # only our own elements in a result: record text is text nodes and <mark>s
+            tags = page.evaluate("() => [...document.querySelectorAll('.site-search__results *')].map(e => e.tagName.toLowerCase())")
+            assert set(tags) <= {"li", "a", "span", "mark"}, query
         assert page.errors == []
         assert page.blocked == []
         page.goto(f"{server.base}/site/datasets/hostile/examples/line-{names.index('script') + 1}/")

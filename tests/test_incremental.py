@@ -18,7 +18,7 @@ from generator.__main__ import main
 from generator.memo import Memo, read_memo, write_memo
 
 from conftest import CORPUS, ROOT
-from test_site import copy_project, digest_tree
+from test_site import copy_project, digest_tree, site_db
 
 EXAMPLES = "site/datasets/retry_state_machine/examples"
 
@@ -34,6 +34,11 @@ def fresh_digest(project: Path, tmp: Path, name: str) -> dict[str, str]:
 
 def stamps(site: Path) -> dict[str, tuple[int, int]]:
     return {p.relative_to(site).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns) for p in site.rglob("*") if p.is_file()}
+
+
+def findings_text(site: Path) -> str:
+    """Every finding's message, as the findings table reads them from the search database."""
+    return "\n".join(m for (m,) in site_db(site, "SELECT message FROM finding ORDER BY id"))
 
 
 def edit_line(jsonl: Path, n: int, change) -> None:
@@ -94,9 +99,9 @@ def test_edits_rebuilt_in_place_equal_builds_from_nothing(project, tmp_path):
     assert pages == {"datasets/retry_state_machine/examples/line-10/index.html"}
     assert changed <= pages | {
         ".generated-site",
-        "search/search_index.json",
-        "datasets/retry_state_machine/data/examples.json",
-        "datasets/retry_state_machine/data/findings.json",
+        "search/site.sqlite3",
+        "search/version.txt",
+        "datasets/retry_state_machine/examples/index.html",  # when the row is on the table's first page
         "datasets/retry_state_machine/data/retry_state_machine.jsonl",
     }, changed - pages
     # 2. a reasoning that names a function nobody wrote: a new finding, new counts
@@ -188,12 +193,11 @@ def test_a_last_line_without_newline_is_judged_again_when_one_is_added(project, 
     with open(jsonl, "ab") as fh:
         fh.write(b'{"type": "chatml", "messages": [')
     assert build_in(project, project / "build", project / "site") == 0
-    findings = (project / "site/datasets/retry_state_machine/data/findings.json").read_text()
-    assert "truncated line" in findings
+    assert "truncated line" in findings_text(project / "site")
     with open(jsonl, "ab") as fh:
         fh.write(b"\n")
     assert build_in(project, project / "build", project / "site") == 0
-    assert "truncated line" not in (project / "site/datasets/retry_state_machine/data/findings.json").read_text()
+    assert "truncated line" not in findings_text(project / "site")
     assert digest_tree(project / "site") == fresh_digest(project, tmp_path, "fresh")
 
 
@@ -212,7 +216,7 @@ def test_findings_kept_for_a_checkout_are_not_reused_from_the_lock(project, tmp_
     fresh = ["build", "--work", str(tmp_path / "fw"), "--out", str(tmp_path / "fs"), "--quiet"]
     assert main(fresh) == 0
     assert digest_tree(project / "site") == digest_tree(tmp_path / "fs")
-    assert "acker" in (project / "site/datasets/retry_state_machine/data/findings.json").read_text()
+    assert "acker" in findings_text(project / "site")
 
 
 def test_a_symlink_in_the_site_is_replaced_not_written_through(project, tmp_path):
@@ -315,3 +319,12 @@ def test_leftovers_of_killed_builds_go_and_look_alike_folders_stay(project):
     assert build_in(project, project / "build", project / "site") == 0
     assert [f.exists() for f in mine] == [False, False]
     assert [f.exists() for f in theirs] == [True, True, True]
+
+
+def test_a_damaged_search_database_in_the_work_folder_is_rebuilt(project, tmp_path):
+    """The work folder's database is a cache like the rest: garbage in it means a fresh one."""
+    db = project / "build" / "search" / "site.sqlite3"
+    assert db.exists()
+    db.write_bytes(b"not a database" * 100)
+    assert build_in(project, project / "build", project / "site") == 0
+    assert digest_tree(project / "site") == fresh_digest(project, tmp_path, "fresh")

@@ -49,6 +49,10 @@ def test_serve_rebuilds_when_the_jsonl_changes(tmp_path):
     try:
         wait_for(lambda: "Example 1" in get(base + "datasets/ds/examples/line-1/"))
         first_id = get(base + "__build_id")
+        # the search reads its database in pieces: serve answers Range requests
+        req = urllib.request.Request(base + "search/site.sqlite3", headers={"Range": "bytes=0-15"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            assert r.status == 206 and r.read() == b"SQLite format 3\x00"
         assert "livereload.js" in get(base + "datasets/ds/examples/line-1/")
         before = jsonl.read_bytes()
         extra = dumps(recs[0]).replace(b"keeps retrying", b"keeps on retrying after an edit")

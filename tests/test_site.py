@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sqlite3
 import shutil
 from pathlib import Path
 
@@ -25,7 +26,45 @@ def build(tmp: Path, *args: str) -> int:
 
 
 def digest_tree(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+    """Each file's digest; the search database by its rows (its page layout depends on the
+    history of its updates, its rows must not)."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            rel = p.relative_to(root).as_posix()
+            out[rel] = db_digest(p) if rel == "search/site.sqlite3" else hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+DB_DUMP = {  # every table of searchdb, with row ids replaced by the keys they stand for
+    "doc": "SELECT key, kind, dataset, number, url, title, covered, first, request, think FROM doc",
+    "tok": "SELECT d.key, t.defines, t.idents, t.items, t.files, t.parts FROM tok t JOIN doc d ON d.id = t.id",
+    "ex": "SELECT d.key, e.dataset, e.number, e.line, e.request, e.items, e.files, e.lines, e.status, e.findings FROM ex e JOIN doc d ON d.id = e.id",
+    "doc_file": "SELECT f.file, d.key, f.dataset FROM doc_file f JOIN doc d ON d.id = f.doc",
+    "doc_item": "SELECT i.item, d.key, i.dataset, i.slug FROM doc_item i JOIN doc d ON d.id = i.doc",
+    "block": "SELECT key, idents, parts FROM block",
+    "doc_block": "SELECT b.key, d.key FROM doc_block x JOIN block b ON b.id = x.block JOIN doc d ON d.id = x.doc",
+    "finding": "SELECT f.key, f.dataset, f.sev_order, f.severity, f.rule, f.location, f.message, f.url, f.line, coalesce(d.key, '') FROM finding f LEFT JOIN doc d ON d.id = f.doc",
+    "facet": "SELECT * FROM facet",
+    "meta": "SELECT * FROM meta",
+}
+
+
+def db_digest(path: Path) -> str:
+    """A digest of the database's rows, after FTS5 has checked each full-text index against them."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "db.sqlite3"
+        copy.write_bytes(path.read_bytes())
+        con = sqlite3.connect(copy)
+        try:
+            for table in ("text_fts", "ident_fts", "block_fts", "finding_fts"):
+                con.execute(f"INSERT INTO {table}({table}) VALUES ('integrity-check')")
+            dump = {name: sorted(con.execute(sql).fetchall(), key=repr) for name, sql in DB_DUMP.items()}
+        finally:
+            con.close()
+    return "db:" + hashlib.sha256(orjson.dumps(dump)).hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -136,21 +175,35 @@ def test_coverage_page_lists_names_the_source_does_not_define(committed_site):
     assert "RetrySchedule is named by the scope but the source defines no such item" in text
 
 
+def site_db(site: Path, sql: str, params=()) -> list[tuple]:
+    """Rows of a query on the site's search and table database (what the browser reads)."""
+    con = sqlite3.connect(f"file:{site / 'search/site.sqlite3'}?mode=ro", uri=True)
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
 def test_findings_appear_on_example_pages_and_in_the_findings_data(fixture_site):
     site, jsonl = fixture_site
     html = (site / "datasets/fixture/examples/line-17/index.html").read_text()  # RetryState, shifted by the broken line
     assert 'data-rule="reasoning.unknown-identifier"' in html
-    data = orjson.loads((site / "datasets/fixture/data/findings.json").read_bytes())
-    rows = {(r[1], r[2]) for r in data["rows"]}
-    assert ("reasoning.unknown-identifier", f"{jsonl}:17") in rows
-    assert ("schema.json", f"{jsonl}:4") in rows
+    rows = set(site_db(site, "SELECT rule, location, url FROM finding WHERE dataset = 'fixture'"))
+    assert ("reasoning.unknown-identifier", f"{jsonl}:17", "datasets/fixture/examples/line-17/") in rows
+    assert ("schema.json", f"{jsonl}:4", "") in rows
+    # and the findings page lists them in its first page, without JavaScript
+    page = (site / "datasets/fixture/findings/index.html").read_text()
+    assert f'<a href="../examples/line-17/">{jsonl}:17</a>' in page
 
 
 def test_example_index_data_has_every_example(fixture_site):
     site, _ = fixture_site
-    data = orjson.loads((site / "datasets/fixture/data/examples.json").read_bytes())
-    assert [r[1] for r in data["rows"]] == [l for l in range(1, len(fixture_records()) + 2) if l != 4]
-    assert data["rows"][0][3] == "run_with_retries"
+    lines = [l for l in range(1, len(fixture_records()) + 2) if l != 4]
+    assert [r[0] for r in site_db(site, "SELECT line FROM ex WHERE dataset = 'fixture' ORDER BY number")] == lines
+    assert site_db(site, "SELECT items FROM ex WHERE dataset = 'fixture' AND number = 1") == [("run_with_retries",)]
+    # the first page of the table is in the page itself, each row linking its example
+    page = (site / "datasets/fixture/examples/index.html").read_text()
+    assert re.findall(r'<tr><td>\d+</td><td>(\d+)</td><td><a href="line-\1/">', page) == [str(l) for l in lines]
 
 
 def test_copy_button_carries_the_exact_jsonl_line(fixture_site):
@@ -169,6 +222,14 @@ def test_home_has_counts_provenance_and_license(committed_site):
     assert "23 examples" in text
     assert COMMIT in text
     assert "Copyright (c) 2021 Svix" in text and "MIT License" in text
+
+
+def test_the_site_ships_no_dead_weight_and_no_whole_index(committed_site):
+    """No source maps, no lunr (language files, worker, the index every page fetched)."""
+    files = [p.relative_to(committed_site).as_posix() for p in committed_site.rglob("*") if p.is_file()]
+    assert [f for f in files if f.endswith(".map") or "lunr" in f or f.startswith("search/search_index") or "/workers/search" in f] == []
+    assert [f for f in files if f.endswith(".json")] == []  # no table data loaded whole
+    assert {"search/site.sqlite3", "search/version.txt", "assets/vendor/sql.js-httpvfs/sql-wasm.wasm.gz", "assets/vendor/sql.js-httpvfs/LICENSE"} <= set(files)
 
 
 def test_offline_no_external_assets(committed_site):
@@ -251,9 +312,9 @@ def test_two_datasets_in_one_site(tmp_path, monkeypatch):
     assert (site / "datasets/second/examples/line-3/index.html").exists()
     assert not (site / "datasets/second/examples/line-4").exists()
     assert broken_links(site) == []
-    search = orjson.loads((site / "search/search_index.json").read_bytes())
-    locations = {d["location"] for d in search["docs"]}
+    locations = {u for (u,) in site_db(site, "SELECT url FROM doc WHERE kind = 'example'")}
     assert "datasets/second/examples/line-1/" in locations and "datasets/retry_state_machine/examples/line-23/" in locations
+    assert site_db(site, "SELECT value, count FROM facet WHERE kind = 'dataset'") == [("retry_state_machine", 23), ("second", 3)]
 
 
 def test_empty_dataset_builds(tmp_path, monkeypatch):

@@ -1,0 +1,66 @@
+"""The search database's pieces: identifier tokens, the Range server, what the site ships."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import pytest
+
+from generator.rangeserve import parse_range, serve_in_thread
+from generator.searchdb import identifier_tokens
+
+
+def test_identifiers_are_indexed_as_written_and_by_every_run_of_their_parts():
+    exact, parts = identifier_tokens("Call `Retry::run` via crate::core::retry::Retry, then `should_retry()`; see core/retry.rs.")
+    assert {"retry::run", "retry", "run", "should_retry", "crate::core::retry::retry", "core::retry", "retry::retry", "core/retry.rs", "retry.rs"} <= exact
+    assert "call" not in exact and "via" not in exact and "then" not in exact  # prose stays in the text index
+    assert {"should"} <= parts
+    exact, parts = identifier_tokens("let d = Duration::from_millis(5); MessageAttemptExhausted", code=True)
+    assert {"duration::from_millis", "from_millis", "duration", "let", "d", "messageattemptexhausted"} <= exact
+    assert {"message", "attempt", "exhausted", "from", "millis"} <= parts
+
+
+def test_a_long_chain_is_bounded():
+    exact, _ = identifier_tokens("::".join(f"a{i}" for i in range(500)), code=True)
+    assert len(exact) <= 8 * 9 // 2 + 1
+
+
+@pytest.mark.parametrize(
+    "header, size, expected",
+    [
+        ("bytes=0-3", 10, (0, 3)),
+        ("bytes=4-", 10, (4, 9)),
+        ("bytes=-3", 10, (7, 9)),
+        ("bytes=5-100", 10, (5, 9)),
+        ("bytes=10-12", 10, False),
+        ("bytes=5-2", 10, False),
+        ("bytes=0-1,4-5", 10, None),  # several ranges: the whole file
+        ("items=0-1", 10, None),
+        (None, 10, None),
+    ],
+)
+def test_range_header(header, size, expected):
+    assert parse_range(header, size) == expected
+
+
+def test_the_server_answers_range_requests(tmp_path):
+    (tmp_path / "db.sqlite3").write_bytes(bytes(range(256)) * 40)
+    httpd, base = serve_in_thread(tmp_path)
+    try:
+        req = urllib.request.Request(base + "/db.sqlite3", method="HEAD")
+        with urllib.request.urlopen(req) as r:
+            assert r.headers["Accept-Ranges"] == "bytes" and r.headers["Content-Length"] == "10240"
+        req = urllib.request.Request(base + "/db.sqlite3", headers={"Range": "bytes=4096-8191"})
+        with urllib.request.urlopen(req) as r:
+            assert r.status == 206
+            assert r.headers["Content-Range"] == "bytes 4096-8191/10240"
+            assert r.read() == (bytes(range(256)) * 40)[4096:8192]
+        req = urllib.request.Request(base + "/db.sqlite3", headers={"Range": "bytes=20000-"})
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(req)
+        assert e.value.code == 416
+        with urllib.request.urlopen(base + "/db.sqlite3") as r:  # no Range: the whole file
+            assert r.status == 200 and len(r.read()) == 10240
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
