@@ -260,7 +260,7 @@ def test_mkdocs_yml_outside_the_allowlist_is_refused(tmp_path, capsys, monkeypat
     cfg = project / "mkdocs.yml"
     text = cfg.read_text()
     if extra.startswith("plugins"):
-        text = text.replace("plugins:\n  - search\n", "")
+        text = without_plugins(text)
     cfg.write_text(text + extra)
     line = next(n for n, l in enumerate((text + extra).splitlines(), 1) if marker in l)
     monkeypatch.setenv("MY_SECRET", "hunter2")
@@ -271,19 +271,20 @@ def test_mkdocs_yml_outside_the_allowlist_is_refused(tmp_path, capsys, monkeypat
     assert not (tmp_path / "PWNED").exists() and not (project / "site").exists()
 
 
-@pytest.mark.parametrize(
-    "edit",
-    [
-        lambda t: t,
-        lambda t: t.replace("plugins:\n  - search\n", "plugins: []\n"),
-        lambda t: t.replace("plugins:\n  - search\n", ""),
-    ],
-)
-def test_the_projects_mkdocs_yml_and_no_plugins_pass(tmp_path, edit):
+def without_plugins(text: str) -> str:
+    """mkdocs.yml without its plugins entry (`plugins: []` or a block list)."""
+    import re
+
+    return re.sub(r"(?m)^plugins:.*\n(?:[ \t]+-.*\n)*", "", text)
+
+
+@pytest.mark.parametrize("plugins", [None, "", "plugins: []\n", "plugins:\n  - search\n", "plugins:\n  - search:\n      lang: en\n"])
+def test_the_projects_mkdocs_yml_and_no_plugins_pass(tmp_path, plugins):
     from generator.mkconfig import check_mkdocs_yml
 
+    text = (ROOT / "mkdocs.yml").read_text()
     cfg = tmp_path / "mkdocs.yml"
-    cfg.write_text(edit((ROOT / "mkdocs.yml").read_text()))
+    cfg.write_text(text if plugins is None else without_plugins(text) + plugins)
     check_mkdocs_yml(cfg)
 
 
