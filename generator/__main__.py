@@ -48,11 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
         from .rangeserve import preview
 
-        host, _, port = args.dev_addr.rpartition(":")
-        if not host or not port.isdigit():
-            print(f"error: --dev-addr {args.dev_addr!r}: expected HOST:PORT, e.g. 127.0.0.1:8000", file=sys.stderr)
-            return 2
-        return preview(Path(args.folder), host, int(port))
+        return preview(Path(args.folder), args.dev_addr)
     from .index import default_source_root
     from .build import BuildError
     from .write import OutputError

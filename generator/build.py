@@ -719,15 +719,17 @@ def serve(args, source_root) -> int:
     hand-written page changes; open pages reload themselves after each rebuild."""
     import functools
 
-    from .rangeserve import RangeRequestHandler
+    from .rangeserve import AddressError, LocalRangeHandler, allowed_hosts, listen, parse_dev_addr
 
     root = project_root()
     work = Path(args.work)
     out = work / "serve-site"
     paths = discover(args.dataset, root)
-    host, port = parse_dev_addr(args.dev_addr)
+    try:
+        host, port = parse_dev_addr(args.dev_addr)
+    except AddressError as e:
+        raise BuildError(str(e)) from None
     url_host = f"[{host}]" if ":" in host else host
-    allowed = allowed_hosts(host)
     state = {"build": 0}
 
     def rebuild() -> None:
@@ -735,16 +737,8 @@ def serve(args, source_root) -> int:
         if ok:
             state["build"] += 1
 
-    class Handler(RangeRequestHandler):  # Range: the search reads its database in pieces
-        def parse_request(self):
-            """Only requests addressed to this machine by name (DNS rebinding: a page of
-            another site whose name now points here must not read the site)."""
-            if not super().parse_request():
-                return False
-            if not host_allowed(self.headers.get("Host"), allowed):
-                self.send_error(421, "Misdirected Request: this server answers localhost only")
-                return False
-            return True
+    class Handler(LocalRangeHandler):  # Range: the search reads its database in pieces
+        allowed = allowed_hosts(host)
 
         def do_GET(self):
             if self.path == "/__build_id":
@@ -761,7 +755,10 @@ def serve(args, source_root) -> int:
         def log_message(self, *a):
             pass
 
-    httpd = listen(host, port, args.dev_addr, functools.partial(Handler, directory=str(out)))
+    try:
+        httpd = listen(host, port, args.dev_addr, functools.partial(Handler, directory=str(out)))
+    except AddressError as e:
+        raise BuildError(str(e)) from None
     try:
         rebuild()
     except BaseException:
@@ -806,50 +803,3 @@ def serve(args, source_root) -> int:
         stop.set()
         httpd.server_close()
     return 0
-
-
-def parse_dev_addr(addr: str) -> tuple[str, int]:
-    """HOST:PORT, [IPv6]:PORT → (host without brackets, port); BuildError when malformed."""
-    host, sep, port = addr.rpartition(":")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif ":" in host:
-        host = ""  # an IPv6 address needs brackets
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise BuildError(f"--dev-addr {addr!r}: expected HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:8000 or [::1]:8000")
-    return host, int(port)
-
-
-def allowed_hosts(bound: str) -> set[str]:
-    """Host header names the server answers to: localhost and the address it is bound to."""
-    return {"localhost", "127.0.0.1", "::1", bound.lower()}
-
-
-def host_allowed(header: str | None, allowed: set[str]) -> bool:
-    if not header:
-        return False
-    name = header.strip().lower()
-    if name.startswith("["):  # [v6]:port
-        name, sep, rest = name[1:].partition("]")
-        if not sep or (rest and not (rest.startswith(":") and rest[1:].isdigit())):
-            return False
-    elif ":" in name:
-        name, _, port = name.rpartition(":")
-        if not port.isdigit():
-            return False
-    return name.rstrip(".") in allowed
-
-
-def listen(host: str, port: int, addr: str, handler):
-    """A threading HTTP server bound to host:port (IPv4 or IPv6); BuildError when it cannot be."""
-    import socket
-    from http.server import ThreadingHTTPServer
-
-    class Server(ThreadingHTTPServer):
-        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
-
-    try:
-        return Server((host, port), handler)
-    except (OSError, OverflowError) as e:
-        reason = getattr(e, "strerror", None) or str(e)
-        raise BuildError(f"--dev-addr {addr}: cannot listen there ({reason})") from None
