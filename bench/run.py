@@ -75,12 +75,12 @@ def measure_pipeline(jsonl: Path, source_root: Path, work: Path, out: Path) -> d
 
 
 def measure_diff(changed: Path, original: Path, source_root: Path) -> dict:
-    """`python -m generator diff --dataset CHANGED --against ORIGINAL`, in process: both
+    """`python -m generator diff --dataset CHANGED --against file:ORIGINAL`, in process: both
     versions through the check pipeline, matched and compared."""
     from generator.against import compare_dataset
 
     t0 = time.perf_counter()
-    d, _ = compare_dataset(changed, str(original), source_root)
+    d, _ = compare_dataset(changed, f"file:{original}", source_root)  # a file, never taken for a ref
     return {"total_seconds": time.perf_counter() - t0, "peak_mb": peak_mb(), "counts": d.counts(), "new_findings": len(d.new_findings), "fixed": len(d.fixed_findings)}
 
 

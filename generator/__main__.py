@@ -20,7 +20,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--site-url", metavar="URL", help="the URL the site is served from (sub-paths work)")
     b.add_argument("--strict", action="store_true", help="exit non-zero when any line of a dataset is reported")
     b.add_argument("--quiet", action="store_true", help="print only the summary")
-    b.add_argument("--compare", metavar="REF|FILE", help="add a Changes page per dataset: what changed since a git ref or against another JSONL")
+    b.add_argument("--compare", metavar="REF|FILE", help="add a Changes page per dataset: what changed since a git ref, or against another JSONL given as ./PATH, /PATH or file:PATH")
     s = sub.add_parser("serve", help="build, serve on localhost, rebuild when a JSONL or config changes")
     _common(s)
     s.add_argument("--work", default="build", metavar="DIR")
@@ -35,7 +35,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--format", choices=("text", "json", "github"), default="text")
     d = sub.add_parser("diff", help="what a change adds, removes, rewrites and moves: compare each dataset with a git ref or another JSONL")
     _common(d)
-    d.add_argument("--against", required=True, metavar="REF|FILE", help="a git ref of the repository holding the dataset, or a JSONL file")
+    d.add_argument("--against", required=True, metavar="REF|FILE", help="a git ref of the repository holding the dataset (origin/main), or a JSONL file given as ./PATH, /PATH or file:PATH (a bare name is always a ref)")
     d.add_argument("--format", choices=("text", "json", "github"), default="text")
     d.add_argument("--fail-on", choices=("new-errors",), help="exit 1 when the change introduces an error-level finding")
     return ap
@@ -48,11 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
         from .rangeserve import preview
 
-        host, _, port = args.dev_addr.rpartition(":")
-        if not host or not port.isdigit():
-            print(f"error: --dev-addr {args.dev_addr!r}: expected HOST:PORT, e.g. 127.0.0.1:8000", file=sys.stderr)
-            return 2
-        return preview(Path(args.folder), host, int(port))
+        return preview(Path(args.folder), args.dev_addr)
     from .index import default_source_root
     from .build import BuildError
     from .write import OutputError

@@ -26,6 +26,7 @@ class OldVersion:
     lock: bytes | None
     label: str  # the ref or file as given
     present: bool = True  # False: the dataset does not exist at the ref (all its records are new)
+    names: tuple[str, str, str] | None = None  # how to name its JSONL, config and lock in messages
 
 
 def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -43,32 +44,62 @@ def _one_line(data: bytes) -> str:
     return text[-1] if text else "failed"
 
 
+FILE_PREFIX = "file:"
+
+
+def as_file(against: str) -> Path | None:
+    """The file `against` names, or None when it names a git ref. A file is only ever given in
+    an explicit path form: `file:PATH`, or a path starting with `/`, `./` or `../` (no git ref
+    can start so). A bare value is a ref; a checkout cannot turn it into a file by adding one."""
+    if against.startswith(FILE_PREFIX):
+        return Path(against[len(FILE_PREFIX) :])
+    if against.startswith(("/", "./", "../")):
+        return Path(against)
+    return None
+
+
+def check_against(against: str, option: str = "--against") -> None:
+    """Refuse an empty value, or a bare one that is also a path (which was meant?)."""
+    if not against.strip():
+        raise AgainstError(f"{option} is empty: give a git ref (origin/main) or a file (./old.jsonl, /abs/old.jsonl, file:old.jsonl)")
+    if as_file(against) is None and os.path.lexists(against):
+        raise AgainstError(f"{option} {against}: names a path here, and a bare value is a git ref (a file added by a checkout could pose as one); write ./{against} or file:{against} for the file, refs/…/{against} for the ref")
+
+
 def read_old(path: Path, against: str) -> OldVersion:
-    """The old version of dataset `path`: `against` is a file when one exists by that name,
+    """The old version of dataset `path`: a file when `against` is in a path form (as_file),
     else a git ref."""
-    candidate = Path(against)
+    check_against(against)
+    candidate = as_file(against)
+    if candidate is None:
+        return _from_git(path, against)
     if candidate.is_dir():
-        raise AgainstError(f"{against}: is a folder; --against takes a JSONL file or a git ref")
-    if candidate.is_file():
-        return OldVersion(_read(candidate), _sibling(candidate, ".toml"), _sibling(candidate, ".lock.json"), against)
-    return _from_git(path, against)
+        raise AgainstError(f"{candidate}: is a folder; --against takes a JSONL file or a git ref")
+    if not os.path.lexists(candidate):
+        raise AgainstError(f"{candidate}: no such file")
+    config, lock = candidate.with_name(candidate.stem + ".toml"), candidate.with_name(candidate.stem + ".lock.json")
+    return OldVersion(_read(candidate), _sibling(config), _sibling(lock), against,
+                      names=(str(candidate), str(config), str(lock)))
 
 
 def _read(path: Path) -> bytes:
+    from .load import DatasetUnreadable, read_input
+
     try:
-        return path.read_bytes()
+        return read_input(path)
+    except DatasetUnreadable as e:
+        raise AgainstError(str(e)) from None
     except OSError as e:
         raise AgainstError(f"{path}: cannot be read ({e.strerror})") from None
 
 
-def _sibling(jsonl: Path, suffix: str) -> bytes | None:
-    p = jsonl.with_name(jsonl.stem + suffix)
+def _sibling(p: Path) -> bytes | None:
     return _read(p) if p.is_file() else None
 
 
 def _from_git(path: Path, ref: str) -> OldVersion:
     if not ref or ref.startswith("-") or any(c in ref for c in "\0\n\r") or ":" in ref:
-        raise AgainstError(f"{ref!r}: not a usable git ref (and no such file)")
+        raise AgainstError(f"{ref!r}: not a usable git ref (a file is given as ./PATH, /PATH or file:PATH)")
     if not path.is_file():
         raise AgainstError(f"{path}: no such file")
     folder = path.resolve().parent
@@ -78,7 +109,7 @@ def _from_git(path: Path, ref: str) -> OldVersion:
     root = Path(top.stdout.decode("utf-8", "surrogateescape").strip()).resolve()
     verify = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if verify.returncode != 0:
-        raise AgainstError(f"{ref}: unknown git ref in {root}")
+        raise AgainstError(f"{ref}: unknown git ref in {root} (a file is given as ./PATH, /PATH or file:PATH)")
     commit = verify.stdout.decode().strip()
     try:
         rel = path.resolve().relative_to(root).as_posix()
@@ -96,7 +127,8 @@ def _from_git(path: Path, ref: str) -> OldVersion:
 
     stem_rel = rel[: -len(path.suffix)] if path.suffix else rel
     data = show(rel)
-    return OldVersion(data or b"", show(stem_rel + ".toml"), show(stem_rel + ".lock.json"), ref, data is not None)
+    names = tuple(f"{ref}:{r}" for r in (rel, stem_rel + ".toml", stem_rel + ".lock.json"))
+    return OldVersion(data or b"", show(stem_rel + ".toml"), show(stem_rel + ".lock.json"), ref, data is not None, names)
 
 
 def run_old(path: Path, old: OldVersion, source_root, timings=None, memo=None):
@@ -110,15 +142,26 @@ def run_old(path: Path, old: OldVersion, source_root, timings=None, memo=None):
         raise PipelineError(str(e)) from None
     with tempfile.TemporaryDirectory(prefix="dataset-diff-") as tmp:
         jsonl = Path(tmp) / path.name
+        toml, lock_path = Path(tmp) / (path.stem + ".toml"), Path(tmp) / (path.stem + ".lock.json")
+        names = list(old.names or (f"{path}@{old.label}",) * 3)
         jsonl.write_bytes(old.jsonl)
-        (Path(tmp) / (path.stem + ".toml")).write_bytes(old.config if old.config is not None else current.config_path.read_bytes())
-        lock = old.lock if old.lock is not None else (current.lock_path.read_bytes() if current.lock_path.is_file() else None)
+        if old.config is None:
+            names[1] = str(current.config_path)
+        toml.write_bytes(old.config if old.config is not None else current.config_path.read_bytes())
+        lock = old.lock
+        if lock is None and current.lock_path.is_file():
+            lock, names[2] = current.lock_path.read_bytes(), str(current.lock_path)
         if lock is not None:
-            (Path(tmp) / (path.stem + ".lock.json")).write_bytes(lock)
+            lock_path.write_bytes(lock)
         try:
             return run_one(jsonl, source_root, timings=timings, memo=memo)
         except PipelineError as e:
-            raise AgainstError(f"{path}@{old.label}: {str(e).replace(tmp + os.sep, '')}") from None
+            message = str(e)
+            if tmp not in message:  # not about the old version's files (e.g. the source root)
+                raise
+            for temp, name in zip((jsonl, toml, lock_path), names):
+                message = message.replace(str(temp), name)
+            raise AgainstError(f"{path}@{old.label}: {message.replace(tmp + os.sep, '')}") from None
 
 
 def compare_dataset(path: Path, against: str, source_root, new_result=None, timings=None):

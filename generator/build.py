@@ -18,6 +18,7 @@ import contextlib
 import fcntl
 import glob
 import hashlib
+import hmac
 import os
 import shutil
 import subprocess
@@ -224,8 +225,10 @@ def _read(path: Path) -> str:
 
 
 def run_mkdocs(config: Path, site_dir: Path) -> tuple[bool, str]:
-    cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site_dir)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    # -P: the project folder (the working directory) is not put on sys.path, so a `mkdocs/`
+    # or `markdown/` package added by a pull request is never imported in mkdocs' place.
+    cmd = [sys.executable, "-P", "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site_dir)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONSAFEPATH="1"))
     # --quiet would hide the warnings that --strict counts; keep only what matters instead.
     out = "\n".join(l for l in (proc.stdout + proc.stderr).splitlines() if not l.startswith(("INFO", "  - ")))
     return proc.returncode == 0, out.strip()
@@ -234,10 +237,43 @@ def run_mkdocs(config: Path, site_dir: Path) -> tuple[bool, str]:
 SITE_MARK = ".generated-site"  # in every site we write: only such a folder is ever replaced
 
 
+def tracked(root: Path, folder: Path) -> bool:
+    """Whether the git repository of the project tracks `folder` (or anything in it): a folder
+    a pull request can fill is no cache of ours. False outside a repository or without git."""
+    try:
+        proc = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--", os.path.abspath(folder)],
+                              capture_output=True, timeout=60, env=dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C"))
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0 and bool(proc.stdout.strip(b"\0"))
+
+
+def check_not_dangling_or_tracked(folder: Path, root: Path, option: str) -> None:
+    """A dangling link as --out/--work would make us create its target (anywhere); a folder
+    the repository tracks is the pull request's, not ours."""
+    if folder.is_symlink() and not folder.exists():
+        raise BuildError(f"{folder}: is a symbolic link to nothing ({os.readlink(folder)}); {option} must be a folder or a link to one")
+    if tracked(root, folder):
+        raise BuildError(f"{folder}: is tracked by git (committed to the repository); {option} must be a folder the build owns: remove it from the repository")
+
+
+def check_inputs(root: Path) -> None:
+    """The project's docs/ may not be a symbolic link (`ln -s .git docs` would publish
+    .git/config), and its mkdocs.yml must pass the allowlist (mkconfig.py)."""
+    from .mkconfig import check_mkdocs_yml
+    from .pipeline import PipelineError
+
+    docs = root / "docs"
+    if docs.is_symlink():
+        raise PipelineError(f"{docs}: is a symbolic link; docs/ must be a folder in the project")
+    check_mkdocs_yml(root / "mkdocs.yml")
+
+
 def check_output(out: Path, work: Path, root: Path, serving: bool = False) -> None:
     """Refuse an --out that is not ours to replace, or that overlaps the inputs: it may not be
     inside docs/, dataset/ or the work folder (the site would copy itself into itself), nor
     hold the project or the work folder. `serving`: serve's own site, inside its work folder."""
+    check_not_dangling_or_tracked(out, root, "--out")
     resolved = out.resolve()
     if out.name in ("", ".", "..") or resolved in (root.resolve(), (root / "docs").resolve(), (root / "dataset").resolve(), work.resolve()):
         raise BuildError(f"{out}: cannot be the site folder (it would replace the project's own files)")
@@ -261,7 +297,9 @@ _LEGACY_WORK = {".lock", "docs", "mkdocs.yml", "docs-keys.json", "mkdocs-out", "
 def check_work(work: Path, root: Path) -> None:
     """Refuse a --work that is not ours to write into (it gets a mark, like the site): the
     project, docs/, dataset/ or anything inside or around them, a file, an unmarked folder
-    with files in it."""
+    with files in it, a folder the repository tracks, one holding a symbolic link (we would
+    write or delete through it)."""
+    check_not_dangling_or_tracked(work, root, "--work")
     resolved = work.resolve()
     for folder in (root, root / "docs", root / "dataset"):
         inside = resolved.is_relative_to(folder.resolve()) and folder != root
@@ -274,6 +312,11 @@ def check_work(work: Path, root: Path) -> None:
         legacy = "docs-keys.json" in names and all(n in _LEGACY_WORK or (n.startswith(".") and n.endswith(".tmp")) for n in names)
         if names and not legacy:
             raise BuildError(f"{work}: exists and is not a work folder this tool made (no {WORK_MARK} mark); choose another --work or remove it")
+    if work.is_dir():
+        for dirpath, dirnames, filenames in os.walk(work):  # never descends into a linked folder
+            for name in dirnames + filenames:
+                if os.path.islink(os.path.join(dirpath, name)):
+                    raise BuildError(f"{os.path.join(dirpath, name)}: a symbolic link in the work folder (the build would write through it); remove the work folder")
 
 
 def make_work(work: Path) -> None:
@@ -341,9 +384,10 @@ def run_mkdocs_if_needed(gen: dict, work: Path, say) -> tuple[bool, str]:
     gen["mkdocs_files"]: each output file's digest, for plan.py."""
     built = work / "mkdocs-out"
     listing = work / "mkdocs-out.files.json"
-    if _read(work / "mkdocs-out.key") == gen["mkdocs_key"]:
+    secret = machine_secret()
+    if secret is not None:
         files = _intact(built, listing)
-        if files is not None:
+        if files is not None and hmac.compare_digest(_read(work / "mkdocs-out.key"), _seal(secret, gen["mkdocs_key"], files)):
             say("mkdocs inputs unchanged: reusing its last output")
             gen["mkdocs_files"] = files
             return True, ""
@@ -359,8 +403,49 @@ def run_mkdocs_if_needed(gen: dict, work: Path, say) -> tuple[bool, str]:
     os.replace(fresh, built)
     gen["mkdocs_files"] = _file_digests(built)
     write_atomic(listing, orjson.dumps(gen["mkdocs_files"]))
-    write_atomic(work / "mkdocs-out.key", gen["mkdocs_key"].encode())
+    if secret is not None:
+        write_atomic(work / "mkdocs-out.key", _seal(secret, gen["mkdocs_key"], gen["mkdocs_files"]).encode())
     return True, ""
+
+
+def _seal(secret: bytes, key: str, files: dict[str, str]) -> str:
+    """The reuse key of mkdocs' output: an HMAC, under this machine's secret, of its inputs'
+    key and its files' digests. A work folder that arrives from elsewhere (a checkout) cannot
+    forge one, so its output is never reused."""
+    return hmac.new(secret, key.encode() + b"\0" + orjson.dumps(files, option=orjson.OPT_SORT_KEYS), hashlib.sha256).hexdigest()
+
+
+def machine_secret() -> bytes | None:
+    """32 random bytes kept outside any project ($XDG_CACHE_HOME or ~/.cache, then
+    dataset-generator/secret, mode 0600), made on first use; None when there is no such
+    place (mkdocs' output is then never reused)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = Path(base) / "dataset-generator" / "secret"
+    for _ in range(2):
+        try:
+            if path.is_symlink():
+                return None
+            data = path.read_bytes()
+            return data if len(data) >= 32 else None
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return None
+        tmp = path.with_name(f".secret.{os.getpid()}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            tmp.unlink(missing_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(os.urandom(32))
+            os.link(tmp, path)  # the first process to make one wins; the others read it
+        except FileExistsError:
+            pass
+        except OSError:
+            return None
+        finally:
+            tmp.unlink(missing_ok=True)
+    return None
 
 
 def _intact(built: Path, listing: Path) -> dict[str, str] | None:
@@ -394,6 +479,7 @@ def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: 
     """One build into `out`. Returns (ok, results). Nothing in `out` changes unless every
     stage succeeded; then only the files that changed are replaced (see place.py)."""
     root = project_root()
+    check_inputs(root)
     check_work(work, root)
     check_output(out, work, root, serving=live)
     check_dataset_names(paths)
@@ -597,9 +683,11 @@ def build_site(args, source_root, say=None) -> int:
     say = say or (print if not quiet else (lambda *a, **k: None))
     paths = discover(args.dataset, project_root())
     compare = getattr(args, "compare", None)
-    if compare is not None and len(paths) > 1 and Path(compare).is_file():
-        from .against import AgainstError
+    from .against import AgainstError, as_file, check_against
 
+    if compare is not None:
+        check_against(compare, "--compare")
+    if compare is not None and len(paths) > 1 and as_file(compare) is not None:
         raise AgainstError(f"--compare {compare}: a file compares with one dataset; name it with --dataset")
     ok, results = build_once(paths, source_root, Path(args.work), Path(args.out), getattr(args, "site_url", None), say, compare=compare)
     if not ok:
@@ -631,15 +719,17 @@ def serve(args, source_root) -> int:
     hand-written page changes; open pages reload themselves after each rebuild."""
     import functools
 
-    from .rangeserve import RangeRequestHandler
+    from .rangeserve import AddressError, LocalRangeHandler, allowed_hosts, listen, parse_dev_addr
 
     root = project_root()
     work = Path(args.work)
     out = work / "serve-site"
     paths = discover(args.dataset, root)
-    host, port = parse_dev_addr(args.dev_addr)
+    try:
+        host, port = parse_dev_addr(args.dev_addr)
+    except AddressError as e:
+        raise BuildError(str(e)) from None
     url_host = f"[{host}]" if ":" in host else host
-    allowed = allowed_hosts(host)
     state = {"build": 0}
 
     def rebuild() -> None:
@@ -647,16 +737,8 @@ def serve(args, source_root) -> int:
         if ok:
             state["build"] += 1
 
-    class Handler(RangeRequestHandler):  # Range: the search reads its database in pieces
-        def parse_request(self):
-            """Only requests addressed to this machine by name (DNS rebinding: a page of
-            another site whose name now points here must not read the site)."""
-            if not super().parse_request():
-                return False
-            if not host_allowed(self.headers.get("Host"), allowed):
-                self.send_error(421, "Misdirected Request: this server answers localhost only")
-                return False
-            return True
+    class Handler(LocalRangeHandler):  # Range: the search reads its database in pieces
+        allowed = allowed_hosts(host)
 
         def do_GET(self):
             if self.path == "/__build_id":
@@ -673,7 +755,10 @@ def serve(args, source_root) -> int:
         def log_message(self, *a):
             pass
 
-    httpd = listen(host, port, args.dev_addr, functools.partial(Handler, directory=str(out)))
+    try:
+        httpd = listen(host, port, args.dev_addr, functools.partial(Handler, directory=str(out)))
+    except AddressError as e:
+        raise BuildError(str(e)) from None
     try:
         rebuild()
     except BaseException:
@@ -718,50 +803,3 @@ def serve(args, source_root) -> int:
         stop.set()
         httpd.server_close()
     return 0
-
-
-def parse_dev_addr(addr: str) -> tuple[str, int]:
-    """HOST:PORT, [IPv6]:PORT → (host without brackets, port); BuildError when malformed."""
-    host, sep, port = addr.rpartition(":")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif ":" in host:
-        host = ""  # an IPv6 address needs brackets
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise BuildError(f"--dev-addr {addr!r}: expected HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:8000 or [::1]:8000")
-    return host, int(port)
-
-
-def allowed_hosts(bound: str) -> set[str]:
-    """Host header names the server answers to: localhost and the address it is bound to."""
-    return {"localhost", "127.0.0.1", "::1", bound.lower()}
-
-
-def host_allowed(header: str | None, allowed: set[str]) -> bool:
-    if not header:
-        return False
-    name = header.strip().lower()
-    if name.startswith("["):  # [v6]:port
-        name, sep, rest = name[1:].partition("]")
-        if not sep or (rest and not (rest.startswith(":") and rest[1:].isdigit())):
-            return False
-    elif ":" in name:
-        name, _, port = name.rpartition(":")
-        if not port.isdigit():
-            return False
-    return name.rstrip(".") in allowed
-
-
-def listen(host: str, port: int, addr: str, handler):
-    """A threading HTTP server bound to host:port (IPv4 or IPv6); BuildError when it cannot be."""
-    import socket
-    from http.server import ThreadingHTTPServer
-
-    class Server(ThreadingHTTPServer):
-        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
-
-    try:
-        return Server((host, port), handler)
-    except (OSError, OverflowError) as e:
-        reason = getattr(e, "strerror", None) or str(e)
-        raise BuildError(f"--dev-addr {addr}: cannot listen there ({reason})") from None

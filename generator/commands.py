@@ -63,10 +63,11 @@ def cmd_serve(args, source_root) -> int:
 
 def cmd_diff(args, source_root) -> int:
     from . import diffreport
-    from .against import AgainstError, compare_dataset
+    from .against import AgainstError, as_file, check_against, compare_dataset
 
+    check_against(args.against)
     paths = _paths(args)
-    if len(paths) > 1 and Path(args.against).is_file():
+    if len(paths) > 1 and as_file(args.against) is not None:
         raise AgainstError(f"--against {args.against}: a file compares with one dataset; name it with --dataset")
     diffs = [compare_dataset(path, args.against, source_root)[0] for path in paths]
     if args.format == "json":

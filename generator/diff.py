@@ -21,6 +21,7 @@ bytes, or a file other than the dataset).
 from __future__ import annotations
 
 import difflib
+import functools
 from array import array
 import hashlib
 import re
@@ -37,7 +38,10 @@ MAX_SCORED = 8  # candidates scored per new record (those sharing the most sketc
 SKETCH_REQUEST, SKETCH_REASONING = 12, 16  # entries per record in the candidate index
 MIN_SCORE = 0.35  # weighted similarity for "modified" rather than "removed + added"
 MIN_TEXT = 0.3  # ... and the request or the reasoning must be at least this similar
-MAX_TOKENS = 4000  # word diffs above this many tokens a side fall back to whole-text replace
+# Word and line diffs: the common head and tail are split off in linear time; a changed middle
+# above this many tokens (or lines) a side is shown as one replacement (SequenceMatcher's cost
+# grows with the product of the two sides, so an adversarial pair stays cheap).
+MAX_TOKENS = 1500
 
 
 @dataclass(frozen=True)
@@ -300,16 +304,83 @@ _TOKEN = re.compile(r"\s+|\w+|[^\w\s]", re.U)
 
 
 def word_diff(a: str, b: str) -> list[tuple[str, str]]:
-    """Word-level ops: [("=" | "-" | "+", text)], adjacent ops of one kind merged."""
+    """Word-level ops: [("=" | "-" | "+", text)], adjacent ops of one kind merged. Each
+    distinct pair is diffed once (a system prompt changed in every record)."""
+    return list(_word_diff(a, b))
+
+
+STEP_BUDGET = 300_000  # SequenceMatcher inner-loop steps one field's diff may take (about 50 ms)
+
+
+class _OverBudget(Exception):
+    pass
+
+
+class _Budgeted(difflib.SequenceMatcher):
+    """SequenceMatcher that counts, before each longest-match search, an upper bound of its
+    inner loop (the candidate positions of every token in the range) and gives up past
+    STEP_BUDGET: structured input (few distinct tokens, many short matches) costs far more
+    than the product of the lengths, and this bounds it whatever the input."""
+
+    spent = 0  # every step counted, over all instances (tests read it)
+
+    def __init__(self, a, b):
+        self.left = STEP_BUDGET
+        super().__init__(None, a, b, autojunk=False)
+
+    def find_longest_match(self, alo=0, ahi=None, blo=0, bhi=None):
+        ahi = len(self.a) if ahi is None else ahi
+        bhi = len(self.b) if bhi is None else bhi
+        b2j = self.b2j
+        cost = (ahi - alo) + sum(len(b2j.get(x, ())) for x in self.a[alo:ahi])
+        self.left -= cost
+        _Budgeted.spent += cost
+        if self.left < 0:
+            raise _OverBudget
+        return super().find_longest_match(alo, ahi, blo, bhi)
+
+
+def _trim(ta: list, tb: list) -> tuple[int, int]:
+    """Lengths of the common head and tail of two token lists (not overlapping)."""
+    n = min(len(ta), len(tb))
+    head = 0
+    while head < n and ta[head] == tb[head]:
+        head += 1
+    tail = 0
+    while tail < n - head and ta[-1 - tail] == tb[-1 - tail]:
+        tail += 1
+    return head, tail
+
+
+def _opcodes(ta: list, tb: list):
+    """SequenceMatcher's opcodes after the common head and tail are split off; a middle over
+    MAX_TOKENS a side is one replacement."""
+    head, tail = _trim(ta, tb)
+    ea, eb = len(ta) - tail, len(tb) - tail
+    out = [("equal", 0, head, 0, head)] if head else []
+    if ea - head > MAX_TOKENS or eb - head > MAX_TOKENS:
+        out.append(("replace", head, ea, head, eb))
+    elif ea > head or eb > head:
+        try:
+            middle = _Budgeted(ta[head:ea], tb[head:eb]).get_opcodes()
+        except _OverBudget:
+            middle = [("replace", 0, ea - head, 0, eb - head)]
+        for tag, i1, i2, j1, j2 in middle:
+            out.append((tag, i1 + head, i2 + head, j1 + head, j2 + head))
+    if tail:
+        out.append(("equal", ea, len(ta), eb, len(tb)))
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _word_diff(a: str, b: str) -> tuple[tuple[str, str], ...]:
     if a == b:
-        return [("=", a)] if a else []
+        return (("=", a),) if a else ()
     ta, tb = _TOKEN.findall(a), _TOKEN.findall(b)
-    if len(ta) > MAX_TOKENS or len(tb) > MAX_TOKENS:
-        return _merge([("-", a), ("+", b)])
     # (equal?, old text, new text) runs; whitespace alone between two changes joins them, so
     # "a few quick" → "several fast" reads as one replacement, not three.
     runs = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, ta, tb, autojunk=False).get_opcodes():
+    for tag, i1, i2, j1, j2 in _opcodes(ta, tb):
         runs.append((tag == "equal", "".join(ta[i1:i2]), "".join(tb[j1:j2])))
     joined: list[list] = []
     for k, (eq, x, y) in enumerate(runs):
@@ -326,7 +397,7 @@ def word_diff(a: str, b: str) -> list[tuple[str, str]]:
             ops.append(("=", x))
         else:
             ops += [("-", x), ("+", y)]
-    return _merge(ops)
+    return tuple(_merge(ops))
 
 
 def _merge(ops):
@@ -344,10 +415,8 @@ def _merge(ops):
 def line_diff(a: str, b: str) -> list[tuple[str, str]]:
     """Line ops [(" " | "-" | "+", line)] of two code blocks."""
     la, lb = a.split("\n"), b.split("\n")
-    if len(la) > MAX_TOKENS or len(lb) > MAX_TOKENS:
-        return [("-", l) for l in la] + [("+", l) for l in lb]
     out = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, la, lb, autojunk=False).get_opcodes():
+    for tag, i1, i2, j1, j2 in _opcodes(la, lb):
         if tag == "equal":
             out += [(" ", l) for l in la[i1:i2]]
         else:

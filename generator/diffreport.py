@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import re
 
 import orjson
 
 from .diff import DatasetDiff, ExampleChange
+from .hidden import visible
 from .report import _esc_gh, _one_line
 
 MAX_TEXT_DIFF = 4000  # characters of one word diff printed in text form
 
-
-# Control and direction-override characters from a record never reach a terminal as such.
-_UNSAFE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def _clean(text: str) -> str:
-    return _UNSAFE.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
+# Hidden and control characters from a record, config, lock or file name never reach a terminal
+# or an annotation as such: every line out goes through hidden.visible() (what `check` uses).
 
 
 def _ops_text(ops) -> str:
     """Word ops as one readable line: [-removed-]{+added+} (wdiff's notation)."""
     out = []
     for op, text in ops:
-        text = _clean(text).replace("\n", "⏎")
+        text = text.replace("\n", "⏎")
         out.append(text if op == "=" else f"[-{text}-]" if op == "-" else f"{{+{text}+}}")
     line = "".join(out)
     return line if len(line) <= MAX_TEXT_DIFF else line[: MAX_TEXT_DIFF - 1] + "…"
@@ -61,7 +56,7 @@ def as_text(diffs: list[DatasetDiff]) -> str:
         out.append(f"{d.path} against {d.against}: {d.old_records} → {d.new_records} records; " + ", ".join(f"{n} {s}" for s, n in counts.items()))
         for c in d.changed():
             out.append("")
-            out.append(f"{d.path}:{c.new_line or c.old_line} {summary_line(c)} · {_place(c)} · {_clean(_one_line(c.title))}")
+            out.append(f"{d.path}:{c.new_line or c.old_line} {summary_line(c)} · {_place(c)} · {_one_line(c.title)}")
             if c.system:
                 out.append(f"  system: {_ops_text(c.system)}")
             if c.request:
@@ -70,7 +65,7 @@ def as_text(diffs: list[DatasetDiff]) -> str:
                 out.append(f"  reasoning: {_ops_text(c.reasoning)}")
             if c.code:
                 out.append("  code:")
-                out += [f"    {op}{_clean(line)}" for op, line in c.code if op != " "]
+                out += [f"    {op}{line}" for op, line in c.code if op != " "]
             if c.status in ("added", "modified") and c.where:
                 verb = "verbatim" if c.verbatim_after else "NOT verbatim"
                 out.append(f"  code is {verb}: {_where(c)}")
@@ -78,15 +73,15 @@ def as_text(diffs: list[DatasetDiff]) -> str:
         out.append(f"findings new in this change: {len(d.new_findings)}")
         for fc in d.new_findings:
             f = fc.finding
-            out.append(f"  + {f.location()} {f.rule} {f.severity}: {_clean(_one_line(f.message))}")
+            out.append(f"  + {f.location()} {f.rule} {f.severity}: {_one_line(f.message)}")
         out.append(f"findings fixed: {len(d.fixed_findings)}")
         for f in d.fixed_findings:
-            out.append(f"  - {f.location()} {f.rule} {f.severity}: {_clean(_one_line(f.message))}")
+            out.append(f"  - {f.location()} {f.rule} {f.severity}: {_one_line(f.message)}")
         out.append(f"coverage changes: {len(d.coverage)}")
         for cc in d.coverage:
             out.append(f"  {cc.path}::{cc.name} ({cc.kind}): {cc.before} ({cc.count_before}) → {cc.after} ({cc.count_after})")
         out.append("")
-    return "\n".join(out)
+    return "\n".join(visible(line) for line in out)
 
 
 def change_json(c: ExampleChange) -> dict:
@@ -155,11 +150,11 @@ def as_github(diffs: list[DatasetDiff]) -> str:
                 detail += "; code is not verbatim"
             if c.status != "added":
                 detail += f"; was line {c.old_line} at {d.against}"
-            at.setdefault(c.new_line, []).append(f"::notice file={file_prop},line={c.new_line},title={_esc_gh('dataset diff: ' + c.status, True)}::{_esc_gh(detail)}")
+            at.setdefault(c.new_line, []).append(visible(f"::notice file={file_prop},line={c.new_line},title={_esc_gh('dataset diff: ' + c.status, True)}::{_esc_gh(detail)}"))
         for fc in d.new_findings:
             f = fc.finding
             if fc.line_changed:
-                at.setdefault(f.line, []).append(f"::{LEVEL[f.severity]} file={file_prop},line={f.line},title={_esc_gh(f.rule, True)}::{_esc_gh(f.message)}")
+                at.setdefault(f.line, []).append(visible(f"::{LEVEL[f.severity]} file={file_prop},line={f.line},title={_esc_gh(f.rule, True)}::{_esc_gh(f.message)}"))
         for line in sorted(at):
             lines += at[line]
     return "\n".join(lines) + ("\n" if lines else "")

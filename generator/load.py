@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import stat
 from pathlib import Path
 
 import orjson
@@ -33,6 +35,47 @@ _STRING_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"(\s*:)?', re.S)
 
 class DatasetUnreadable(Exception):
     """The dataset file itself cannot be read (missing, a directory, no permission)."""
+
+
+def max_input_bytes() -> int:
+    """How much of one input file (a dataset, its config or lock) is read at most: 2 GiB, or
+    $GENERATOR_MAX_INPUT_BYTES."""
+    try:
+        return max(1, int(os.environ.get("GENERATOR_MAX_INPUT_BYTES", "")))
+    except ValueError:
+        return 2 << 30
+
+
+def check_input(path: Path) -> None:
+    """Refuse an input file (dataset, config, lock) that is a symbolic link leaving its own
+    folder, or not a regular file (a device, a FIFO: /dev/zero never ends), or over the cap.
+    A missing file or a folder is left to the reader, which says so."""
+    try:
+        if path.is_symlink():
+            target = path.resolve()
+            if not target.is_relative_to(path.parent.resolve()):
+                raise DatasetUnreadable(f"{path}: is a symbolic link leaving its folder (to {target}); refused")
+        st = path.stat()
+    except OSError:
+        return
+    except RuntimeError:  # a link loop
+        raise DatasetUnreadable(f"{path}: is a symbolic link loop; refused") from None
+    if stat.S_ISDIR(st.st_mode):
+        return
+    if not stat.S_ISREG(st.st_mode):
+        raise DatasetUnreadable(f"{path}: is not a regular file (a device, pipe or socket); refused")
+    if st.st_size > max_input_bytes():
+        raise DatasetUnreadable(f"{path}: has {st.st_size} bytes, more than the {max_input_bytes()} read at most (GENERATOR_MAX_INPUT_BYTES)")
+
+
+def read_input(path: Path) -> bytes:
+    """An input file's bytes, after check_input (DatasetUnreadable, OSError)."""
+    check_input(path)
+    with open(path, "rb") as fh:
+        data = fh.read(max_input_bytes() + 1)
+    if len(data) > max_input_bytes():
+        raise DatasetUnreadable(f"{path}: more than the {max_input_bytes()} bytes read at most (GENERATOR_MAX_INPUT_BYTES)")
+    return data
 
 
 def _count_keys(value) -> int:
@@ -138,6 +181,8 @@ def _extra_keys(obj: dict) -> tuple[str, ...]:
 
 def iter_lines(path: Path):
     """Yield (line_number, raw_bytes, ending) with the line ending split off; ending is b'' at EOF."""
+    check_input(path)
+    cap, total = max_input_bytes(), 0
     try:
         fh = open(path, "rb")
     except IsADirectoryError:
@@ -153,6 +198,9 @@ def iter_lines(path: Path):
             block = fh.read(BLOCK)
             if not block:
                 break
+            total += len(block)
+            if total > cap:  # grew while read, or a size the file system does not tell
+                raise DatasetUnreadable(f"{path}: more than the {cap} bytes read at most (GENERATOR_MAX_INPUT_BYTES)")
             lines = block.split(b"\n")
             if len(lines) == 1:
                 carry.append(block)

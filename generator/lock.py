@@ -9,6 +9,7 @@ from pathlib import Path
 
 import orjson
 
+from .hidden import code_point, find_hidden, visible
 from .model import Finding, Item, SourceFile, SourceIndex
 from .write import write_atomic
 
@@ -47,7 +48,12 @@ def _check_ranges(f: dict, k: int) -> None:
     n = f["line_count"]
     if not (0 <= n == len(f["line_hashes"]) == len(f["norm_hashes"])):
         raise ValueError(f"{where}: line_count {n} must equal the number of line hashes ({len(f['line_hashes'])})")
+    if find_hidden(rel):
+        raise ValueError(f"files[{k}] ({visible(rel)!r}): path holds a hidden or control character")
     for it in f["items"]:
+        for field in ("name", "kind", "parent"):
+            if isinstance(it.get(field), str) and find_hidden(it[field]):
+                raise ValueError(f"{where}: item {visible(it['name'])!r}: its {field} holds a hidden or control character ({', '.join(code_point(c) for c in find_hidden(it[field])[:3])})")
         lines = (it["lead_line"], it["start_line"], it["decl_line"], it["end_line"])
         if not all(1 <= x <= n for x in lines) or not (it["lead_line"] <= it["start_line"] <= it["decl_line"] <= it["end_line"]):
             raise ValueError(f"{where}: item {it['name']!r}: lines lead {lines[0]}, start {lines[1]}, decl {lines[2]}, end {lines[3]} must satisfy 1 ≤ lead ≤ start ≤ decl ≤ end ≤ line_count ({n})")

@@ -18,7 +18,7 @@ from . import checks
 from .config import ConfigError, DatasetConfig, load_config
 from .index import SourceError, index_source
 from .link import LineIndex, coverage_of, locate
-from .load import DatasetUnreadable, load_lines, split_assistant
+from .load import DatasetUnreadable, check_input, load_lines, split_assistant
 from .lock import LockError, drift, read_lock
 from .memo import Memo, code_digest, context_digest
 from .model import Example, Finding, Segment, SourceIndex
@@ -112,6 +112,11 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
     timings = timings or Timings()
     say = progress or (lambda msg: None)
     t = time.perf_counter()
+    try:  # links out of the dataset's folder, devices, files over the cap
+        for p in (path, path.with_suffix(".toml"), path.with_name(path.stem + ".lock.json")):
+            check_input(p)
+    except DatasetUnreadable as e:
+        raise PipelineError(str(e)) from None
     try:
         config = load_config(path)
     except ConfigError as e:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import socket
 import sys
 import threading
 from http import HTTPStatus
@@ -103,6 +104,69 @@ class RangeRequestHandler(SimpleHTTPRequestHandler):
         pass
 
 
+class AddressError(Exception):
+    """A --dev-addr that cannot be used; the message is one line."""
+
+
+def parse_dev_addr(addr: str) -> tuple[str, int]:
+    """HOST:PORT, [IPv6]:PORT → (host without brackets, port); AddressError when malformed."""
+    host, sep, port = addr.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        host = ""  # an IPv6 address needs brackets
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise AddressError(f"--dev-addr {addr!r}: expected HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:8000 or [::1]:8000")
+    return host, int(port)
+
+
+def allowed_hosts(bound: str) -> set[str]:
+    """Host header names the server answers to: localhost and the address it is bound to."""
+    return {"localhost", "127.0.0.1", "::1", bound.lower()}
+
+
+def host_allowed(header: str | None, allowed: set[str]) -> bool:
+    if not header:
+        return False
+    name = header.strip().lower()
+    if name.startswith("["):  # [v6]:port
+        name, sep, rest = name[1:].partition("]")
+        if not sep or (rest and not (rest.startswith(":") and rest[1:].isdigit())):
+            return False
+    elif ":" in name:
+        name, _, port = name.rpartition(":")
+        if not port.isdigit():
+            return False
+    return name.rstrip(".") in allowed
+
+
+def listen(host: str, port: int, addr: str, handler):
+    """A threading HTTP server bound to host:port (IPv4 or IPv6); AddressError when it cannot be."""
+    class Server(ThreadingHTTPServer):
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+    try:
+        return Server((host, port), handler)
+    except (OSError, OverflowError) as e:
+        reason = getattr(e, "strerror", None) or str(e)
+        raise AddressError(f"--dev-addr {addr}: cannot listen there ({reason})") from None
+
+
+class LocalRangeHandler(RangeRequestHandler):
+    """Answers only requests addressed to this machine by name (DNS rebinding: a page of
+    another site whose name now points here must not read the site). Set `allowed`."""
+
+    allowed: set[str] = set()
+
+    def parse_request(self):
+        if not super().parse_request():
+            return False
+        if not host_allowed(self.headers.get("Host"), self.allowed):
+            self.send_error(421, "Misdirected Request: this server answers localhost only")
+            return False
+        return True
+
+
 def make_server(folder: Path, host: str = "127.0.0.1", port: int = 0, handler: type = RangeRequestHandler) -> ThreadingHTTPServer:
     """A threading server for `folder` (port 0: any free port)."""
     return ThreadingHTTPServer((host, port), functools.partial(handler, directory=str(folder)))
@@ -115,13 +179,27 @@ def serve_in_thread(folder: Path, host: str = "127.0.0.1", port: int = 0) -> tup
     return httpd, f"http://{host}:{httpd.server_address[1]}"
 
 
-def preview(folder: Path, host: str, port: int) -> int:
-    """Serve a built site as it is (no build, no reload) until Ctrl-C."""
+def preview(folder: Path, addr: str) -> int:
+    """Serve a built site as it is (no build, no reload) until Ctrl-C, to this machine only."""
+    try:
+        host, port = parse_dev_addr(addr)
+    except AddressError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if not folder.is_dir():
         print(f"error: {folder}: no such folder (build the site first: python -m generator build)", file=sys.stderr)
         return 2
-    httpd = make_server(folder, host, port)
-    print(f"serving {folder}/ on http://{host}:{httpd.server_address[1]}/ with Range support (Ctrl-C stops)", flush=True)
+
+    class Handler(LocalRangeHandler):
+        allowed = allowed_hosts(host)
+
+    try:
+        httpd = listen(host, port, addr, functools.partial(Handler, directory=str(folder)))
+    except AddressError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    url_host = f"[{host}]" if ":" in host else host
+    print(f"serving {folder}/ on http://{url_host}:{httpd.server_address[1]}/ with Range support (Ctrl-C stops)", flush=True)
     try:
         httpd.serve_forever()
     except KeyboardInterrupt:
@@ -131,4 +209,4 @@ def preview(folder: Path, host: str, port: int) -> int:
     return 0
 
 
-__all__ = ["RangeRequestHandler", "make_server", "parse_range", "preview", "serve_in_thread"]
+__all__ = ["AddressError", "LocalRangeHandler", "RangeRequestHandler", "allowed_hosts", "host_allowed", "listen", "make_server", "parse_dev_addr", "parse_range", "preview", "serve_in_thread"]

@@ -377,7 +377,7 @@ def test_text_format_never_prints_control_characters(tmp_path, capsys, monkeypat
     code, out, _ = run_diff(capsys, "--dataset", str(new), "--against", str(old), "--source-root", str(CORPUS))
     assert code == 0
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
-    assert "<U+001B>[2J" in out and "<U+202E>evil" in out
+    assert "⟨U+001B⟩[2J" in out and "⟨U+202E⟩evil" in out
 
 
 def test_a_broken_config_at_the_ref_is_one_line(repo, capsys, monkeypatch):
@@ -390,7 +390,7 @@ def test_a_broken_config_at_the_ref_is_one_line(repo, capsys, monkeypatch):
     toml.write_bytes(good)
     code, _, err = run_diff(capsys, "--dataset", str(jsonl), "--against", "HEAD")
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
-    assert f"{jsonl}@HEAD: gitted.toml" in err and "dataset-diff-" not in err
+    assert f"{jsonl}@HEAD: HEAD:dataset/gitted.toml:" in err and "dataset-diff-" not in err
 
 
 def test_similarity_search_finds_every_rewrite_among_many():

@@ -163,6 +163,7 @@ def hold_lock(work: Path):
     return fd
 
 
+@pytest.mark.slow
 def test_a_build_waits_for_the_one_holding_the_work_folder(tmp_path):
     work = tmp_path / "w"
     fd = hold_lock(work)

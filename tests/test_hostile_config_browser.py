@@ -92,6 +92,7 @@ def _pages(site_dir):
     return pages
 
 
+@pytest.mark.slow
 def test_config_and_file_name_payloads_never_run_or_load(hostile_config_site, browser):
     base, site_dir, _ = hostile_config_site
     pages = _pages(site_dir)

@@ -77,6 +77,7 @@ def project(tmp_path, monkeypatch):
     return project
 
 
+@pytest.mark.slow
 def test_edits_rebuilt_in_place_equal_builds_from_nothing(project, tmp_path):
     jsonl = project / "dataset/retry_state_machine.jsonl"
     work, site = project / "build", project / "site"

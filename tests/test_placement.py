@@ -148,6 +148,7 @@ def test_a_full_disk_names_the_site_file_and_leaves_no_temporary(project, monkey
 # --- M5: an --out that cannot be renamed -----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_symlinked_out_keeps_pointing_at_its_target(project, tmp_path):
     target = tmp_path / "real-site"
     target.mkdir()
@@ -167,6 +168,7 @@ def test_a_symlinked_out_keeps_pointing_at_its_target(project, tmp_path):
     assert leftovers(link) == [] and leftovers(target) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("err", [errno.EBUSY, errno.EACCES])
 def test_an_out_that_cannot_be_renamed_is_laid_out_in_place(project, tmp_path, monkeypatch, err):
     """EBUSY: --out is a mount point. EACCES: its parent is not writable (a root test process
@@ -212,6 +214,7 @@ def mounted(path: Path) -> bool:
     return subprocess.run(["mountpoint", "-q", str(path)]).returncode == 0
 
 
+@pytest.mark.slow
 def test_a_mount_point_out_is_laid_out_in_place(project, tmp_path):
     """A real bind mount where the system allows one (root in a container usually does)."""
     site = project / "site"

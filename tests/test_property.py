@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -186,6 +187,7 @@ def test_shingles_unrolled_equal_the_general_form(text):
     assert shingles(text) == general
 
 
+@pytest.mark.slow
 def test_near_duplicates_after_an_edit_near_the_candidate_cap_equal_a_search_from_scratch():
     """A flood of texts sharing one shingle: an edit that would make a search from scratch
     stop at MAX_CANDIDATES must not be answered by the (uncapped) incremental path."""

@@ -144,3 +144,29 @@ def test_serve_listens_on_ipv6_or_says_why_not(tmp_path):
     finally:
         out = stop(proc)
     assert "Traceback" not in out
+
+
+def test_preview_answers_only_localhost_and_refuses_a_bad_address(tmp_path):
+    """`preview` serves a built site with the same guards as `serve`: a bad --dev-addr is a
+    one-line error (exit 2), and a request addressed to another host name gets 421."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<p>preview</p>")
+    for addr in ("127.0.0.1:99999", "::1:8000", "nowhere"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "generator", "preview", str(site), "--dev-addr", addr],
+            cwd=ROOT, capture_output=True, text=True, timeout=60,
+        )
+        assert proc.returncode == 2, addr
+        assert proc.stderr.startswith(f"error: --dev-addr {addr!r}: expected HOST:PORT") and proc.stderr.count("\n") == 1
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "generator", "preview", str(site), "--dev-addr", f"127.0.0.1:{port}"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        assert "serving" in proc.stdout.readline()  # printed once the socket listens
+        assert status("127.0.0.1", port, f"localhost:{port}") == 200
+        assert status("127.0.0.1", port, f"evil.example:{port}") == 421
+    finally:
+        stop(proc)
