@@ -365,6 +365,11 @@ def test_dark_scheme_narrow_screen_and_long_lines(site, browser):
         assert code.evaluate("e => getComputedStyle(e).overflowX") == "auto"
         page.goto(site + "datasets/retry_state_machine/examples/line-19/")
         shot(page, "example-narrow-dark")
+        # the search panel fits the phone screen (it once hung off the left edge)
+        search_box(page, "should_retry")
+        box = page.locator(".site-search__panel").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375, box
+        shot(page, "search-narrow-dark")
         assert page.errors == [] and page.blocked == []
     finally:
         page.context.close()
