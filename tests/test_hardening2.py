@@ -16,17 +16,8 @@ from generator.__main__ import main
 
 from conftest import CORPUS, ROOT, dumps, make_dataset, record
 from test_diff import base_records, git, run_diff
+from test_guards import build, one_error
 from test_site import copy_project, digest_tree
-
-
-def build(work, out, *args: str) -> int:
-    return main(["build", "--work", str(work), "--out", str(out), "--quiet", *args])
-
-
-def one_error(capsys) -> str:
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
-    return err
 
 
 def broken_record() -> dict:
