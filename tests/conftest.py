@@ -127,6 +127,15 @@ class Served:
         self.httpd.shutdown()
         self.httpd.server_close()
 
+    @classmethod
+    def under_subpath(cls, site: Path) -> "Served":
+        """Serve `site` as /site/ (a sub-path, as an intranet publishes it)."""
+        root = site.parent / "serve"
+        root.mkdir(exist_ok=True)
+        if not (root / "site").exists():
+            (root / "site").symlink_to(site)
+        return cls(root)
+
 
 def offline_page(browser, **kw):
     """A new page whose requests to anything but localhost are blocked and recorded."""

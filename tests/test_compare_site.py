@@ -119,11 +119,7 @@ def test_changes_page_escapes_everything(hostile_compare):
 @pytest.mark.browser
 def test_changes_page_in_chromium(hostile_compare, browser):
     site, names = hostile_compare
-    root = site.parent / "serve"
-    root.mkdir(exist_ok=True)
-    if not (root / "site").exists():
-        (root / "site").symlink_to(site)
-    server = Served(root)
+    server = Served.under_subpath(site)
     try:
         page = offline_page(browser, viewport={"width": 1280, "height": 900})
         page.goto(f"{server.base}/site/datasets/hostile/changes/")

@@ -179,24 +179,15 @@ def in_git(project: Path, *tracked: str) -> None:
     git(project, "commit", "-qm", "pr")
 
 
-def test_a_work_folder_tracked_by_git_is_refused(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("folder,mark", [("build", ".generated-work"), ("site", ".generated-site")])
+def test_a_work_or_site_folder_tracked_by_git_is_refused(tmp_path, capsys, monkeypatch, folder, mark):
     project = copy_project(tmp_path)
-    (project / "build").mkdir()
-    (project / "build/.generated-work").write_text("x")
-    in_git(project, "mkdocs.yml", "build")
+    (project / folder).mkdir()
+    (project / folder / mark).write_text("x")
+    in_git(project, "mkdocs.yml", folder)
     monkeypatch.chdir(project)
     assert build("build", "site") == 1
-    assert "build: is tracked by git" in one_error(capsys)
-
-
-def test_a_site_folder_tracked_by_git_is_refused(tmp_path, capsys, monkeypatch):
-    project = copy_project(tmp_path)
-    (project / "site").mkdir()
-    (project / "site/.generated-site").write_text("x")
-    in_git(project, "mkdocs.yml", "site")
-    monkeypatch.chdir(project)
-    assert build("build", "site") == 1
-    assert "site: is tracked by git" in one_error(capsys)
+    assert f"{folder}: is tracked by git" in one_error(capsys)
 
 
 @pytest.mark.parametrize("option", ["out", "work"])

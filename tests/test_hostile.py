@@ -95,11 +95,7 @@ def test_dataset_stem_cannot_escape(tmp_path, monkeypatch):
 @pytest.mark.browser
 def test_payloads_are_visible_and_never_execute(hostile_site, browser):
     site, names = hostile_site
-    root = site.parent / "serve"
-    root.mkdir(exist_ok=True)
-    if not (root / "site").exists():
-        (root / "site").symlink_to(site)
-    server = Served(root)
+    server = Served.under_subpath(site)
     try:
         page = offline_page(browser)
         for line, name in enumerate(names, start=1):

@@ -256,7 +256,7 @@ def test_concurrent_builds_take_turns_and_leave_a_complete_site(tmp_path):
 
 @pytest.mark.slow
 def test_serve_and_build_on_one_work_folder_take_turns(tmp_path):
-    from test_serve import free_port, get, wait_for
+    from test_serve import free_port, get, stop, wait_for
 
     project = copy_project(tmp_path)
     port = free_port()
@@ -274,11 +274,7 @@ def test_serve_and_build_on_one_work_folder_take_turns(tmp_path):
             assert (served / "assets/livereload.js").is_file() and (served / "index.html").is_file()
             assert leftovers(served) == []
     finally:
-        serve.send_signal(signal.SIGINT)
-        try:
-            serve.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            serve.kill()
+        stop(serve)
 
 
 # --- M8: kill -9 -------------------------------------------------------------------------------
