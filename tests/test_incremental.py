@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from generator.__main__ import main
-from generator.memo import Memo, read_memo, write_memo
+from generator.memo import FORMAT, LineMemo, Memo, code_digest, read_memo, write_memo
 
 from conftest import CORPUS, ROOT
 from test_site import copy_project, digest_tree, site_db
@@ -158,14 +158,32 @@ def test_a_damaged_memo_is_ignored(project, tmp_path):
     assert digest_tree(project / "site") == fresh_digest(project, tmp_path, "fresh")
 
 
+class _OpensAFile:
+    """Unpickled by a plain unpickler, this calls open(path, "w"): the file's existence shows code ran."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (str(self.path), "w"))
+
+
 def test_a_memo_naming_a_class_is_refused(tmp_path):
-    """The memo is read with an unpickler that refuses every class: loading it runs no code."""
-    path = tmp_path / "x.memo"
-    path.write_bytes(pickle.dumps({"format": 1, "context": "", "lines": {}, "findings": {}, "near": None, "x": Path("/")}))
-    assert read_memo(path).lines == {} and read_memo(path).context == ""
-    good = Memo("ctx", {}, {b"d" * 16: (("rule", "error", "message", ""),)}, None)
+    """The memo is read with an unpickler that refuses every class: loading it runs no code.
+    The planted memo is otherwise valid (this version's format and code digest, one line), so
+    only the refusal can discard it."""
+    path, ran = tmp_path / "x.memo", tmp_path / "code-ran"
+    lines = {b"d" * 16: ((), True, (), None, b"", (1, 2, 3), b"", b"")}
+    payload = {"format": FORMAT, "code": code_digest(), "context": "ctx", "lines": lines, "findings": {}, "near": _OpensAFile(ran)}
+    path.write_bytes(pickle.dumps(payload, protocol=5))
+    assert pickle.loads(path.read_bytes())["lines"] == lines and ran.exists()  # a plain unpickler runs it...
+    ran.unlink()
+    memo = read_memo(path)
+    assert not ran.exists()  # ...the memo's reader does not
+    assert memo.lines == {} and memo.context == ""
+    good = Memo("ctx", {b"d" * 16: LineMemo(*lines[b"d" * 16])}, {b"d" * 16: (("rule", "error", "message", ""),)}, None)
     write_memo(path, good)
-    assert read_memo(path).findings == good.findings and read_memo(path).context == "ctx"
+    assert read_memo(path) == good  # a memo of plain values is read back whole
 
 
 def test_an_interrupted_update_is_followed_by_a_layout_from_nothing(project, tmp_path):
