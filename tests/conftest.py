@@ -9,6 +9,13 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import settings
+
+# CI runs the property tests on a fixed sequence of examples (the same on every run, so a red
+# build is reproducible); locally they explore new examples each run.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("TEST_CORPUS", ROOT.parent / "shared" / "corpus" / "svix-webhooks"))
@@ -89,6 +96,86 @@ def corpus() -> Path:
     if not (CORPUS / RETRY).is_file():
         pytest.fail(f"the source corpus is missing at {CORPUS}")
     return CORPUS
+
+
+def copy_project(tmp_path) -> Path:
+    """The project's inputs (docs, mkdocs.yml, dataset) in a folder of their own."""
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "docs", project / "docs")
+    shutil.copy(ROOT / "mkdocs.yml", project / "mkdocs.yml")
+    shutil.copytree(ROOT / "dataset", project / "dataset")
+    return project
+
+
+def build_main(*args: str) -> int:
+    from generator.__main__ import main
+
+    return main(["build", "--quiet", *args])
+
+
+# --- built sites, shared: tests read them and never change them -------------------------------
+@pytest.fixture(scope="session")
+def built_project(tmp_path_factory) -> Path:
+    """A copy of the project built once (work folder build/, site folder site/) at PROJECT_PATH,
+    then kept pristine elsewhere: the `project` fixture puts it back at that path for each test,
+    where its manifests and caches are those of a build made there."""
+    here = project_path(tmp_path_factory)
+    copy_project(here.parent)
+    dataset = (here / "dataset/retry_state_machine.jsonl").read_bytes()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(here)
+        assert build_main("--work", str(here / "build"), "--out", str(here / "site"), "--source-root", str(CORPUS)) == 0
+    assert (here / "dataset/retry_state_machine.jsonl").read_bytes() == dataset == DATASET.read_bytes()
+    pristine = tmp_path_factory.mktemp("built-project") / "project"
+    shutil.copytree(here, pristine, symlinks=True)  # time stamps kept (copy2)
+    return pristine
+
+
+def project_path(tmp_path_factory) -> Path:
+    return tmp_path_factory.getbasetemp() / "project-under-test" / "project"
+
+
+@pytest.fixture(scope="session")
+def committed_site(built_project) -> Path:
+    """The site of the committed dataset, built from nothing."""
+    return built_project / "site"
+
+
+@pytest.fixture(scope="session")
+def committed_digest(committed_site) -> dict[str, str]:
+    """digest_tree of the committed dataset's site built from nothing (what a fresh build of the
+    unchanged project gives)."""
+    from test_site import digest_tree
+
+    return digest_tree(committed_site)
+
+
+@pytest.fixture
+def project(built_project, tmp_path_factory, monkeypatch) -> Path:
+    """The built project, the test's own to change, at the path it was built at."""
+    here = project_path(tmp_path_factory)
+    shutil.rmtree(here.parent)
+    here.parent.mkdir()
+    shutil.copytree(built_project, here, symlinks=True)
+    monkeypatch.chdir(here)
+    return here
+
+
+@pytest.fixture(scope="session")
+def fixture_site(tmp_path_factory):
+    """The site of test_checks' fixture records, with a broken line 4 (reported, skipped)."""
+    from test_checks import fixture_records
+
+    tmp = tmp_path_factory.mktemp("fixture-site")
+    lines = [dumps(r) for r, _ in fixture_records()]
+    lines.insert(3, b"{this line is broken")
+    jsonl = make_dataset(tmp / "ds", "fixture", lines)
+    before = jsonl.read_bytes()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(ROOT)
+        assert build_main("--work", str(tmp / "work"), "--out", str(tmp / "site"), "--dataset", str(jsonl), "--source-root", str(CORPUS)) == 0
+    assert jsonl.read_bytes() == before
+    return tmp / "site", jsonl
 
 
 # --- browser fixtures ------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import sqlite3
+from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -17,6 +19,7 @@ class PageParser(HTMLParser):
         self.ids: set[str] = set()
         self._a: list[list] = []
         self.scripts: list[str] = []
+        self.table: dict[str, str] = {}  # the attributes of a paged table (div.datatable), if any
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -30,6 +33,8 @@ class PageParser(HTMLParser):
             self.scripts.append(a["src"])
         if tag == "link" and a.get("href"):
             self.scripts.append(a["href"])
+        if a.get("data-kind") and "datatable" in (a.get("class") or "").split():
+            self.table = {k: v or "" for k, v in a.items()}
 
     def handle_data(self, data):
         for entry in self._a:
@@ -42,15 +47,17 @@ class PageParser(HTMLParser):
                 self.links.append((href, " ".join(text.split())))
 
 
-_cache: dict[Path, PageParser] = {}
+@lru_cache(maxsize=4096)
+def _parse(path: Path, inode: int, size: int, mtime_ns: int) -> PageParser:
+    p = PageParser()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p
 
 
 def parse(path: Path) -> PageParser:
-    if path not in _cache:
-        p = PageParser()
-        p.feed(path.read_text(encoding="utf-8"))
-        _cache[path] = p
-    return _cache[path]
+    """The parsed page; a page rewritten since (another build at the same path) is read again."""
+    st = path.stat()
+    return _parse(path, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def resolve(site: Path, page: Path, href: str) -> tuple[Path | None, str]:
@@ -66,40 +73,93 @@ def resolve(site: Path, page: Path, href: str) -> tuple[Path | None, str]:
     return target, parts.fragment
 
 
-def fragment_ok(ids: set[str], frag: str) -> bool:
+@lru_cache(maxsize=64)
+def _db_rows(db: Path, inode: int, size: int, mtime_ns: int, sql: str) -> frozenset:
+    conn = sqlite3.connect(f"file:{db}?immutable=1", uri=True)
+    try:
+        return frozenset(conn.execute(sql).fetchall())
+    finally:
+        conn.close()
+
+
+def db_rows(db: Path, sql: str) -> frozenset:
+    st = db.stat()
+    return _db_rows(db, st.st_ino, st.st_size, st.st_mtime_ns, sql)
+
+
+LENGTH_COLUMNS = ("request_words", "reasoning_words", "code_lines")  # site.js TABLES.examples.lengths
+
+
+def table_state_ok(target: Path, frag: str) -> bool:
+    """A fragment that opens a paged table filtered (site.js readHash), as the generator links
+    them (urls.item_filter, urls.findings_filter, urls.length_filter): only on that table's page,
+    and only naming something the table can show."""
+    table = parse(target).table
+    key, _, value = frag.partition("=")
+    if not table or not value or "&" in frag:
+        return False
+    value = unquote(value)
+    if table.get("data-kind") == "examples":
+        if key == "item":
+            db = (target.parent / table["data-db"]).resolve()
+            items = db_rows(db, "SELECT DISTINCT dataset, slug FROM doc_item")
+            return (table["data-dataset"], value) in items
+        m = re.fullmatch(r"len\.(\w+)", key)
+        r = re.fullmatch(r"(\d+)-(\d+)", value)
+        return bool(m and r and m.group(1) in LENGTH_COLUMNS and int(r.group(1)) <= int(r.group(2)))
+    if table.get("data-kind") == "findings" and key.startswith("f."):
+        options = orjson.loads(table.get("data-options") or "{}")
+        return value in {v for v, _ in options.get(key[2:], [])}
+    return False
+
+
+def fragment_ok(target: Path, frag: str) -> bool:
+    ids = parse(target).ids
     if not frag or frag in ids:
         return True
     m = re.fullmatch(r"L(\d+)-L(\d+)", frag)
     if m:
-        return f"L{m.group(1)}" in ids and f"L{m.group(2)}" in ids
-    return "=" in frag  # table state (#item=…, #q=…) is read by script, not an anchor
+        return int(m.group(1)) < int(m.group(2)) and f"L{m.group(1)}" in ids and f"L{m.group(2)}" in ids
+    return "=" in frag and table_state_ok(target, frag)
+
+
+def _check(site: Path, where: str, page: Path, href: str, bad: list[str]) -> None:
+    target, frag = resolve(site, page, href)
+    if target is None:
+        return
+    if not target.is_relative_to(site) or not target.exists():
+        bad.append(f"{where}: {href} (missing)")
+    elif target.suffix == ".html" and not fragment_ok(target, frag):
+        bad.append(f"{where}: {href} (no #{frag})")
 
 
 def broken_links(site: Path) -> list[str]:
-    """Every relative href in every page, and in the tables' JSON data, must resolve."""
+    """Every relative href must resolve, with its fragment: in every page, in the histograms
+    (their links are relative to the dataset page), and in the URLs the tables and the search
+    read from the search database."""
     site = site.resolve()
-    bad = []
+    bad: list[str] = []
     for page in sorted(site.rglob("*.html")):
         if page.name == "404.html":  # served at any path: mkdocs links it from the site root
             continue
         for href, _ in parse(page).links:
-            target, frag = resolve(site, page, href)
-            if target is None:
-                continue
-            if not target.is_relative_to(site) or not target.exists():
-                bad.append(f"{page.relative_to(site)}: {href} (missing)")
-            elif target.suffix == ".html" and not fragment_ok(parse(target).ids, frag):
-                bad.append(f"{page.relative_to(site)}: {href} (no #{frag})")
-    for data in sorted(site.rglob("data/*.json")):
-        page = data.parent.parent / (data.stem) / "index.html"  # the table page that loads it
-        for row in orjson.loads(data.read_bytes())["rows"]:
-            href = row[-1]
-            if href:
-                target, frag = resolve(site, page, href)
-                if target is not None and not target.exists():
-                    bad.append(f"{data.relative_to(site)}: {href} (missing)")
-                elif target is not None and not fragment_ok(parse(target).ids, frag):
-                    bad.append(f"{data.relative_to(site)}: {href} (no #{frag})")
+            _check(site, str(page.relative_to(site)), page, href, bad)
+    for svg in sorted(site.rglob("data/*.svg")):
+        for href, _ in parse(svg).links:
+            _check(site, str(svg.relative_to(site)), svg.parent.parent / "index.html", href, bad)
+    db = site / "search" / "site.sqlite3"
+    if db.exists():
+        root = site / "index.html"  # the database's URLs are relative to the site's root
+        urls = db_rows(db, "SELECT url FROM doc UNION SELECT url FROM finding WHERE url != ''")
+        for (url,) in sorted(urls):
+            _check(site, "search/site.sqlite3", root, url, bad)
+    for page in sorted(site.rglob("*.html")):  # the examples tables link each row's page by its line
+        table = parse(page).table
+        if table.get("data-kind") == "examples":
+            lines = db_rows(db, "SELECT dataset, line FROM ex")
+            for dataset, line in sorted(lines):
+                if dataset == table["data-dataset"]:
+                    _check(site, f"search/site.sqlite3 (ex, {dataset})", root, f"{table['data-examples']}line-{line}/", bad)
     return bad
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CORPUS, ROOT
-from test_incremental import build_in, edit_line, project, set_user  # noqa: F401 (fixture)
+from test_incremental import build_in, edit_line, set_user
 from test_site import copy_project, digest_tree
 
 UPDATING = "updating: this build was interrupted; the next one lays the site out afresh\n"
@@ -256,25 +256,23 @@ def test_concurrent_builds_take_turns_and_leave_a_complete_site(tmp_path):
 
 @pytest.mark.slow
 def test_serve_and_build_on_one_work_folder_take_turns(tmp_path):
-    from test_serve import free_port, get, stop, wait_for
+    from test_serve import Server, get, poll
 
     project = copy_project(tmp_path)
-    port = free_port()
-    serve = subprocess.Popen([*BUILD[:3], "serve", "--source-root", str(CORPUS), "--dev-addr", f"127.0.0.1:{port}"], cwd=project, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}/"
+    serve, base = Server.start(lambda addr: [*BUILD[:3], "serve", "--source-root", str(CORPUS), "--dev-addr", addr], cwd=project, env=ENV)
     try:
-        wait_for(lambda: "Round" not in get(base) and get(base + "__build_id") == "1")
+        assert "Round" not in get(base) and get(base + "__build_id") == "1"
         for round in range(4):
             retitle(project, f"Round {round}")  # serve rebuilds while the build runs
             build = subprocess.run(BUILD, cwd=project, env=ENV, capture_output=True, text=True, timeout=300)
             assert build.returncode == 0, build.stderr
             assert tree(project / "site") == fresh_site(project, tmp_path, f"fresh-{round}"), f"round {round}"
-            wait_for(lambda: f"Round {round}" in get(base + "datasets/retry_state_machine/examples/line-1/"))
+            poll(lambda: f"Round {round}" in get(base + "datasets/retry_state_machine/examples/line-1/"), timeout=120)
             served = project / "build/serve-site"
             assert (served / "assets/livereload.js").is_file() and (served / "index.html").is_file()
             assert leftovers(served) == []
     finally:
-        stop(serve)
+        serve.stop()
 
 
 # --- M8: kill -9 -------------------------------------------------------------------------------

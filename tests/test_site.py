@@ -13,7 +13,7 @@ import pytest
 
 from generator.__main__ import main
 
-from conftest import CORPUS, DATASET, RETRY, ROOT, QUEUE, clean_records, dumps, make_dataset, record, source_lines
+from conftest import CORPUS, DATASET, RETRY, ROOT, QUEUE, clean_records, copy_project, dumps, make_dataset, record, source_lines
 from sitecheck import broken_links, parse, text_of
 from test_checks import fixture_records
 
@@ -65,31 +65,6 @@ def db_digest(path: Path) -> str:
         finally:
             con.close()
     return "db:" + hashlib.sha256(orjson.dumps(dump)).hexdigest()
-
-
-@pytest.fixture(scope="module")
-def committed_site(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("committed")
-    before = DATASET.read_bytes()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(ROOT)
-        assert build(tmp, "--source-root", str(CORPUS)) == 0
-    assert DATASET.read_bytes() == before
-    return tmp / "site"
-
-
-@pytest.fixture(scope="module")
-def fixture_site(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("fixture-site")
-    lines = [dumps(r) for r, _ in fixture_records()]
-    lines.insert(3, b"{this line is broken")  # line 4: reported, skipped
-    jsonl = make_dataset(tmp / "ds", "fixture", lines)
-    before = jsonl.read_bytes()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(ROOT)
-        assert build(tmp, "--dataset", str(jsonl), "--source-root", str(CORPUS)) == 0
-    assert jsonl.read_bytes() == before
-    return tmp / "site", jsonl
 
 
 def test_every_valid_record_has_a_page_and_the_broken_line_none(fixture_site):
@@ -259,13 +234,12 @@ def test_build_without_a_source_root_uses_the_lock(tmp_path, monkeypatch):
     assert broken_links(site) == []
 
 
-def test_builds_are_deterministic(tmp_path, monkeypatch):
+def test_builds_are_deterministic(tmp_path, monkeypatch, committed_digest):
+    """A build from nothing here gives the very site the shared build elsewhere gave."""
     monkeypatch.chdir(ROOT)
-    a, b = tmp_path / "a", tmp_path / "b"
-    assert build(a, "--source-root", str(CORPUS)) == 0
-    assert build(b, "--source-root", str(CORPUS)) == 0
+    assert build(tmp_path, "--source-root", str(CORPUS)) == 0
     # Byte-identical, sitemap.xml included: it carries the build date only (no time of day).
-    assert digest_tree(a / "site") == digest_tree(b / "site")
+    assert digest_tree(tmp_path / "site") == committed_digest
 
 
 def test_failed_build_leaves_previous_site_intact(tmp_path, monkeypatch):
@@ -328,14 +302,6 @@ def test_empty_dataset_builds(tmp_path, monkeypatch):
     assert "0 examples" in text_of(site / "index.html")
     assert not list((site / "datasets/empty/examples").glob("line-*"))
     assert broken_links(site) == []
-
-
-def copy_project(tmp_path) -> Path:
-    project = tmp_path / "project"
-    shutil.copytree(ROOT / "docs", project / "docs")
-    shutil.copy(ROOT / "mkdocs.yml", project / "mkdocs.yml")
-    shutil.copytree(ROOT / "dataset", project / "dataset")
-    return project
 
 
 def test_rebuild_from_the_cache_equals_a_fresh_build_after_config_edits(tmp_path, monkeypatch):
