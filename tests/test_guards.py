@@ -65,12 +65,10 @@ def test_an_empty_folder_becomes_a_marked_work_folder(tmp_path, monkeypatch):
     assert build(work, tmp_path / "site") == 0  # marked now: used again
 
 
-def test_a_work_folder_from_before_the_mark_is_taken_as_ours(tmp_path, monkeypatch):
-    monkeypatch.chdir(ROOT)
-    work = tmp_path / "w"
-    assert build(work, tmp_path / "site") == 0
+def test_a_work_folder_from_before_the_mark_is_taken_as_ours(project):
+    work = project / "build"
     (work / ".generated-work").unlink()  # as an older version left it
-    assert build(work, tmp_path / "site") == 0
+    assert build(work, project / "site") == 0
     assert (work / ".generated-work").is_file()
 
 

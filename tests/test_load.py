@@ -1,6 +1,7 @@
 """The loader: every malformed line is reported at its line and skipped; good records load."""
 
 import orjson
+import pytest
 
 from generator.load import load_dataset, split_assistant
 
@@ -91,6 +92,7 @@ def test_multi_megabyte_line_loads_and_is_reported(tmp_path):
     assert rules_at(findings) == [(1, "schema.large-line")]
 
 
+@pytest.mark.slow  # a 100,000-line input
 def test_hundred_thousand_lines(tmp_path):
     good = dumps(clean_records()[1])
     bad_every = 1000

@@ -242,16 +242,10 @@ def test_builds_are_deterministic(tmp_path, monkeypatch, committed_digest):
     assert digest_tree(tmp_path / "site") == committed_digest
 
 
-def test_failed_build_leaves_previous_site_intact(tmp_path, monkeypatch):
-    project = tmp_path / "project"
-    shutil.copytree(ROOT / "docs", project / "docs")
-    shutil.copy(ROOT / "mkdocs.yml", project / "mkdocs.yml")
-    shutil.copytree(ROOT / "dataset", project / "dataset")
-    monkeypatch.chdir(project)
-    assert build(project, "--source-root", str(CORPUS)) == 0
+def test_failed_build_leaves_previous_site_intact(project):
     before = digest_tree(project / "site")
     (project / "docs" / "broken.md").write_text("# Broken\n\n[nowhere](missing-page.md)\n")
-    assert build(project, "--source-root", str(CORPUS)) == 1
+    assert main(["build", "--work", "build", "--out", "site", "--quiet", "--source-root", str(CORPUS)]) == 1
     assert digest_tree(project / "site") == before
     assert not list(project.glob("site.generator-*"))
 
@@ -304,13 +298,10 @@ def test_empty_dataset_builds(tmp_path, monkeypatch):
     assert broken_links(site) == []
 
 
-def test_rebuild_from_the_cache_equals_a_fresh_build_after_config_edits(tmp_path, monkeypatch):
-    project = copy_project(tmp_path)
-    monkeypatch.chdir(project)
-    assert build(project, "--source-root", str(CORPUS)) == 0
+def test_rebuild_from_the_cache_equals_a_fresh_build_after_config_edits(project, tmp_path):
     cfg = project / "mkdocs.yml"
     cfg.write_text(cfg.read_text().replace("site_name: Retry dataset review", "site_name: Renamed review"))
-    assert build(project, "--source-root", str(CORPUS)) == 0  # warm: mkdocs output and page cache exist
+    assert main(["build", "--work", "build", "--out", "site", "--quiet", "--source-root", str(CORPUS)]) == 0  # warm: mkdocs output and page cache exist
     warm = digest_tree(project / "site")
     assert "Renamed review" in (project / "site/index.html").read_text()
     assert "Renamed review" in (project / "site/datasets/retry_state_machine/examples/line-1/index.html").read_text()
