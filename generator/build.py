@@ -38,7 +38,18 @@ from .place import SiteUnchanged, Wanted, place
 from .plan import PlanError, plan_site
 
 
-def build_once(paths: list[Path], source_root, work: Path, out: Path, site_url: str | None, say, live: bool = False, timings: Timings | None = None, compare: str | None = None, root: Path | None = None):
+def build_once(
+    paths: list[Path],
+    source_root,
+    work: Path,
+    out: Path,
+    site_url: str | None,
+    say,
+    live: bool = False,
+    timings: Timings | None = None,
+    compare: str | None = None,
+    root: Path | None = None,
+):
     """One build into `out` of the project at `root` (default: project_root()). Returns (ok,
     results). Nothing in `out` changes unless every stage succeeded; then only the files that
     changed are replaced (see place.py)."""
@@ -90,7 +101,9 @@ def _compare(paths, results, compare: str, source_root, timings: Timings, say) -
     return diffs
 
 
-def _after_indexing(gen: Generated, db_file: Wanted, work: Path, out: Path, say, timings, t: float, t0: float, results, indexing):
+def _after_indexing(
+    gen: Generated, db_file: Wanted, work: Path, out: Path, say, timings, t: float, t0: float, results, indexing
+):
     ok, log, mkdocs_files = run_mkdocs_if_needed(gen, work, say)
     timings.add("mkdocs build", time.perf_counter() - t)
     if not ok:
@@ -207,7 +220,8 @@ def build_site(args, source_root, say=None) -> int:
         check_against(compare, "--compare")
     if compare is not None and len(paths) > 1 and as_file(compare) is not None:
         raise AgainstError(f"--compare {compare}: a file compares with one dataset; name it with --dataset")
-    ok, results = build_once(paths, source_root, Path(args.work), Path(args.out), getattr(args, "site_url", None), say, compare=compare, root=root)
+    site_url = getattr(args, "site_url", None)
+    ok, results = build_once(paths, source_root, Path(args.work), Path(args.out), site_url, say, compare=compare, root=root)
     if not ok:
         return 1
     line_reports = [f for r in results for f in r.findings if f.path == str(r.config.jsonl) and f.rule in LOADER_RULES]

@@ -57,8 +57,10 @@ class Generated:
     pages: int = field(metadata={"help": "Markdown pages mkdocs renders"})
     config: Path = field(metadata={"help": "the generated mkdocs.yml in the work folder"})
     mkdocs_key: str = field(metadata={"help": "digest of everything mkdocs reads: its output is reused while it stays"})
-    data: dict[str, bytes] = field(metadata={"help": "site path -> bytes of the data files mkdocs never sees (histograms, tables)"})
-    copies: dict[str, tuple] = field(metadata={"help": "site path -> (source file, digest or None, stat or None): files copied as they are"})
+    data: dict[str, bytes] = field(metadata={"help": "site path -> bytes: data files mkdocs never sees (histograms, line lookups)"})
+    copies: dict[str, tuple] = field(
+        metadata={"help": "site path -> (source file, its digest or None, its stat or None): files copied as they are"}
+    )
 
 
 def generate(results, work: Path, root: Path, site_url: str | None = None, timings: Timings | None = None, say=print, live: bool = False, diffs: dict | None = None) -> Generated:
@@ -98,7 +100,8 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
     timings.add("write", time.perf_counter() - t)
     md_pages = sum(1 for p in site.pages if not p.standalone)
     say(f"wrote {md_pages} Markdown pages into {work / 'docs'} ({written} changed, {removed} removed)")
-    return Generated(site=site, pages=md_pages, config=cfg_path, mkdocs_key=_mkdocs_key(cfg_bytes, root, files), data=data, copies=site.copies)
+    key = _mkdocs_key(cfg_bytes, root, files)
+    return Generated(site=site, pages=md_pages, config=cfg_path, mkdocs_key=key, data=data, copies=site.copies)
 
 
 def _config(site, root: Path, site_url: str | None, live: bool, diffs: dict | None) -> bytes:

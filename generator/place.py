@@ -2,8 +2,9 @@
 
 The plan maps each file of the site to a key that changes whenever its bytes would. The keys
 of the last build are kept in a manifest in the work folder; the site's mark file carries the
-manifest's digest. When the mark and the manifest agree, the site is exactly what the last build
-left, so only files whose key changed are replaced and files no longer planned are removed.
+manifest's digest (state.py reads and writes both). When the mark and the manifest agree, the
+site is exactly what the last build left, so only files whose key changed are replaced and
+files no longer planned are removed.
 Otherwise (first build, a folder someone replaced, a build interrupted half-way) the site is
 laid out afresh.
 

@@ -258,7 +258,9 @@ def write_mark(site: Path, mark: bytes) -> None:
 # --- cache/highlight/*.json -------------------------------------------------------------------
 
 
-def kept_highlights(work: Path, salt: str, codes: list[str], highlight: Callable[[str], tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+def kept_highlights(
+    work: Path, salt: str, codes: list[str], highlight: Callable[[str], tuple[str, ...]]
+) -> dict[str, tuple[str, ...]]:
     """Each text's highlighted lines: kept from an earlier build (by a digest of `salt`, the
     generator's version, and the text), else made by `highlight` and kept for the next one.
     Files no text of this build needs are removed."""
