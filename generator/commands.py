@@ -15,7 +15,7 @@ from .pipeline import PipelineError, discover, has_errors, run
 def _paths(args) -> list[Path]:
     from .folders import project_root
 
-    return discover(args.dataset, project_root(args.project))
+    return discover(args.dataset, project_root(getattr(args, "project", None)))
 
 
 def cmd_check(args, source_root) -> int:

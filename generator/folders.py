@@ -113,10 +113,14 @@ def check_work(work: Path, root: Path) -> None:
         if names and not legacy:
             raise BuildError(f"{work}: exists and is not a work folder this tool made (no {WORK_MARK} mark); choose another --work or remove it")
     if work.is_dir():
-        for dirpath, dirnames, filenames in os.walk(work):  # never descends into a linked folder
-            for name in dirnames + filenames:
-                if os.path.islink(os.path.join(dirpath, name)):
-                    raise BuildError(f"{os.path.join(dirpath, name)}: a symbolic link in the work folder (the build would write through it); remove the work folder")
+        _refuse_links(work)
+
+
+def _refuse_links(work: Path) -> None:
+    for dirpath, dirnames, filenames in os.walk(work):  # never descends into a linked folder
+        for name in dirnames + filenames:
+            if os.path.islink(os.path.join(dirpath, name)):
+                raise BuildError(f"{os.path.join(dirpath, name)}: a symbolic link in the work folder (the build would write through it); remove the work folder")
 
 
 def make_work(work: Path) -> None:
