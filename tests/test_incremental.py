@@ -16,7 +16,9 @@ import orjson
 import pytest
 
 from generator.__main__ import main
-from generator.memo import FORMAT, LineMemo, Memo, code_digest, read_memo, write_memo
+from generator.load import LineMemo
+from generator.memo import Memo, code_digest
+from generator.state import MEMO_FORMAT, read_memo, write_memo
 
 from conftest import CORPUS, ROOT
 from test_site import copy_project, digest_tree, site_db
@@ -165,7 +167,7 @@ def test_a_memo_naming_a_class_is_refused(tmp_path):
     only the refusal can discard it."""
     path, ran = tmp_path / "x.memo", tmp_path / "code-ran"
     lines = {b"d" * 16: ((), True, (), None, b"", (1, 2, 3), b"", b"")}
-    payload = {"format": FORMAT, "code": code_digest(), "context": "ctx", "lines": lines, "findings": {}, "near": _OpensAFile(ran)}
+    payload = {"format": MEMO_FORMAT, "code": code_digest(), "context": "ctx", "lines": lines, "findings": {}, "near": _OpensAFile(ran)}
     path.write_bytes(pickle.dumps(payload, protocol=5))
     assert pickle.loads(path.read_bytes())["lines"] == lines and ran.exists()  # a plain unpickler runs it...
     ran.unlink()
