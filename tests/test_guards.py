@@ -6,9 +6,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -166,16 +164,18 @@ def test_a_build_waits_for_the_one_holding_the_work_folder(tmp_path):
     work = tmp_path / "w"
     fd = hold_lock(work)
     cmd = [sys.executable, "-m", "generator", "build", "--work", str(work), "--out", str(tmp_path / "site"), "--quiet"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    from test_serve import Server
+
+    build = Server(cmd, env={**os.environ, "PYTHONPATH": str(ROOT)})  # its output read line by line
     try:
-        time.sleep(3)
-        assert proc.poll() is None  # still waiting
+        waiting = build.line_with("waiting for another build")
+        assert waiting is not None, build.stop()
+        assert f"waiting for another build using {work}/ to finish (process 4242)" in waiting
+        assert build.proc.poll() is None  # still waiting: the lock is held
         assert not (tmp_path / "site").exists()
     finally:
         os.close(fd)  # releases the lock
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
-    assert f"waiting for another build using {work}/ to finish (process 4242)" in err
+    assert build.proc.wait(timeout=120) == 0, build.stop()
     assert (tmp_path / "site/index.html").exists()
 
 

@@ -21,7 +21,7 @@ from generator.memo import Memo, code_digest
 from generator.state import MEMO_FORMAT, read_memo, write_memo
 
 from conftest import CORPUS, ROOT
-from test_site import copy_project, digest_tree, site_db
+from test_site import digest_tree, site_db
 
 EXAMPLES = "site/datasets/retry_state_machine/examples"
 

@@ -9,7 +9,6 @@ import shutil
 from pathlib import Path
 
 import orjson
-import pytest
 
 from generator.__main__ import main
 
