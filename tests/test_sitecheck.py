@@ -129,3 +129,18 @@ def test_a_damaged_copy_of_a_built_site_is_caught(fixture_site, tmp_path):
     assert f"{rel}: ../../../../../../examples/line-99/ (missing)" in bad
     assert any("#L5" in b and "(no #L5" in b for b in bad), bad
     assert all("line-99" in b or "#L5" in b for b in bad), bad
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="generator: a `use` item's '+N more' link opens the examples table filtered to an item the search database does not list (searchdb leaves `use` items out of doc_item), so the table shows no rows")
+def test_a_use_item_quoted_by_many_examples_links_a_filter_that_finds_them(tmp_path, monkeypatch):
+    from generator.__main__ import main
+
+    from conftest import CORPUS, ROOT, clean_records, dumps, make_dataset
+
+    first = clean_records()[0]  # quotes retry.rs's `use` lines, then run_with_retries
+    lines = [dumps(first).replace(b"keeps retrying", f"keeps retrying ({n})".encode()) for n in range(14)]
+    jsonl = make_dataset(tmp_path / "ds", "uses", lines)
+    monkeypatch.chdir(ROOT)
+    assert main(["build", "--dataset", str(jsonl), "--source-root", str(CORPUS), "--work", str(tmp_path / "w"), "--out", str(tmp_path / "site"), "--quiet"]) == 0
+    assert broken_links(tmp_path / "site") == []
