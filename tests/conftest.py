@@ -131,6 +131,14 @@ def built_project(tmp_path_factory) -> Path:
     return pristine
 
 
+def _writable_and_again(func, path, _exc):
+    """rmtree's error handler: a test may leave a folder read-only; make it writable, retry."""
+    os.chmod(Path(path).parent, 0o755)
+    if os.path.isdir(path) and not os.path.islink(path):
+        os.chmod(path, 0o755)
+    func(path)
+
+
 def project_path(tmp_path_factory) -> Path:
     return tmp_path_factory.getbasetemp() / "project-under-test" / "project"
 
@@ -154,7 +162,7 @@ def committed_digest(committed_site) -> dict[str, str]:
 def project(built_project, tmp_path_factory, monkeypatch) -> Path:
     """The built project, the test's own to change, at the path it was built at."""
     here = project_path(tmp_path_factory)
-    shutil.rmtree(here.parent)
+    shutil.rmtree(here.parent, onerror=_writable_and_again)  # the last test's copy, whatever it left
     here.parent.mkdir()
     shutil.copytree(built_project, here, symlinks=True)
     monkeypatch.chdir(here)
