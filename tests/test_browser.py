@@ -91,8 +91,7 @@ def test_identifier_search_ranks_the_definition_and_exact_matches_first(site, pa
     page.locator("input.site-search__input").fill("")
     search_box(page, "retry")
     page.locator("select[data-filter='file']").select_option("server/svix-server/src/worker.rs")
-    page.wait_for_function("() => document.querySelector('.site-search').getAttribute('data-busy') === '0'")
-    page.wait_for_timeout(300)
+    # the change event starts the search at once (data-busy 1 before select_option returns)
     page.wait_for_function("() => document.querySelector('.site-search').getAttribute('data-busy') === '0'")
     hrefs = [a.get_attribute("href") for a in page.locator(".site-search__result a").all()]
     assert hrefs and all("/examples/line-" in h for h in hrefs)
