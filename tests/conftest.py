@@ -116,7 +116,7 @@ def build_main(*args: str) -> int:
 # --- built sites, shared: tests read them and never change them -------------------------------
 @pytest.fixture(scope="session")
 def built_project(tmp_path_factory) -> Path:
-    """A copy of the project built once (work folder build/, site folder site/) at PROJECT_PATH,
+    """A copy of the project built once (work folder build/, site folder site/) at project_path(),
     then kept pristine elsewhere: the `project` fixture puts it back at that path for each test,
     where its manifests and caches are those of a build made there."""
     here = project_path(tmp_path_factory)
