@@ -532,7 +532,7 @@ def _after_indexing(gen, work: Path, out: Path, say, timings, t: float, t0: floa
     manifest = work / "manifests" / (hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16] + ".json")
     previous = previous_keys(out, manifest, SITE_MARK)
     try:
-        wanted, rendered = plan_site(gen, work, out, previous)
+        wanted, example_pages = plan_site(gen, work, out, previous)
     except PlanError as e:
         print(f"error: {e}; {out}/ was left as it was", file=sys.stderr)
         return False, results
@@ -543,8 +543,9 @@ def _after_indexing(gen, work: Path, out: Path, say, timings, t: float, t0: floa
     except SiteUnchanged as e:
         print(f"error: {e}; {out}/ was left as it was", file=sys.stderr)
         return False, results
-    pages = sum(len(dv.examples) for dv in gen["site"].datasets)
-    say(f"{pages} example pages ({rendered[0]} rendered, the rest unchanged)")
+    # An example page is rendered when, and only when, its file is written.
+    rendered = len(example_pages) if changed < 0 else sum(previous.get(rel) != wanted[rel].key for rel in example_pages)
+    say(f"{len(example_pages)} example pages ({rendered} rendered, the rest unchanged)")
     say(f"{out}/: {changed} files replaced or removed" if changed >= 0 else f"{out}/: laid out afresh")
     for r in results:
         if r.memo is not None:
