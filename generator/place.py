@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable
 
+import orjson
+
 from . import state
 from .write import OutputError, _safe_join, discard, swap_in
 NEW_SUFFIX = ".generator-new-"  # beside the site while a new one is laid out (then the process id)
