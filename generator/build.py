@@ -114,7 +114,7 @@ def _after_indexing(
     manifest = state.manifest_path(work, out)
     previous = state.previous_keys(out, manifest)
     try:
-        wanted, rendered = plan_site(gen, mkdocs_files, work, out, previous)
+        wanted, example_pages = plan_site(gen, mkdocs_files, work, out, previous)
     except PlanError as e:
         print(f"error: {e}; {out}/ was left as it was", file=sys.stderr)
         return False, results
@@ -124,8 +124,9 @@ def _after_indexing(
     except SiteUnchanged as e:
         print(f"error: {e}; {out}/ was left as it was", file=sys.stderr)
         return False, results
-    pages = sum(len(dv.examples) for dv in gen.site.datasets)
-    say(f"{pages} example pages ({rendered[0]} rendered, the rest unchanged)")
+    # An example page is rendered when, and only when, its file is written.
+    rendered = len(example_pages) if changed < 0 else sum(previous.get(rel) != wanted[rel].key for rel in example_pages)
+    say(f"{len(example_pages)} example pages ({rendered} rendered, the rest unchanged)")
     say(f"{out}/: {changed} files replaced or removed" if changed >= 0 else f"{out}/: laid out afresh")
     for r in results:
         if r.memo is not None:

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable
 
+import orjson
+
 from . import state
 from .write import OutputError, _safe_join, discard, swap_in
 NEW_SUFFIX = ".generator-new-"  # beside the site while a new one is laid out (then the process id)
@@ -170,18 +172,101 @@ def _lay_out_in_place(wanted: dict[str, Wanted], out: Path, manifest_path: Path)
 
 def _render(folder: Path, files: dict[str, Wanted], out: Path, made: bool = False) -> None:
     """Phase one: write `files` under `folder` (a fresh one, unless `made`). On any failure
-    the folder goes and SiteUnchanged (or the source's own OSError) is raised."""
+    the folder goes and SiteUnchanged (or the source's own OSError) is raised. Many rendered
+    files are shared with a second process (see _render_in_two)."""
     if not made:
         discard(folder)
         folder.mkdir()
     try:
-        for rel, w in files.items():
-            dest = _safe_join(folder, rel)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            _fill(dest, w, out / rel)
+        made_dirs = {folder}
+        for rel in files:  # every folder first: the two processes below never race to make one
+            parent = _safe_join(folder, rel).parent
+            if parent not in made_dirs:
+                parent.mkdir(parents=True, exist_ok=True)
+                made_dirs.add(parent)
+        rendered = [rel for rel, w in files.items() if w.make is not None or w.stream is not None]
+        if len(rendered) >= PARALLEL_AT and hasattr(os, "fork"):
+            half = set(rendered[len(rendered) // 2 :])
+            _render_in_two(folder, files, out, half)
+        else:
+            _fill_all(folder, files, out)
     except BaseException:
         discard(folder)
         raise
+
+
+# At least this many files to render: half of them are rendered by a forked child, on the
+# second core (rendering is Python: one process holds one core). Fewer are not worth a fork.
+PARALLEL_AT = 400
+
+
+def _fill_all(folder: Path, files: dict[str, Wanted], out: Path) -> None:
+    for rel, w in files.items():
+        _fill(_safe_join(folder, rel), w, out / rel)
+
+
+def _render_in_two(folder: Path, files: dict[str, Wanted], out: Path, half: set[str]) -> None:
+    """Render the files named in `half` in a forked child while this process renders the rest
+    (copies always here: they may mark their key stale). The child writes only its own files
+    into `folder`, reports a failure as one JSON line on a pipe, and ends with os._exit, so no
+    cleanup of this process (its locks, its temporary folders) ever runs twice. If this side
+    fails, the child is killed before the folder goes."""
+    mine = {rel: w for rel, w in files.items() if rel not in half}
+    theirs = {rel: files[rel] for rel in half}
+    import ctypes  # here, not in the child: nothing is imported after the fork
+
+    parent = os.getpid()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        status = 1
+        try:
+            os.close(read_end)
+            _die_with_parent(ctypes, parent)
+            try:
+                _fill_all(folder, theirs, out)
+                status = 0
+            except SiteUnchanged as e:
+                os.write(write_end, orjson.dumps({"site": str(e)}))
+            except OSError as e:
+                os.write(write_end, orjson.dumps({"errno": e.errno, "strerror": e.strerror, "filename": str(e.filename)}))
+            except BaseException as e:  # noqa: BLE001 -- reported, then this process ends
+                os.write(write_end, orjson.dumps({"site": f"{folder}: rendering failed ({type(e).__name__})"}))
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as child_report:
+        try:
+            _fill_all(folder, mine, out)
+            report = child_report.read(1 << 16)  # the child's failure, if any (EOF when it ends)
+        except BaseException:
+            _kill(pid)
+            raise
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) == 0:
+        return
+    failure = orjson.loads(report) if report else {"site": f"{out}/: the process rendering half of its pages ended (status {status})"}
+    if "errno" in failure:
+        raise OSError(failure["errno"], failure["strerror"], failure["filename"])
+    raise SiteUnchanged(failure["site"])
+
+
+def _die_with_parent(ctypes, parent: int) -> None:
+    """In the child: be killed when the parent dies (a build killed with -9 leaves no writer)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):  # not Linux: the child only writes into the stage folder
+        pass
+    if os.getppid() != parent:  # it died before the line above
+        os._exit(1)
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    except ChildProcessError:  # already reaped
+        pass
 
 
 def _begin_commit(site: Path, stage: Path) -> None:

@@ -38,10 +38,10 @@ class PlanError(Exception):
     """The site cannot be planned (the theme's page has no slot); the message is one line."""
 
 
-def plan_site(gen: Generated, mkdocs_files: dict[str, str], work: Path, out: Path, previous: dict[str, str] | None) -> tuple[dict[str, Wanted], list[int]]:
+def plan_site(gen: Generated, mkdocs_files: dict[str, str], work: Path, out: Path, previous: dict[str, str] | None) -> tuple[dict[str, Wanted], list[str]]:
     """Every file of the site, each with a key that changes when its bytes would. Nothing is
     rendered here: an example page is rendered (and framed by its dataset's shell page, as
-    mkdocs rendered it) only when it has to be written. Returns (files, [pages rendered so far])."""
+    mkdocs rendered it) only when it has to be written. Returns (files, the example pages' paths)."""
     site = gen.site
     built = work / "mkdocs-out"
     shell_dirs = {urls.page_url(p).rstrip("/") for p in site.shells.values()}
@@ -80,7 +80,7 @@ def plan_site(gen: Generated, mkdocs_files: dict[str, str], work: Path, out: Pat
         if not sep or SLOT_H1 not in head:
             raise PlanError(f"{shell_dir / 'index.html'}: the theme dropped the page slot; cannot frame example pages")
         frames[stem] = (_squeeze(head), _squeeze(tail), hashlib.sha256(text.encode()).hexdigest())
-    rendered = [0]
+    pages: list[str] = []
 
     def framed_page(dv, i: int) -> bytes:
         """Example page i of dv, rendered and framed by its dataset's shell page."""
@@ -89,7 +89,6 @@ def plan_site(gen: Generated, mkdocs_files: dict[str, str], work: Path, out: Pat
         head, tail, _ = frames[dv.stem]
         title = title_html(page.title)
         head = head.replace(SLOT_TITLE, title).replace(SLOT_H1, title_html(page.context["heading"]))
-        rendered[0] += 1
         return (head.replace(urls.page_url(site.shells[dv.stem]), urls.page_url(page.path)) + render_page(page) + tail).encode("utf-8")
 
     for dv in site.datasets:
@@ -101,7 +100,8 @@ def plan_site(gen: Generated, mkdocs_files: dict[str, str], work: Path, out: Pat
             key = example_page_key(base, ex, exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None, segments_seen, change_key(dv, ex))
             rel = f"{folder}line-{ex.record.line}/index.html"
             wanted[rel] = Wanted(key, make=functools.partial(framed_page, dv, i))
-    return wanted, rendered
+            pages.append(rel)
+    return wanted, pages
 
 
 def dataset_page_key(dv, code: str, frame_hash: str) -> bytes:
