@@ -13,7 +13,7 @@ import pytest
 
 import generator.place
 import generator.plan
-from test_incremental import build_in, project  # noqa: F401 (fixture)
+from test_incremental import build_in
 from test_placement import fresh_site, leftovers, retitle, tree
 
 LAST_PAGE = "line-23/"  # the dataset's last example: in the child's half
