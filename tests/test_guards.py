@@ -54,6 +54,7 @@ def test_the_project_and_its_inputs_cannot_be_the_work_folder(tmp_path, monkeypa
     assert not (project / "dataset/w").exists()
 
 
+@pytest.mark.slow
 def test_an_empty_folder_becomes_a_marked_work_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     work = tmp_path / "w"
@@ -194,6 +195,7 @@ def test_a_build_gives_up_waiting_with_a_clear_error(tmp_path, monkeypatch, caps
     assert not (tmp_path / "site").exists()
 
 
+@pytest.mark.slow
 def test_builds_with_their_own_work_folders_take_turns_on_one_site_folder(tmp_path, monkeypatch, capsys):
     """The site folder's lock is its parent folder's (the site itself is swapped)."""
     import generator.folders

@@ -92,6 +92,7 @@ def test_dataset_stem_cannot_escape(tmp_path, monkeypatch):
     assert not (tmp_path / "escape.md").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_payloads_are_visible_and_never_execute(hostile_site, browser):
     site, names = hostile_site

@@ -189,6 +189,7 @@ def test_an_interrupted_update_is_followed_by_a_layout_from_nothing(project, com
     assert digest_tree(site) == committed_digest
 
 
+@pytest.mark.slow
 def test_a_site_folder_replaced_by_hand_is_laid_out_again(project, tmp_path):
     site = project / "site"
     other = tmp_path / "elsewhere"
@@ -199,6 +200,7 @@ def test_a_site_folder_replaced_by_hand_is_laid_out_again(project, tmp_path):
     assert digest_tree(site) == digest_tree(other)
 
 
+@pytest.mark.slow
 def test_a_last_line_without_newline_is_judged_again_when_one_is_added(project, tmp_path):
     """Its JSON error reads "truncated" only while it is the unterminated last line."""
     jsonl = project / "dataset/retry_state_machine.jsonl"
@@ -213,6 +215,7 @@ def test_a_last_line_without_newline_is_judged_again_when_one_is_added(project, 
     assert digest_tree(project / "site") == fresh_digest(project, tmp_path, "fresh")
 
 
+@pytest.mark.slow
 def test_findings_kept_for_a_checkout_are_not_reused_from_the_lock(project, tmp_path):
     """The lock's names are what a build without a source root knows: a lock written by
     another indexer may know fewer names than the checkout gives at the same file hash."""
@@ -231,6 +234,7 @@ def test_findings_kept_for_a_checkout_are_not_reused_from_the_lock(project, tmp_
     assert "acker" in findings_text(project / "site")
 
 
+@pytest.mark.slow
 def test_a_symlink_in_the_site_is_replaced_not_written_through(project, tmp_path):
     site = project / "site"
     outside = tmp_path / "outside"
@@ -262,6 +266,7 @@ def test_damaged_cache_files_mean_more_work_not_a_failure(project, tmp_path):
     assert digest_tree(project / "site") == fresh_digest(project, tmp_path, "fresh")
 
 
+@pytest.mark.slow
 def test_a_site_file_named_like_a_temporary_one_survives_updates(project, tmp_path):
     (project / "docs/assets/notes.txt").write_text("v1\n")
     (project / "docs/assets/notes.txt.tmp").write_text("a file that happens to end in .tmp\n")

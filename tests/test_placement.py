@@ -62,7 +62,7 @@ BUILD = [sys.executable, "-m", "generator", "build", "--quiet", "--source-root",
 # --- M8: phase one fails, the site stays as it was --------------------------------------------
 
 
-@pytest.mark.parametrize("afresh", [False, True], ids=["update", "fresh-layout"])
+@pytest.mark.parametrize("afresh", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["update", "fresh-layout"])
 def test_a_render_failure_mid_way_leaves_the_site_byte_identical(project, tmp_path, monkeypatch, capsys, afresh):
     import jinja2
 

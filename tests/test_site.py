@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import orjson
+import pytest
 
 from generator.__main__ import main
 
@@ -271,6 +272,7 @@ def test_handwritten_page_clashing_with_a_generated_one_is_a_one_line_error(tmp_
     assert not (project / "site").exists()
 
 
+@pytest.mark.slow
 def test_two_datasets_in_one_site(tmp_path, monkeypatch):
     other = make_dataset(tmp_path / "ds", "second", [dumps(r) for r in clean_records()])
     monkeypatch.chdir(ROOT)
@@ -297,6 +299,7 @@ def test_empty_dataset_builds(tmp_path, monkeypatch):
     assert broken_links(site) == []
 
 
+@pytest.mark.slow
 def test_rebuild_from_the_cache_equals_a_fresh_build_after_config_edits(project, tmp_path):
     cfg = project / "mkdocs.yml"
     cfg.write_text(cfg.read_text().replace("site_name: Retry dataset review", "site_name: Renamed review"))
