@@ -157,6 +157,7 @@ def engine_lines(page, query: str) -> list[int]:
     return sorted(int(re.search(r"line-(\d+)/", u).group(1)) for u in urls)
 
 
+@pytest.mark.slow  # a long browser walk: in .ci/run, out of the quick set
 def test_identifier_and_phrase_queries_return_exactly_the_examples_that_hold_them(site, page):
     page.goto(site)
     for ident in IDENTIFIERS:
@@ -226,6 +227,7 @@ def table_action(page, act):
     page.wait_for_function("n => +(document.querySelector('.datatable').getAttribute('data-done') || 0) > n", arg=done, timeout=30000)
 
 
+@pytest.mark.slow  # a long browser walk: in .ci/run, out of the quick set
 def test_example_index_sorts_and_filters(site, page):
     page.goto(site + "datasets/retry_state_machine/examples/")
     page.wait_for_selector(".datatable[data-ready='1']")
@@ -258,6 +260,7 @@ def test_example_index_sorts_and_filters(site, page):
     shot(page, "examples")
 
 
+@pytest.mark.slow  # a long browser walk: in .ci/run, out of the quick set
 def test_coverage_row_to_filtered_examples_and_table_tools(site, page):
     page.goto(site + "datasets/retry_state_machine/coverage/")
     shot(page, "coverage")
@@ -350,6 +353,7 @@ def test_copy_button_yields_the_exact_jsonl_line(site, browser):
         page.context.close()
 
 
+@pytest.mark.slow  # a long browser walk: in .ci/run, out of the quick set
 def test_dark_scheme_narrow_screen_and_long_lines(site, browser):
     page = offline_page(browser, viewport={"width": 375, "height": 740}, color_scheme="dark")
     try:
@@ -504,6 +508,7 @@ def test_example_page_line_numbers_are_not_tab_stops(site, page):
     assert page.evaluate("document.activeElement.getAttribute('href')") == "#page-title"
 
 
+@pytest.mark.slow  # a long browser walk: in .ci/run, out of the quick set
 def test_previous_next_and_all_examples_keep_the_filter_you_came_from(site, page):
     page.goto(site + "datasets/retry_state_machine/examples/")
     page.wait_for_selector(".datatable[data-ready='1']")
@@ -530,6 +535,7 @@ def test_previous_next_and_all_examples_keep_the_filter_you_came_from(site, page
     assert rows.count() == len(lines)
 
 
+@pytest.mark.slow  # a long browser walk: in .ci/run, out of the quick set
 def test_two_items_of_one_name_are_two_filters(site, page):
     """RETRY_SCHEDULE is defined in cache/mod.rs (example 13) and in queue/mod.rs (8, 12)."""
     page.goto(site + "datasets/retry_state_machine/coverage/")
