@@ -131,8 +131,7 @@ def example_files(site: SiteViews, built: Path, rendered: list[int]) -> dict[str
 def example_page_key(frame_key: bytes, page: Page) -> str:
     """An example page's key: its frame's, and a digest of what it is rendered from (its
     path, title and context), so that nothing the page shows can be left out of it."""
-    parts = [frame_key, page.path.encode(), page.title.encode(), contexts.digest(page.view)]
-    return hashlib.blake2b(b"\0".join(parts), digest_size=16).hexdigest()
+    return contexts.digest(page.view, b"\0".join([frame_key, page.path.encode(), page.title.encode(), b""])).hex()
 
 
 def _squeeze(frame: str) -> str:

@@ -25,6 +25,7 @@ def item_anchor(name: str, line: int) -> str:
     return f"item-{slug(name.replace('::', '-'))[:60]}-{line}".lower()
 
 
+@lru_cache(maxsize=None)
 def dataset_dir(stem: str) -> str:
     return f"datasets/{slug(stem)}"
 

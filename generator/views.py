@@ -25,6 +25,7 @@ from .contexts import (
     ExampleContext,
     HomeContext,
     Page,
+    Shared,
     ShellContext,
     SourceContext,
     TableContext,
@@ -139,9 +140,15 @@ class DatasetViews:
         return (exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None)
 
     @cached_property
-    def example_links(self) -> ExampleLinks:
+    def example_common(self) -> ExampleCommon:
         page = urls.example(self.stem, 1)  # any example page: they share a folder
-        return ExampleLinks(
+        cfg = self.r.config
+        return ExampleCommon(
+            stem=self.stem,
+            dataset_title=cfg.title,
+            jsonl_name=cfg.jsonl.name,
+            total=len(self.examples),
+            system_prompt=cfg.system_prompt,
             rules_href=self.rel(page, urls.findings(self.stem)),
             index_href=self.rel(page, urls.examples_index(self.stem)),
             dataset_href=self.rel(page, urls.dataset_home(self.stem)),
@@ -259,48 +266,53 @@ def example_page(dv: DatasetViews, i: int) -> Page:
     by the dataset's shell page. Built for every example on every build, as its key is a digest
     of its context (plan.py): the parts examples share are made once (DatasetViews); code is
     highlighted by the template, only for pages that are written."""
-    ex = dv.examples[i]
+    ex, record = dv.examples[i], dv.examples[i].record
     prev, nxt = dv.neighbours(i)
-    stem, cfg = dv.stem, dv.r.config
-    path = urls.example(stem, ex.record.line)
-    links = dv.example_links
+    common = dv.example_common
+    path = urls.example(common.stem, record.line)
     segments, diffs = dv.segment_views(ex, path)
     covered, what = dv.coverage_view(ex, path)
     ctx = ExampleContext(
-        stem=stem,
-        dataset_title=cfg.title,
+        stem=common.stem,
+        dataset_title=common.dataset_title,
         number=ex.number,
-        total=len(dv.examples),
-        line=ex.record.line,
-        jsonl_name=cfg.jsonl.name,
+        total=common.total,
+        line=record.line,
+        jsonl_name=common.jsonl_name,
         status=ex.status,
-        system=clip_text(ex.record.system),
-        system_matches=ex.record.system == cfg.system_prompt,
-        user=clip_text(ex.record.user),
+        system=clip_text(record.system),
+        system_matches=record.system == common.system_prompt,
+        user=clip_text(record.user),
         think=clip_text(ex.think),
         segments=segments,
         covered=covered,
         heading=f"#{ex.number} · {what}",
-        lede=first_line(ex.record.user, 200),
-        findings=_findings_view(ex.findings, diffs),
-        rules_href=links.rules_href,
-        raw=ex.record.raw,  # bytes: decoded by the template
-        prev_href=links.example_href(prev.record.line) if prev else None,
+        lede=first_line(record.user, 200),
+        findings=_findings_view(ex.findings, diffs) if ex.findings else [],
+        rules_href=common.rules_href,
+        raw=record.raw,  # bytes: decoded by the template
+        prev_href=common.example_href(prev.record.line) if prev else None,
         prev_number=prev.number if prev else None,
-        next_href=links.example_href(nxt.record.line) if nxt else None,
+        next_href=common.example_href(nxt.record.line) if nxt else None,
         next_number=nxt.number if nxt else None,
-        index_href=links.index_href,
-        dataset_href=links.dataset_href,
-        download_href=links.download_href,
-        change=diffview.example_box(dv, ex, path),
+        index_href=common.index_href,
+        dataset_href=common.dataset_href,
+        download_href=common.download_href,
+        change=diffview.example_box(dv, ex, path) if dv.diff is not None else None,
     )
-    return Page(path, "example.html.j2", ctx, f"{ctx.heading} · {cfg.title}", standalone=True)
+    return Page(path, "example.html.j2", ctx, f"{ctx.heading} · {common.dataset_title}", standalone=True)
 
 
 @dataclass(frozen=True)
-class ExampleLinks:
-    """Links every example page of a dataset shares: the pages sit in one folder."""
+class ExampleCommon:
+    """What every example page of a dataset shows alike, links included (the pages sit in one
+    folder): made once per dataset."""
 
+    stem: str
+    dataset_title: str
+    jsonl_name: str
+    total: int
+    system_prompt: str
     rules_href: str
     index_href: str
     dataset_href: str
@@ -341,7 +353,7 @@ def segment_views(dv: DatasetViews, ex: Example, path: str) -> tuple[tuple[dict,
                 "diff_rows": diff_rows(diff, seg.start_line) if diff else [],
             }
         )
-    return tuple(segments), {s["diff"]: s["index"] for s in segments if s["diff"]}
+    return Shared(segments), {s["diff"]: s["index"] for s in segments if s["diff"]}
 
 
 def coverage_view(dv: DatasetViews, ex: Example, path: str) -> tuple[tuple[dict, ...], str]:
@@ -351,7 +363,7 @@ def coverage_view(dv: DatasetViews, ex: Example, path: str) -> tuple[tuple[dict,
         item = dv.items_by_ident.get(ident)
         if item is not None and item.kind != "use":
             covered.append({"name": short_name(item.name), "kind": item.kind, "href": dv.item_href(path, item)})
-    return tuple(covered), covers_what(ex, dv)
+    return Shared(covered), covers_what(ex, dv)
 
 
 def covers_what(ex: Example, dv: DatasetViews) -> str:
