@@ -1,6 +1,6 @@
 """The one place that knows page paths, URLs and anchors.
 
-Docs paths are relative to the generated docs folder; `href(from_page, to_page)` gives the
+Docs paths are relative to the generated docs folder; `href(from_page, to)` gives the
 relative URL between two pages as mkdocs writes them (use_directory_urls: page `a/b.md` is
 served at `a/b/`). Nothing from a record's text becomes a path: example pages are named by
 line number, dataset folders by a slug of the file stem, source pages by a checked scope path.
