@@ -101,7 +101,7 @@ def test_example_pages_render_any_text(tmp_path, user, think, code):
     from generator.pipeline import DatasetResult
 
     result = DatasetResult(config, examples, [], index, None, covered, partly, lines)
-    md = render_page(example_page(DatasetViews(result), examples[0], None, None))
+    md = render_page(example_page(DatasetViews(result), 0))
     def shown(cls):
         inner = re.search(rf'<div class="ex-text {cls}">(.*?)</div>', md, re.S).group(1)
         inner = re.sub(r'<span class="cc" title="[^"]*">(U\+[0-9A-F]{4,6})</span>', lambda m: chr(int(m.group(1)[2:], 16)), inner)
