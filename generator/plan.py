@@ -24,6 +24,7 @@ import orjson
 from . import contexts, urls
 from .contexts import Page
 from .memo import code_digest
+from .mkdocs_site import Generated
 from .place import Wanted
 from .render import render_page, title_html
 from .views import SiteViews, example_page
@@ -37,22 +38,22 @@ class PlanError(Exception):
     """The site cannot be planned (the theme's page has no slot); the message is one line."""
 
 
-def plan_site(gen: dict, work: Path, out: Path, previous: dict[str, str] | None) -> tuple[dict[str, Wanted], list[int]]:
+def plan_site(gen: Generated, mkdocs_files: dict[str, str], work: Path, out: Path, previous: dict[str, str] | None) -> tuple[dict[str, Wanted], list[str]]:
     """Every file of the site, each with a key that changes when its bytes would. Nothing is
     rendered here: an example page is rendered (and framed by its dataset's shell page, as
-    mkdocs rendered it) only when it has to be written. Returns (files, [pages rendered so far])."""
-    site = gen["site"]
+    mkdocs rendered it) only when it has to be written. Returns (files, the example pages' paths)."""
+    site = gen.site
     built = work / "mkdocs-out"
-    digests = gen["mkdocs_files"]  # set by build.run_mkdocs_if_needed
+    digests = mkdocs_files  # each output file by digest (mkdocs_site.run_mkdocs_if_needed)
     wanted = mkdocs_output(site, built, digests)
     wanted.update(sitemap_files(site, built, digests))
-    for rel, data in gen["data"].items():
+    for rel, data in gen.data.items():
         wanted[rel] = Wanted("data:" + hashlib.sha256(data).hexdigest(), data=data)
-    for rel, (source, digest, stat) in gen["copies"].items():
+    for rel, (source, digest, stat) in gen.copies.items():
         wanted[rel] = Wanted("data:" + (digest or hashlib.sha256(source.read_bytes()).hexdigest()), path=source, source_stat=stat if digest else None)
-    rendered = [0]
-    wanted.update(example_files(site, built, rendered))
-    return wanted, rendered
+    pages = example_files(site, built)
+    wanted.update(pages)
+    return wanted, list(pages)
 
 
 def mkdocs_output(site: SiteViews, built: Path, digests: dict[str, str]) -> dict[str, Wanted]:
@@ -105,9 +106,9 @@ def example_frames(site: SiteViews, built: Path) -> dict[str, tuple[str, str, by
     return frames
 
 
-def example_files(site: SiteViews, built: Path, rendered: list[int]) -> dict[str, Wanted]:
+def example_files(site: SiteViews, built: Path) -> dict[str, Wanted]:
     """One file per example page, keyed by example_page_key; made (rendered and framed) only
-    when written, counted in rendered[0]."""
+    when written."""
     frames = example_frames(site, built)
 
     def framed_page(dv, i: int) -> bytes:
@@ -116,7 +117,6 @@ def example_files(site: SiteViews, built: Path, rendered: list[int]) -> dict[str
         head, tail, _ = frames[dv.stem]
         head = head.replace(SLOT_TITLE, title_html(page.title)).replace(SLOT_H1, title_html(page.view.heading))
         head = head.replace(urls.page_url(site.shells[dv.stem]), urls.page_url(page.path))
-        rendered[0] += 1
         return (head + render_page(page) + tail).encode("utf-8")
 
     wanted: dict[str, Wanted] = {}
