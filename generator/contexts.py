@@ -15,6 +15,8 @@ from functools import cached_property
 import orjson
 from markupsafe import Markup
 
+from .load import line_digest
+
 
 @dataclass(frozen=True)
 class Context:
@@ -55,13 +57,25 @@ class Shared(tuple):
         return digest(tuple(self))
 
 
+class Digested(bytes):
+    """Bytes whose digest is known already: a record's line, digested when it was loaded
+    (load.line_digest), so that keying its page need not hash it again."""
+
+    def __new__(cls, value: bytes, digest: bytes):
+        made = super().__new__(cls, value)
+        made.digest = digest or line_digest(value)
+        return made
+
+
 def _tagged(value):
+    if isinstance(value, Shared):
+        return {"shared": value.digest.hex()}
+    if isinstance(value, Digested):
+        return {"bytes": value.digest.hex()}
     if isinstance(value, Markup):
         return {"markup": str(value)}
     if isinstance(value, bytes):
         return {"bytes": hashlib.sha256(value).hexdigest()}
-    if isinstance(value, Shared):
-        return {"shared": value.digest.hex()}
     if isinstance(value, str):
         return str(value)
     raise TypeError(type(value).__name__)

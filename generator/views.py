@@ -22,6 +22,7 @@ from .contexts import (
     CardContext,
     CoverageContext,
     DatasetContext,
+    Digested,
     ExampleContext,
     HomeContext,
     Page,
@@ -290,7 +291,7 @@ def example_page(dv: DatasetViews, i: int) -> Page:
         lede=first_line(record.user, 200),
         findings=_findings_view(ex.findings, diffs) if ex.findings else [],
         rules_href=common.rules_href,
-        raw=record.raw,  # bytes: decoded by the template
+        raw=Digested(record.raw, record.digest),  # bytes: decoded by the template
         prev_href=common.example_href(prev.record.line) if prev else None,
         prev_number=prev.number if prev else None,
         next_href=common.example_href(nxt.record.line) if nxt else None,

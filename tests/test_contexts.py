@@ -54,3 +54,13 @@ def test_shared_parts_are_digested_by_content():
     assert contexts.digest(card(body=Shared([{"text": "fn b() {}", "index": 1}]))) != contexts.digest(one)
     assert contexts.digest(card(body=Shared(rows))) != contexts.digest(card(body=tuple(rows)))
     assert contexts.digest(card(body=b"x")) != contexts.digest(card(body="x"))
+
+
+def test_a_record_line_is_keyed_by_its_digest():
+    from generator.contexts import Digested
+    from generator.load import line_digest
+
+    line = b'{"type": "chatml"}'
+    assert Digested(line, line_digest(line)) == line  # the template sees the bytes
+    assert contexts.digest(card(body=Digested(line, line_digest(line)))) == contexts.digest(card(body=Digested(line, b"")))
+    assert contexts.digest(card(body=Digested(line, line_digest(line)))) != contexts.digest(card(body=Digested(line + b" ", line_digest(line + b" "))))
