@@ -206,7 +206,9 @@ def load_config(jsonl: Path) -> DatasetConfig:
     repository = get("source.repository", str)
     _check_repository(repository, at("source.repository"))
     max_bytes = _number(get, at, "source.max_file_bytes", DEFAULT_MAX_FILE_BYTES, lambda v: v >= 1, "a positive integer", int)
-    timeout = _number(get, at, "source.parse_timeout_seconds", DEFAULT_PARSE_TIMEOUT, lambda v: 0 < v <= 600, "a number of seconds in (0, 600]")
+    timeout = _number(
+        get, at, "source.parse_timeout_seconds", DEFAULT_PARSE_TIMEOUT, lambda v: 0 < v <= 600, "a number of seconds in (0, 600]"
+    )
     threshold = _number(get, at, "duplicates.near_threshold", 0.5, _share, "a number in (0, 1]", show=True)
     share = _number(get, at, "reasoning.boilerplate_share", 0.5, _share, "a number in (0, 1]", show=True)
     selectors = {key: _selectors(strings(key), key, files, at(key)) for key in ("scope.items", "scope.out")}
@@ -257,7 +259,8 @@ def _severity_overrides(severity: dict, path: Path, text: str) -> dict:
         if rule not in RULES:
             raise ConfigError(f"{_at(path, text, 'severity.' + rule)}: [severity] names an unknown rule {rule!r}")
         if sev not in OVERRIDES:
-            raise ConfigError(f"{_at(path, text, 'severity')}: severity of '{rule}' must be {', '.join(OVERRIDES[:-1])} or {OVERRIDES[-1]}")
+            allowed = f"{', '.join(OVERRIDES[:-1])} or {OVERRIDES[-1]}"
+            raise ConfigError(f"{_at(path, text, 'severity')}: severity of '{rule}' must be {allowed}")
     return severity
 
 

@@ -528,7 +528,9 @@ def coverage_delta(old, new) -> list[CoverageChange]:
 # --- the whole comparison ---------------------------------------------------------------------
 
 
-def compare(old: DatasetResult, new: DatasetResult, old_raw: bytes, new_raw: bytes, against: str, path_label: str | None = None) -> DatasetDiff:
+def compare(
+    old: DatasetResult, new: DatasetResult, old_raw: bytes, new_raw: bytes, against: str, path_label: str | None = None
+) -> DatasetDiff:
     """Two pipeline results of the same dataset and the bytes each was
     loaded from → DatasetDiff. Finding paths are rewritten to the new file's name."""
     oex, nex = old.examples, new.examples

@@ -152,7 +152,8 @@ def as_github(diffs: list[DatasetDiff]) -> str:
         for fc in d.new_findings:
             f = fc.finding
             if fc.line_changed:
-                at.setdefault(f.line, []).append(visible(f"::{Severity(f.severity).github_level} file={file_prop},line={f.line},title={_esc_gh(f.rule, True)}::{_esc_gh(f.message)}"))
+                props = f"file={file_prop},line={f.line},title={_esc_gh(f.rule, True)}"
+                at.setdefault(f.line, []).append(visible(f"::{Severity(f.severity).github_level} {props}::{_esc_gh(f.message)}"))
         for line in sorted(at):
             lines += at[line]
     return "\n".join(lines) + ("\n" if lines else "")

@@ -318,7 +318,8 @@ def index_source(root: Path, files: list[str], max_bytes: int | None = None, tim
         try:
             out[rel] = index_file(rel, data, timeout)
         except ParseTimeout as e:
-            findings.append(finding("source.parse-timeout", Location.source(str(root / rel)), f"source file skipped: tree-sitter {e}"))
+            at = Location.source(str(root / rel))
+            findings.append(finding("source.parse-timeout", at, f"source file skipped: tree-sitter {e}"))
     return SourceIndex(out), findings
 
 

@@ -120,7 +120,7 @@ def locate(li: LineIndex, code: str) -> list[Segment]:
     cks = chunks(code)
     hashes = [tuple(line_hash(l) for l in ck.lines) for ck in cks]
     exact = [_exact_candidates(li, h) for h in hashes]
-    placed = _place_chunks(li, cks, hashes, exact, _preferred_file(cks, exact))
+    placed = _place_chunks(li, cks, exact, _preferred_file(cks, exact))
     return _merge_runs(li, code.split("\n"), placed)
 
 
@@ -133,7 +133,7 @@ def _preferred_file(cks: list[_Chunk], exact: list[list[tuple[str, int]]]) -> st
     return max(sorted(weight), key=lambda p: weight[p]) if weight else None
 
 
-def _place_chunks(li: LineIndex, cks: list[_Chunk], hashes: list[tuple[str, ...]], exact: list, preferred: str | None) -> list[_Placed]:
+def _place_chunks(li: LineIndex, cks: list[_Chunk], exact: list, preferred: str | None) -> list[_Placed]:
     """Each chunk placed: verbatim where found (continuing the previous chunk when it can,
     else in the preferred file), else as modified at the closest span, else not found."""
     placed: list[_Placed] = []
@@ -207,7 +207,8 @@ def _segment(index: int, code_lines: list[str], run: list[_Placed]) -> Segment:
     if first.status == "not-found":
         return Segment(index, text, ck0.start, first.status)
     n_lines = end_code - ck0.start
-    return Segment(index, text, ck0.start, first.status, first.path, first.start0 + 1, first.start0 + n_lines, first.diff)
+    start, end = first.start0 + 1, first.start0 + n_lines
+    return Segment(index, text, ck0.start, first.status, first.path, start, end, first.diff)
 
 
 def _same_source_lines(li: LineIndex, path: str, start0: int, lines: list[str]) -> bool:

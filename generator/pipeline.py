@@ -117,11 +117,13 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
         fresh = Memo(context, loaded.line_memos)
         record_findings = record_rules(examples, config, index, memo, fresh)
         contents, sets, phrases, sizes = remember_lines(examples, loaded.line_memos)
-        dups, fresh.near = checks.check_duplicates(examples, config, contents, sets, memo.near if memo is not None else None)
+        previous_near = memo.near if memo is not None else None
+        dups, fresh.near = checks.check_duplicates(examples, config, contents, sets, previous_near)
         record_findings += dups
         record_findings += checks.check_boilerplate(examples, config, phrases)
         whole = checks.check_coverage(config, index, covered)
-        all_findings = checks.apply_severity(config, loaded.findings + sources.findings + drift_findings + record_findings + whole)
+        found = loaded.findings + sources.findings + drift_findings + record_findings + whole
+        all_findings = checks.apply_severity(config, found)
         all_findings.sort(key=lambda f: (f.path, f.line, f.rule, f.message))
         examples = with_findings(examples, all_findings, sizes)
     reused = f" (checks of {fresh.hits} unchanged records reused)" if memo is not None and memo.lines else ""
@@ -193,7 +195,9 @@ def index_stage(path: Path, config: DatasetConfig, source_root: Path | None) -> 
     checkout = None
     if source_root is not None:
         try:
-            checkout, source_findings = index_source(source_root, list(config.scope_files), config.max_file_bytes, config.parse_timeout)
+            checkout, source_findings = index_source(
+                source_root, list(config.scope_files), config.max_file_bytes, config.parse_timeout
+            )
         except SourceError as e:
             raise PipelineError(str(e)) from None
         findings += [replace(f, dataset=config.stem) for f in source_findings]
@@ -215,7 +219,10 @@ def read_dataset_lock(config: DatasetConfig) -> tuple[SourceIndex | None, list[F
         raise PipelineError(str(e)) from None
     if meta.get("commit") == config.commit:
         return lock, []
-    message = f"lock pins commit {meta.get('commit')} but the config pins {config.commit}; rewrite it with `python -m generator lock`"
+    message = (
+        f"lock pins commit {meta.get('commit')} but the config pins {config.commit}; "
+        "rewrite it with `python -m generator lock`"
+    )
     return lock, [finding("drift.lock-commit", Location.lock(config.lock_path), message, config.stem)]
 
 
@@ -251,7 +258,9 @@ def link_examples(records, index: SourceIndex) -> list[Example]:
     return examples
 
 
-def find_outside_scope(examples: list[Example], source_root: Path, scoped: set[str], max_bytes: int = 1_000_000) -> list[Example]:
+def find_outside_scope(
+    examples: list[Example], source_root: Path, scoped: set[str], max_bytes: int = 1_000_000
+) -> list[Example]:
     """Segments not found in the scoped files are looked up in every other .rs file of the
     source root (hashes only, built once and only when needed); a hit becomes a located
     segment in that file, which the scope rule then reports. Returns the examples with those
@@ -301,7 +310,8 @@ def examples_drifted(examples: list[Example], sources: Sources, stem: str) -> li
         for seg in now:
             if seg.status != "verbatim" and (seg.index, "verbatim") in was:
                 message = f"segment {seg.index + 1} matched the pinned source but no longer matches the source root"
-                out.append(finding("drift.example", Location.dataset(ex.record.path, ex.record.line), message, stem, seg.diff))
+                at = Location.dataset(ex.record.path, ex.record.line)
+                out.append(finding("drift.example", at, message, stem, seg.diff))
     return out
 
 
@@ -315,7 +325,9 @@ def check_context(config: DatasetConfig, sources: Sources) -> str:
     return context_digest(code_digest(), config.fingerprint(), lock_bytes, index_digest(sources.index))
 
 
-def record_rules(examples: list[Example], config: DatasetConfig, index: SourceIndex, memo: Memo | None, fresh: Memo) -> list[Finding]:
+def record_rules(
+    examples: list[Example], config: DatasetConfig, index: SourceIndex, memo: Memo | None, fresh: Memo
+) -> list[Finding]:
     """Every record's schema, reasoning, fidelity and scope findings, in file order. Schema
     and reasoning findings come from `memo` when its context is `fresh`'s; `fresh` keeps them."""
     known = checks.KnownNames(index, config)
@@ -327,11 +339,12 @@ def record_rules(examples: list[Example], config: DatasetConfig, index: SourceIn
         cached = memo.findings_for(r.digest, fresh.context) if memo is not None else None
         if cached is None:
             own = checks.check_schema(ex, config) + checks.check_reasoning(ex, config, known, names_per_code)
-            cached = tuple((f.rule, str(f.severity), f.message, f.detail) for f in own)  # plain values: the memo pickles them
+            # plain values: the memo is read back with an unpickler that refuses every class
+            cached = tuple((f.rule, str(f.severity), f.message, f.detail) for f in own)
         else:
             fresh.hits += 1
             at = Location.dataset(r.path, r.line)
-            own = [Finding(rule, Severity(severity), at, message, r.dataset, detail) for rule, severity, message, detail in cached]
+            own = [Finding(rule, Severity(sev), at, message, r.dataset, detail) for rule, sev, message, detail in cached]
         fresh.findings[r.digest] = cached
         out += own
         out += checks.check_fidelity_scope(ex, config, index, per_code)
@@ -345,7 +358,7 @@ def with_findings(examples: list[Example], findings: list[Finding], sizes: list[
         if f.on_dataset:
             by_line[f.line].append(f)
     return [
-        Example(ex.record, ex.number, ex.think, ex.code, ex.segments, ex.coverage, tuple(by_line.get(ex.record.line, ())), size)
+        Example(ex.record, ex.number, ex.think, ex.code, ex.segments, ex.coverage, tuple(by_line[ex.record.line]), size)
         for ex, size in zip(examples, sizes)
     ]
 

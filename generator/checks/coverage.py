@@ -18,7 +18,12 @@ def check_coverage(config: DatasetConfig, index: SourceIndex, covered: dict[str,
 
 def uncovered_items(config: DatasetConfig, index: SourceIndex, covered: dict[str, list[str]]) -> list[Finding]:
     return [
-        finding("coverage.uncovered", Location.source(item.path, item.start_line), f"{item.kind} {item.name} is in scope but no example covers it", config.stem)
+        finding(
+            "coverage.uncovered",
+            Location.source(item.path, item.start_line),
+            f"{item.kind} {item.name} is in scope but no example covers it",
+            config.stem,
+        )
         for item in index.items()
         if is_target(config, item) and not covered.get(item.ident)
     ]
@@ -42,7 +47,8 @@ def missing_names(config: DatasetConfig, index: SourceIndex) -> list[Finding]:
         else:
             fix.append("or, if it may stay missing, add under [severity]:  \"coverage.missing-name\" = \"info\"  (or \"off\").")
         message = f"{name} is named by the scope but the source defines no such item"
-        out.append(finding("coverage.missing-name", Location.config(where, at[1] if at else 0), message, config.stem, "\n".join(fix)))
+        location = Location.config(where, at[1] if at else 0)
+        out.append(finding("coverage.missing-name", location, message, config.stem, "\n".join(fix)))
     return out
 
 
