@@ -119,7 +119,7 @@ class DatasetDiff:
         return {c.new_line: c for c in self.changes if c.new_line is not None}
 
     def new_errors(self) -> int:
-        return sum(1 for f in self.new_findings if f.finding.severity is Severity.ERROR)
+        return sum(1 for f in self.new_findings if f.finding.severity == Severity.ERROR)
 
 
 # --- matching ---------------------------------------------------------------------------------
@@ -480,12 +480,12 @@ _NUMBER = re.compile(r"\d+")
 def finding_identity(f: Finding, anchor_of_line) -> tuple:
     """What makes a finding the same one in both versions, whatever line it moved to."""
     place = f.at.place
-    if place is Place.DATASET and not f.line:
+    if place == Place.DATASET and not f.line:
         # about the whole dataset (one per rule); its message quotes records by their order
         return (f.rule, f.severity, ("file",))
-    if place is Place.DATASET:
+    if place == Place.DATASET:
         where = anchor_of_line(f.line)
-    elif place is Place.SOURCE:
+    elif place == Place.SOURCE:
         where = ("source", f.path)
     else:  # the config or the lock: each named differently in the two versions
         where = (place.value,)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from .index import line_hash, normalise
-from .model import Coverage, Segment, SourceIndex
+from .model import Coverage, Match, Segment, SourceIndex
 
 
 @dataclass
@@ -108,7 +108,7 @@ class _Placed(NamedTuple):
     """Where one chunk of a code block was found."""
 
     chunk: _Chunk
-    status: str  # "verbatim" | "modified" | "not-found"
+    status: Match
     path: str
     start0: int  # 0-based first line in the file
     diff: str
@@ -148,7 +148,7 @@ def _place_chunks(li: LineIndex, cks: list[_Chunk], exact: list, preferred: str 
             if pick is None:
                 same = [c for c in cs if c[0] == preferred]
                 pick = (same or cs)[0]
-            placed.append(_Placed(ck, "verbatim", pick[0], pick[1], ""))
+            placed.append(_Placed(ck, Match.VERBATIM, pick[0], pick[1], ""))
             prev = (pick[0], pick[1] + len(ck.lines))
         else:
             placed.append(_place_changed(li, ck, preferred))
@@ -167,9 +167,9 @@ def _place_changed(li: LineIndex, ck: _Chunk, preferred: str | None) -> _Placed:
     else:
         near = _closest(li, norm_hashes)
         if near is None:
-            return _Placed(ck, "not-found", "", 0, "")
+            return _Placed(ck, Match.NOT_FOUND, "", 0, "")
         path, start, _ = near
-    return _Placed(ck, "modified", path, start, _diff(li, path, start, ck.lines))
+    return _Placed(ck, Match.MODIFIED, path, start, _diff(li, path, start, ck.lines))
 
 
 def _merge_runs(li: LineIndex, code_lines: list[str], placed: list[_Placed]) -> list[Segment]:
@@ -192,7 +192,7 @@ def _continues(li: LineIndex, code_lines: list[str], prev: _Placed, cur: _Placed
     gap = ck.start - (pck.start + len(pck.lines))
     gap_lines = code_lines[pck.start + len(pck.lines) : ck.start]
     return (
-        cur.status == prev.status == "verbatim"
+        cur.status == prev.status == Match.VERBATIM
         and cur.path == prev.path
         and cur.start0 == prev.start0 + len(pck.lines) + gap
         and _same_source_lines(li, cur.path, prev.start0 + len(pck.lines), gap_lines)
@@ -204,7 +204,7 @@ def _segment(index: int, code_lines: list[str], run: list[_Placed]) -> Segment:
     ck0 = first.chunk
     end_code = last.chunk.start + len(last.chunk.lines)
     text = "\n".join(code_lines[ck0.start : end_code])
-    if first.status == "not-found":
+    if first.status == Match.NOT_FOUND:
         return Segment(index, text, ck0.start, first.status)
     n_lines = end_code - ck0.start
     start, end = first.start0 + 1, first.start0 + n_lines
@@ -221,7 +221,7 @@ def coverage_of(index: SourceIndex, segments: list[Segment]) -> Coverage:
     partial: list[str] = []
     lines = []
     for seg in segments:
-        if seg.status != "verbatim":  # code quoted with changes does not cover the source
+        if seg.status != Match.VERBATIM:  # code quoted with changes does not cover the source
             continue
         lines.append((seg.path, seg.start_line, seg.end_line))
         f = index.files.get(seg.path)
@@ -245,7 +245,7 @@ def coverage_of(index: SourceIndex, segments: list[Segment]) -> Coverage:
 def fragment_problems(index: SourceIndex, seg: Segment) -> list[str]:
     """Ways a located segment cuts through an item instead of quoting whole items."""
     f = index.files.get(seg.path)
-    if f is None or seg.status == "not-found":
+    if f is None or seg.status == Match.NOT_FOUND:
         return []
     s, e = seg.start_line, seg.end_line
     problems = []

@@ -23,7 +23,7 @@ class Severity(StrEnum):
     @property
     def github_level(self) -> str:
         """The GitHub workflow command that annotates at this level."""
-        return "notice" if self is Severity.INFO else self.value
+        return "notice" if self == Severity.INFO else self.value
 
 
 OFF = "off"  # a config's [severity] may also turn a rule off
@@ -35,6 +35,14 @@ class Status(StrEnum):
     ERROR = "error"
     WARNING = "warning"
     OK = "ok"
+
+
+class Match(StrEnum):
+    """How a code segment was found in the source."""
+
+    VERBATIM = "verbatim"  # byte for byte
+    MODIFIED = "modified"  # at the closest span, with changes
+    NOT_FOUND = "not-found"
 
 
 class Place(StrEnum):
@@ -108,7 +116,7 @@ class Finding:
 
     @property
     def on_dataset(self) -> bool:
-        return self.at.place is Place.DATASET
+        return self.at.place == Place.DATASET
 
     def location(self) -> str:
         return f"{self.path}:{self.line}" if self.line else self.path
@@ -172,11 +180,11 @@ class Segment:
     index: int  # 0-based position within the example's code
     text: str
     code_start: int  # 0-based line offset of the segment within the code block
-    status: str  # "verbatim" | "modified" | "not-found"
+    status: Match
     path: str = ""
     start_line: int = 0
     end_line: int = 0
-    diff: str = ""  # unified diff against the closest source span, for "modified"
+    diff: str = ""  # unified diff against the closest source span, for Match.MODIFIED
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from .link import LineIndex, coverage_of, locate
 from .load import DatasetUnreadable, check_input, load_lines, split_assistant
 from .lock import LockError, drift, read_lock
 from .memo import LineMemo, Memo, code_digest, context_digest
-from .model import DatasetResult, Example, Finding, Location, Record, Segment, Severity, SourceIndex
+from .model import DatasetResult, Example, Finding, Location, Match, Record, Segment, Severity, SourceIndex
 from .rules import finding
 
 __all__ = ["DatasetResult", "PipelineError", "Timings", "discover", "has_errors", "run", "run_one"]
@@ -113,17 +113,9 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
         drift_findings = examples_drifted(examples, sources, config.stem)
         covered, partly, lines_covered = aggregate(examples)
     with timings.timed("check"):
-        context = check_context(config, sources)
-        fresh = Memo(context, loaded.line_memos)
-        record_findings = record_rules(examples, config, index, memo, fresh)
-        contents, sets, phrases, sizes = remember_lines(examples, loaded.line_memos)
-        previous_near = memo.near if memo is not None else None
-        dups, fresh.near = checks.check_duplicates(examples, config, contents, sets, previous_near)
-        record_findings += dups
-        record_findings += checks.check_boilerplate(examples, config, phrases)
-        whole = checks.check_coverage(config, index, covered)
-        found = loaded.findings + sources.findings + drift_findings + record_findings + whole
-        all_findings = checks.apply_severity(config, found)
+        fresh = Memo(check_context(config, sources), loaded.line_memos)
+        found, sizes = rule_findings(examples, config, index, covered, loaded.line_memos, memo, fresh)
+        all_findings = checks.apply_severity(config, loaded.findings + sources.findings + drift_findings + found)
         all_findings.sort(key=lambda f: (f.path, f.line, f.rule, f.message))
         examples = with_findings(examples, all_findings, sizes)
     reused = f" (checks of {fresh.hits} unchanged records reused)" if memo is not None and memo.lines else ""
@@ -265,7 +257,7 @@ def find_outside_scope(
     source root (hashes only, built once and only when needed); a hit becomes a located
     segment in that file, which the scope rule then reports. Returns the examples with those
     segments located."""
-    missing = [k for k, ex in enumerate(examples) if any(s.status == "not-found" for s in ex.segments)]
+    missing = [k for k, ex in enumerate(examples) if any(s.status == Match.NOT_FOUND for s in ex.segments)]
     if not missing:
         return examples
     from .index import index_lines_only
@@ -277,17 +269,17 @@ def find_outside_scope(
     out = list(examples)
     for k in missing:
         ex = out[k]
-        segments = tuple(_located_outside(li, s) if s.status == "not-found" else s for s in ex.segments)
+        segments = tuple(_located_outside(li, s) if s.status == Match.NOT_FOUND else s for s in ex.segments)
         out[k] = replace(ex, segments=segments)
     return out
 
 
 def _located_outside(li: LineIndex, seg: Segment) -> Segment:
     """`seg` located in the wide index when it is there verbatim, once; else `seg`."""
-    found = [s for s in locate(li, seg.text) if s.status == "verbatim"]
+    found = [s for s in locate(li, seg.text) if s.status == Match.VERBATIM]
     if len(found) == 1 and found[0].text == seg.text:
         hit = found[0]
-        return Segment(seg.index, seg.text, seg.code_start, "verbatim", hit.path, hit.start_line, hit.end_line)
+        return Segment(seg.index, seg.text, seg.code_start, Match.VERBATIM, hit.path, hit.start_line, hit.end_line)
     return seg
 
 
@@ -308,7 +300,7 @@ def examples_drifted(examples: list[Example], sources: Sources, stem: str) -> li
             now = located_now[ex.code] = locate(current, ex.code)
         was = {(s.index, s.status) for s in ex.segments}
         for seg in now:
-            if seg.status != "verbatim" and (seg.index, "verbatim") in was:
+            if seg.status != Match.VERBATIM and (seg.index, Match.VERBATIM) in was:
                 message = f"segment {seg.index + 1} matched the pinned source but no longer matches the source root"
                 at = Location.dataset(ex.record.path, ex.record.line)
                 out.append(finding("drift.example", at, message, stem, seg.diff))
@@ -323,6 +315,26 @@ def check_context(config: DatasetConfig, sources: Sources) -> str:
     an earlier build's are reused while it is the same."""
     lock_bytes = config.lock_path.read_bytes() if sources.lock is not None else b""
     return context_digest(code_digest(), config.fingerprint(), lock_bytes, index_digest(sources.index))
+
+
+def rule_findings(
+    examples: list[Example],
+    config: DatasetConfig,
+    index: SourceIndex,
+    covered: dict[str, list[str]],
+    line_memos: dict[bytes, LineMemo],
+    memo: Memo | None,
+    fresh: Memo,
+) -> tuple[list[Finding], list[tuple[int, int, int]]]:
+    """Every rule family's findings, before the config's severity overrides, and each example's
+    sizes. `memo` is an earlier run's; `fresh` keeps what the next run may reuse."""
+    out = record_rules(examples, config, index, memo, fresh)
+    contents, sets, phrases, sizes = remember_lines(examples, line_memos)
+    dups, fresh.near = checks.check_duplicates(examples, config, contents, sets, memo.near if memo is not None else None)
+    out += dups
+    out += checks.check_boilerplate(examples, config, phrases)
+    out += checks.check_coverage(config, index, covered)
+    return out, sizes
 
 
 def record_rules(
@@ -428,4 +440,4 @@ def aggregate(examples: list[Example]):
 
 
 def has_errors(results: list[DatasetResult]) -> bool:
-    return any(f.severity is Severity.ERROR for r in results for f in r.findings)
+    return any(f.severity == Severity.ERROR for r in results for f in r.findings)

@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from ..config import DatasetConfig
 
 from ..link import fragment_problems
-from ..model import Example, Finding, SourceIndex
+from ..model import Example, Finding, Match, SourceIndex
 from .common import clip, record_finding
 
 
@@ -31,15 +31,15 @@ def _fidelity_scope(ex: Example, config: DatasetConfig, index: SourceIndex) -> l
     import_only: list[tuple[int, str]] = []
     for seg in ex.segments:
         label = f"segment {seg.index + 1} (code lines {seg.code_start + 1}-{seg.code_start + seg.text.count(chr(10)) + 1})"
-        if seg.status == "not-found":
+        if seg.status == Match.NOT_FOUND:
             out.append(record_finding(ex, "fidelity.not-found", f"{label} is not in the pinned source: {clip(seg.text.strip().splitlines()[0])!r}"))
             continue
         where = f"{seg.path}:{seg.start_line}-{seg.end_line}"
-        if seg.status == "modified":
+        if seg.status == Match.MODIFIED:
             out.append(record_finding(ex, "fidelity.not-verbatim", f"{label} differs from {where}", seg.diff))
         if seg.path not in config.scope_files:
             out.append(record_finding(ex, "scope.file", f"{label} quotes {seg.path}, which is not in scope"))
-        for problem in fragment_problems(index, seg) if seg.status == "verbatim" else ():
+        for problem in fragment_problems(index, seg) if seg.status == Match.VERBATIM else ():
             out.append(record_finding(ex, "fidelity.fragment", f"{label} {problem}"))
         f = index.files.get(seg.path)
         items = [i for i in (f.items if f else ()) if seg.start_line <= i.start_line and i.end_line <= seg.end_line]
