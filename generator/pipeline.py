@@ -1,7 +1,8 @@
 """Run the stages for a set of datasets: load → index/lock → link → check.
 
 The result is plain data that `check` prints and `build` renders. Nothing here writes a file.
-Each stage below returns new values; none changes what an earlier stage made.
+Each stage below returns new values (an example is never changed once made); only the memo
+this run leaves for the next build, and the per-line entries in it, fill in as the checks run.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .memo import LineMemo, Memo, code_digest, context_digest
 from .model import DatasetResult, Example, Finding, Location, Match, Record, Segment, Severity, SourceIndex
 from .rules import finding
 
+# DatasetResult is defined in model; it is named here too for callers that import it from the pipeline.
 __all__ = ["DatasetResult", "PipelineError", "Timings", "discover", "has_errors", "run", "run_one"]
 
 
