@@ -8,6 +8,7 @@ import sys
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", action="append", metavar="FILE", help="a JSONL dataset (repeatable; default: every dataset/*.jsonl)")
     p.add_argument("--source-root", metavar="DIR", help="a svix-webhooks checkout (default: $DATASET_SOURCE_ROOT; without one the committed lock is used)")
+    p.add_argument("--project", metavar="DIR", help="the project folder: its mkdocs.yml, docs/ and dataset/ (default: the current folder when it has an mkdocs.yml, else the generator's own)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return preview(Path(args.folder), args.dev_addr)
     from .index import default_source_root
-    from .build import BuildError
+    from .folders import BuildError
     from .write import OutputError
     from .pipeline import PipelineError
     from .hidden import visible

@@ -13,9 +13,9 @@ from .pipeline import PipelineError, discover, has_errors, run
 
 
 def _paths(args) -> list[Path]:
-    from .build import project_root
+    from .folders import project_root
 
-    return discover(args.dataset, project_root())
+    return discover(args.dataset, project_root(getattr(args, "project", None)))
 
 
 def cmd_check(args, source_root) -> int:
@@ -56,7 +56,7 @@ def cmd_build(args, source_root) -> int:
 
 
 def cmd_serve(args, source_root) -> int:
-    from .build import serve
+    from .serve import serve
 
     return serve(args, source_root)
 

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 import html
 import re
 from functools import lru_cache
 from pathlib import Path
 
-import orjson
 from markupsafe import Markup, escape
 from pygments import highlight as _pyg
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import RustLexer
 
 from .hidden import mark_html, visible
-from .write import write_atomic
+from . import state
 
 _FORMATTER = HtmlFormatter(nowrap=True)
 _LEXER = RustLexer(stripnl=False, ensurenl=False)
@@ -55,29 +53,12 @@ def _compact(line: str) -> str:
 _KEPT: dict[str, tuple[str, ...]] = {}  # code → lines, from keep_between_builds
 
 
-def keep_between_builds(codes: list[str], folder: Path, salt: str) -> None:
-    """Highlight these (large) texts once across builds: their lines are kept in `folder`, by
-    a digest of `salt` (the generator's version) and the text. The source files' pages need
-    this: Pygments takes ~0.15 s for them, every build otherwise."""
+def keep_between_builds(codes: list[str], work: Path, salt: str) -> None:
+    """Highlight these (large) texts once across builds: their lines are kept in the work
+    folder (state.py), by a digest of `salt` (the generator's version) and the text. The
+    source files' pages need this: Pygments takes ~0.15 s for them, every build otherwise."""
     _KEPT.clear()
-    folder.mkdir(parents=True, exist_ok=True)
-    used = set()
-    for code in codes:
-        name = hashlib.sha256((salt + "\0" + code).encode("utf-8", "surrogatepass")).hexdigest() + ".json"
-        used.add(name)
-        path = folder / name
-        try:
-            lines = orjson.loads(path.read_bytes())
-            if isinstance(lines, list) and all(isinstance(l, str) for l in lines):
-                _KEPT[code] = tuple(lines)
-                continue
-        except (OSError, orjson.JSONDecodeError):
-            pass
-        _KEPT[code] = rust_lines(code)
-        write_atomic(path, orjson.dumps(list(_KEPT[code])))
-    for old in folder.glob("*.json"):
-        if old.name not in used:
-            old.unlink(missing_ok=True)
+    _KEPT.update(state.kept_highlights(work, salt, codes, rust_lines))
 
 
 @lru_cache(maxsize=4096)

@@ -11,11 +11,11 @@ import json
 import os
 import re
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 
-from .memo import LineMemo, line_digest
 from .model import Finding, Location, Record, Severity
 
 BOM = b"\xef\xbb\xbf"
@@ -28,6 +28,30 @@ TOP_KEYS = ("type", "messages")
 MESSAGE_KEYS = ("role", "content")
 LARGE_LINE = 1 << 20  # a line above 1 MiB is reported (it still loads)
 BLOCK = 1 << 24  # bytes read at a time
+
+
+def line_digest(raw: bytes) -> bytes:
+    """How later builds recognise a line (the memo's key for it)."""
+    return hashlib.sha256(raw).digest()[:16]  # SHA-256 has CPU instructions on most machines
+
+
+@dataclass
+class LineMemo:
+    """What one line's bytes determine (given the generator's code), whatever the context: the
+    loader's part, and what the checks add. Kept between builds in the memo (memo.py)."""
+
+    reports: tuple[tuple[str, str, str], ...]  # loader line reports (rule, severity, message)
+    valid: bool  # a usable record (not skipped by the loader)
+    extra_keys: tuple[str, ...] = ()
+    content: bytes | None = None  # digest of system, user and assistant (identical-record check); None until a check ran
+    shingles: bytes = b""  # the request's shingle hashes, as packed 64-bit integers
+    sizes: tuple[int, int, int] = (0, 0, 0)  # words in the request, words in the reasoning, code lines
+    phrases: bytes = b""  # the reasoning's phrase hashes (reasoning.boilerplate), packed signed 64-bit
+    negated: bytes = b""  # the reasoning's negated-word hashes (reasoning.boilerplate), packed alike
+
+    def as_tuple(self) -> tuple:
+        return (self.reports, self.valid, self.extra_keys, self.content, self.shingles, self.sizes, self.phrases, self.negated)
+
 
 # One JSON string token, optionally followed by a colon (then it is an object key).
 _STRING_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"(\s*:)?', re.S)

@@ -10,43 +10,18 @@ instead of every request with every other.
 
 The memo is a cache: it lives in the build's work folder, is read only by `build`/`serve`,
 and anything unreadable or from another version is ignored (the build then does all the work).
-It holds plain built-in values only and is read with an unpickler that refuses every class.
+Its file (state/<dataset>.memo) is read and written by state.py.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
-import pickle
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .write import write_atomic
-
-FORMAT = 2
-
-
-def line_digest(raw: bytes) -> bytes:
-    return hashlib.sha256(raw).digest()[:16]  # SHA-256 has CPU instructions on most machines
-
-
-@dataclass
-class LineMemo:
-    """What one line's bytes determine (given the generator's code), whatever the context."""
-
-    reports: tuple[tuple[str, str, str], ...]  # loader line reports (rule, severity, message)
-    valid: bool  # a usable record (not skipped by the loader)
-    extra_keys: tuple[str, ...] = ()
-    content: bytes | None = None  # digest of system, user and assistant (identical-record check); None until a check ran
-    shingles: bytes = b""  # the request's shingle hashes, as packed 64-bit integers
-    sizes: tuple[int, int, int] = (0, 0, 0)  # words in the request, words in the reasoning, code lines
-    phrases: bytes = b""  # the reasoning's phrase hashes (reasoning.boilerplate), packed signed 64-bit
-    negated: bytes = b""  # the reasoning's negated-word hashes (reasoning.boilerplate), packed alike
-
-    def as_tuple(self) -> tuple:
-        return (self.reports, self.valid, self.extra_keys, self.content, self.shingles, self.sizes, self.phrases, self.negated)
+from .load import LineMemo
 
 
 @dataclass
@@ -59,40 +34,6 @@ class Memo:
 
     def findings_for(self, digest: bytes, context: str):
         return self.findings.get(digest) if context == self.context else None
-
-    def to_bytes(self) -> bytes:
-        payload = {
-            "format": FORMAT,
-            "code": code_digest(),
-            "context": self.context,
-            "lines": {d: m.as_tuple() for d, m in self.lines.items()},
-            "findings": self.findings,
-            "near": self.near,
-        }
-        return pickle.dumps(payload, protocol=5)
-
-
-class _BuiltinsOnly(pickle.Unpickler):
-    def find_class(self, module, name):  # no class is ever needed: refuse them all
-        raise pickle.UnpicklingError(f"refusing {module}.{name}")
-
-
-def read_memo(path: Path) -> Memo:
-    """The memo at path, or an empty one when it is missing, unreadable or of another format."""
-    try:
-        data = _BuiltinsOnly(io.BytesIO(path.read_bytes())).load()
-        # Everything in a memo was computed by the generator's code: another version's is void.
-        if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("code") != code_digest():
-            return Memo()
-        lines = {d: LineMemo(*t) for d, t in data["lines"].items()}
-        return Memo(data["context"], lines, data["findings"], data["near"])
-    except Exception:  # a cache: any damage means starting from nothing
-        return Memo()
-
-
-def write_memo(path: Path, memo: Memo) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, memo.to_bytes())
 
 
 @lru_cache(maxsize=1)

@@ -21,9 +21,9 @@ from . import checks
 from .config import ConfigError, DatasetConfig, load_config
 from .index import SourceError, index_source
 from .link import LineIndex, coverage_of, locate
-from .load import DatasetUnreadable, check_input, load_lines, split_assistant
+from .load import DatasetUnreadable, LineMemo, check_input, load_lines, split_assistant
 from .lock import LockError, drift, read_lock
-from .memo import LineMemo, Memo, code_digest, context_digest
+from .memo import Memo, code_digest, context_digest
 from .model import DatasetResult, Example, Finding, Location, Match, Record, Segment, Severity, SourceIndex
 from .rules import finding
 

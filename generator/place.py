@@ -2,8 +2,9 @@
 
 The plan maps each file of the site to a key that changes whenever its bytes would. The keys
 of the last build are kept in a manifest in the work folder; the site's mark file carries the
-manifest's digest. When the mark and the manifest agree, the site is exactly what the last build
-left, so only files whose key changed are replaced and files no longer planned are removed.
+manifest's digest (state.py reads and writes both). When the mark and the manifest agree, the
+site is exactly what the last build left, so only files whose key changed are replaced and
+files no longer planned are removed.
 Otherwise (first build, a folder someone replaced, a build interrupted half-way) the site is
 laid out afresh.
 
@@ -24,7 +25,6 @@ not writable) it is laid out in place the same two-phase way, removing what is n
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import shutil
 import stat
@@ -34,10 +34,8 @@ from typing import BinaryIO, Callable
 
 import orjson
 
-from .write import OutputError, _safe_join, discard, swap_in, write_atomic
-
-MARK_TEXT = "written by python -m generator build; replaced on every build\n"
-UPDATING = b"updating: this build was interrupted; the next one lays the site out afresh\n"
+from . import state
+from .write import OutputError, _safe_join, discard, swap_in
 NEW_SUFFIX = ".generator-new-"  # beside the site while a new one is laid out (then the process id)
 STAGE_PREFIX = ".generator-stage-"  # in the site while changed files are rendered (then the process id)
 # A rename of `out` itself failing with one of these means: lay the site out in place instead.
@@ -64,20 +62,20 @@ class SiteUnchanged(OutputError):
     The message is one line and names the site file."""
 
 
-def place(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name: str, previous: dict[str, str] | None) -> int:
-    """Make `out` hold exactly `wanted`, given `previous` = previous_keys(…) (None: lay out
+def place(wanted: dict[str, Wanted], out: Path, manifest_path: Path, previous: dict[str, str] | None) -> int:
+    """Make `out` hold exactly `wanted`, given `previous` = state.previous_keys(…) (None: lay out
     afresh). Returns the number of files replaced or removed, or -1 when laid out afresh.
     The manifest is made after the files are written: a copy whose source changed meanwhile
     is recorded as stale (see Wanted.source_stat)."""
     if previous is not None:
         try:
-            return _update(wanted, out, manifest_path, mark_name, previous)
+            return _update(wanted, out, manifest_path, previous)
         except OutsideSite:  # found before anything in the site changed
             pass
-    return _lay_out(wanted, out, manifest_path, mark_name)
+    return _lay_out(wanted, out, manifest_path)
 
 
-def _update(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name: str, previous: dict[str, str]) -> int:
+def _update(wanted: dict[str, Wanted], out: Path, manifest_path: Path, previous: dict[str, str]) -> int:
     root = out.resolve()
     changed = [rel for rel, w in wanted.items() if previous.get(rel) != w.key]
     gone = sorted(previous.keys() - wanted.keys())
@@ -85,7 +83,7 @@ def _update(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name
         _inside(_safe_join(out, rel), root)
     stage = root / f"{STAGE_PREFIX}{os.getpid()}"
     _render(stage, {rel: wanted[rel] for rel in changed}, out)
-    _begin_commit(out / mark_name, stage)
+    _begin_commit(out, stage)
     try:
         for rel in gone:
             _remove(out, rel, root)
@@ -96,15 +94,15 @@ def _update(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name
         # the site): lay the site out afresh instead.
         discard(stage)
         try:
-            return _lay_out(wanted, out, manifest_path, mark_name)
+            return _lay_out(wanted, out, manifest_path)
         except SiteUnchanged as e:  # the site is half-updated now, and marked so
             raise OutputError(f"{e}; the next build lays {out}/ out afresh") from e
     discard(stage)
-    _finish(wanted, out, manifest_path, mark_name)
+    _finish(wanted, out, manifest_path)
     return len(changed) + len(gone)
 
 
-def _lay_out(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name: str) -> int:
+def _lay_out(wanted: dict[str, Wanted], out: Path, manifest_path: Path) -> int:
     """The whole site afresh: built beside `out` and swapped in, or, where `out` cannot be
     swapped, placed into it."""
     if not out.is_symlink() and not _is_mount(out):
@@ -118,13 +116,13 @@ def _lay_out(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_nam
                 raise
         else:
             _render(tmp, wanted, out, made=True)
-            manifest_bytes, mark_text = _manifest(wanted)
+            manifest, mark = _manifest(wanted)
             try:
-                (tmp / mark_name).write_bytes(mark_text.encode())
+                state.write_mark(tmp, mark)
             except OSError as e:
                 discard(tmp)
-                raise _cannot_write(out / mark_name, e) from None
-            manifest_path.unlink(missing_ok=True)
+                raise _cannot_write(out / state.SITE_MARK, e) from None
+            state.forget_manifest(manifest_path)
             try:
                 swap_in(tmp, out)
             except OSError as e:
@@ -132,9 +130,9 @@ def _lay_out(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_nam
                 if e.errno not in CANNOT_SWAP:
                     raise
             else:
-                _write(manifest_path, manifest_bytes)
+                state.write_manifest(manifest_path, manifest)
                 return -1
-    return _lay_out_in_place(wanted, out, manifest_path, mark_name)
+    return _lay_out_in_place(wanted, out, manifest_path)
 
 
 def _is_mount(path: Path) -> bool:
@@ -152,7 +150,7 @@ def _is_mount(path: Path) -> bool:
     return target in points
 
 
-def _lay_out_in_place(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name: str) -> int:
+def _lay_out_in_place(wanted: dict[str, Wanted], out: Path, manifest_path: Path) -> int:
     """Afresh, into `out` itself: render everything into a stage folder inside it, then move
     each file to its place (replacing whatever is there, links included, never following
     one) and remove everything not planned."""
@@ -160,69 +158,135 @@ def _lay_out_in_place(wanted: dict[str, Wanted], out: Path, manifest_path: Path,
     root = out.resolve()
     stage = root / f"{STAGE_PREFIX}{os.getpid()}"
     _render(stage, wanted, out)
-    manifest_path.unlink(missing_ok=True)
-    _begin_commit(root / mark_name, stage)
+    state.forget_manifest(manifest_path)
+    _begin_commit(root, stage)
     for rel in wanted:
         dest = _safe_join(root, rel)
         _make_parents(root, dest)
         _move(stage / rel, dest)
     discard(stage)
-    _remove_unplanned(root, set(wanted) | {mark_name})
-    _finish(wanted, root, manifest_path, mark_name)
+    _remove_unplanned(root, set(wanted) | {state.SITE_MARK})
+    _finish(wanted, root, manifest_path)
     return -1
 
 
 def _render(folder: Path, files: dict[str, Wanted], out: Path, made: bool = False) -> None:
     """Phase one: write `files` under `folder` (a fresh one, unless `made`). On any failure
-    the folder goes and SiteUnchanged (or the source's own OSError) is raised."""
+    the folder goes and SiteUnchanged (or the source's own OSError) is raised. Many rendered
+    files are shared with a second process (see _render_in_two)."""
     if not made:
         discard(folder)
         folder.mkdir()
     try:
-        for rel, w in files.items():
-            dest = _safe_join(folder, rel)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            _fill(dest, w, out / rel)
+        made_dirs = {folder}
+        for rel in files:  # every folder first: the two processes below never race to make one
+            parent = _safe_join(folder, rel).parent
+            if parent not in made_dirs:
+                parent.mkdir(parents=True, exist_ok=True)
+                made_dirs.add(parent)
+        rendered = [rel for rel, w in files.items() if w.make is not None or w.stream is not None]
+        if len(rendered) >= PARALLEL_AT and hasattr(os, "fork"):
+            half = set(rendered[len(rendered) // 2 :])
+            _render_in_two(folder, files, out, half)
+        else:
+            _fill_all(folder, files, out)
     except BaseException:
         discard(folder)
         raise
 
 
-def _begin_commit(mark: Path, stage: Path) -> None:
+# At least this many files to render: half of them are rendered by a forked child, on the
+# second core (rendering is Python: one process holds one core). Fewer are not worth a fork.
+PARALLEL_AT = 400
+
+
+def _fill_all(folder: Path, files: dict[str, Wanted], out: Path) -> None:
+    for rel, w in files.items():
+        _fill(_safe_join(folder, rel), w, out / rel)
+
+
+def _render_in_two(folder: Path, files: dict[str, Wanted], out: Path, half: set[str]) -> None:
+    """Render the files named in `half` in a forked child while this process renders the rest
+    (copies always here: they may mark their key stale). The child writes only its own files
+    into `folder`, reports a failure as one JSON line on a pipe, and ends with os._exit, so no
+    cleanup of this process (its locks, its temporary folders) ever runs twice. If this side
+    fails, the child is killed before the folder goes."""
+    mine = {rel: w for rel, w in files.items() if rel not in half}
+    theirs = {rel: files[rel] for rel in half}
+    import ctypes  # here, not in the child: nothing is imported after the fork
+
+    parent = os.getpid()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        status = 1
+        try:
+            os.close(read_end)
+            _die_with_parent(ctypes, parent)
+            try:
+                _fill_all(folder, theirs, out)
+                status = 0
+            except SiteUnchanged as e:
+                os.write(write_end, orjson.dumps({"site": str(e)}))
+            except OSError as e:
+                os.write(write_end, orjson.dumps({"errno": e.errno, "strerror": e.strerror, "filename": str(e.filename)}))
+            except BaseException as e:  # noqa: BLE001 -- reported, then this process ends
+                os.write(write_end, orjson.dumps({"site": f"{folder}: rendering failed ({type(e).__name__})"}))
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as child_report:
+        try:
+            _fill_all(folder, mine, out)
+            report = child_report.read(1 << 16)  # the child's failure, if any (EOF when it ends)
+        except BaseException:
+            _kill(pid)
+            raise
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) == 0:
+        return
+    failure = orjson.loads(report) if report else {"site": f"{out}/: the process rendering half of its pages ended (status {status})"}
+    if "errno" in failure:
+        raise OSError(failure["errno"], failure["strerror"], failure["filename"])
+    raise SiteUnchanged(failure["site"])
+
+
+def _die_with_parent(ctypes, parent: int) -> None:
+    """In the child: be killed when the parent dies (a build killed with -9 leaves no writer)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):  # not Linux: the child only writes into the stage folder
+        pass
+    if os.getppid() != parent:  # it died before the line above
+        os._exit(1)
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    except ChildProcessError:  # already reaped
+        pass
+
+
+def _begin_commit(site: Path, stage: Path) -> None:
     """Mark the site as being updated (the journal of phase two); if even that cannot be
     written, the stage goes and the site is as it was."""
     try:
-        _write(mark, UPDATING)
+        state.write_mark(site, state.UPDATING)
     except OSError as e:
         discard(stage)
-        raise _cannot_write(mark, e) from None
+        raise _cannot_write(site / state.SITE_MARK, e) from None
 
 
-def _finish(wanted: dict[str, Wanted], out: Path, manifest_path: Path, mark_name: str) -> None:
-    manifest_bytes, mark_text = _manifest(wanted)
-    _write(manifest_path, manifest_bytes)
-    _write(out / mark_name, mark_text.encode())
+def _finish(wanted: dict[str, Wanted], out: Path, manifest_path: Path) -> None:
+    manifest, mark = _manifest(wanted)
+    state.write_manifest(manifest_path, manifest)
+    state.write_mark(out, mark)
 
 
-def _manifest(wanted: dict[str, Wanted]) -> tuple[bytes, str]:
-    manifest_bytes = orjson.dumps({rel: w.key for rel, w in wanted.items()}, option=orjson.OPT_SORT_KEYS)
-    return manifest_bytes, MARK_TEXT + f"manifest {hashlib.sha256(manifest_bytes).hexdigest()}\n"
-
-
-def previous_keys(out: Path, manifest_path: Path, mark_name: str) -> dict[str, str] | None:
-    """The last build's keys, when `out` is still exactly that build's site."""
-    try:
-        mark = (out / mark_name).read_text(encoding="utf-8")
-        manifest = manifest_path.read_bytes()
-    except (OSError, UnicodeDecodeError):
-        return None
-    if mark != MARK_TEXT + f"manifest {hashlib.sha256(manifest).hexdigest()}\n":
-        return None
-    try:
-        keys = orjson.loads(manifest)
-    except orjson.JSONDecodeError:
-        return None
-    return keys if isinstance(keys, dict) else None
+def _manifest(wanted: dict[str, Wanted]) -> tuple[bytes, bytes]:
+    return state.manifest_and_mark({rel: w.key for rel, w in wanted.items()})
 
 
 def _fill(path: Path, w: Wanted, shown: Path) -> None:
@@ -374,8 +438,3 @@ def _remove(root: Path, rel: str, resolved_root: Path) -> None:
         except OSError:
             break
         parent = parent.parent
-
-
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, data)

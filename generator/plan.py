@@ -23,6 +23,7 @@ import orjson
 
 from . import urls
 from .memo import code_digest
+from .mkdocs_site import Generated
 from .place import Wanted
 from .render import render_page, title_html
 from .diffview import change_key
@@ -37,15 +38,15 @@ class PlanError(Exception):
     """The site cannot be planned (the theme's page has no slot); the message is one line."""
 
 
-def plan_site(gen: dict, work: Path, out: Path, previous: dict[str, str] | None) -> tuple[dict[str, Wanted], list[int]]:
+def plan_site(gen: Generated, mkdocs_files: dict[str, str], work: Path, out: Path, previous: dict[str, str] | None) -> tuple[dict[str, Wanted], list[str]]:
     """Every file of the site, each with a key that changes when its bytes would. Nothing is
     rendered here: an example page is rendered (and framed by its dataset's shell page, as
-    mkdocs rendered it) only when it has to be written. Returns (files, [pages rendered so far])."""
-    site = gen["site"]
+    mkdocs rendered it) only when it has to be written. Returns (files, the example pages' paths)."""
+    site = gen.site
     built = work / "mkdocs-out"
     shell_dirs = {urls.page_url(p).rstrip("/") for p in site.shells.values()}
     wanted: dict[str, Wanted] = {}
-    digests = gen["mkdocs_files"]  # set by build.run_mkdocs_if_needed
+    digests = mkdocs_files  # each output file by digest (mkdocs_site.run_mkdocs_if_needed)
     for rel, file_digest in digests.items():
         if rel.rsplit("/", 1)[0] in shell_dirs or dead_weight(rel):
             continue
@@ -65,9 +66,9 @@ def plan_site(gen: dict, work: Path, out: Path, previous: dict[str, str] | None)
         sitemap_bytes = _lazy(lambda: _sitemap_without(sitemap, shell_urls).encode("utf-8"))
         wanted["sitemap.xml"] = Wanted(f"sitemap:{digests['sitemap.xml']}", make=sitemap_bytes)
         wanted["sitemap.xml.gz"] = Wanted(f"sitemap.gz:{digests['sitemap.xml']}", make=lambda: gzip.compress(sitemap_bytes(), mtime=0))
-    for rel, data in gen["data"].items():
+    for rel, data in gen.data.items():
         wanted[rel] = Wanted("data:" + hashlib.sha256(data).hexdigest(), data=data)
-    for rel, (source, digest, stat) in gen["copies"].items():
+    for rel, (source, digest, stat) in gen.copies.items():
         wanted[rel] = Wanted("data:" + (digest or hashlib.sha256(source.read_bytes()).hexdigest()), path=source, source_stat=stat if digest else None)
 
     digest = code_digest()
@@ -79,7 +80,7 @@ def plan_site(gen: dict, work: Path, out: Path, previous: dict[str, str] | None)
         if not sep or SLOT_H1 not in head:
             raise PlanError(f"{shell_dir / 'index.html'}: the theme dropped the page slot; cannot frame example pages")
         frames[stem] = (_squeeze(head), _squeeze(tail), hashlib.sha256(text.encode()).hexdigest())
-    rendered = [0]
+    pages: list[str] = []
 
     def framed_page(dv, i: int) -> bytes:
         """Example page i of dv, rendered and framed by its dataset's shell page."""
@@ -88,7 +89,6 @@ def plan_site(gen: dict, work: Path, out: Path, previous: dict[str, str] | None)
         head, tail, _ = frames[dv.stem]
         title = title_html(page.title)
         head = head.replace(SLOT_TITLE, title).replace(SLOT_H1, title_html(page.context["heading"]))
-        rendered[0] += 1
         return (head.replace(urls.page_url(site.shells[dv.stem]), urls.page_url(page.path)) + render_page(page) + tail).encode("utf-8")
 
     for dv in site.datasets:
@@ -100,7 +100,8 @@ def plan_site(gen: dict, work: Path, out: Path, previous: dict[str, str] | None)
             key = example_page_key(base, ex, exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None, segments_seen, change_key(dv, ex))
             rel = f"{folder}line-{ex.record.line}/index.html"
             wanted[rel] = Wanted(key, make=functools.partial(framed_page, dv, i))
-    return wanted, rendered
+            pages.append(rel)
+    return wanted, pages
 
 
 def dataset_page_key(dv, code: str, frame_hash: str) -> bytes:

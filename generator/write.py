@@ -1,5 +1,11 @@
-"""The only writer of generated files. Writes a file only when its bytes change (so mtimes
-mark what changed) and removes generated files that no longer belong to the site."""
+"""How generated files are written, shared by the modules that write them: a file replaced in
+one step (a reader never sees half of it), a folder made to hold exactly a set of files
+(writing only those whose bytes changed, so mtimes mark what changed, and removing the rest),
+two folders swapped in one step, a file or folder removed without following a link.
+
+Who writes what (most through these functions): mkdocs_site.py the docs folder and
+mkdocs.yml, place.py the site, state.py the files kept between builds, folders.py the work
+folder's mark and lock, searchdb.py the search database, lock.py a dataset's lock file."""
 
 from __future__ import annotations
 

@@ -182,10 +182,10 @@ def test_a_build_waits_for_the_one_holding_the_work_folder(tmp_path):
 
 
 def test_a_build_gives_up_waiting_with_a_clear_error(tmp_path, monkeypatch, capsys):
-    import generator.build
+    import generator.folders
 
     monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(generator.build, "LOCK_WAIT", 0.5)
+    monkeypatch.setattr(generator.folders, "LOCK_WAIT", 0.5)
     fd = hold_lock(tmp_path / "w")
     try:
         assert build(tmp_path / "w", tmp_path / "site") == 1
@@ -198,10 +198,10 @@ def test_a_build_gives_up_waiting_with_a_clear_error(tmp_path, monkeypatch, caps
 
 def test_builds_with_their_own_work_folders_take_turns_on_one_site_folder(tmp_path, monkeypatch, capsys):
     """The site folder's lock is its parent folder's (the site itself is swapped)."""
-    import generator.build
+    import generator.folders
 
     monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(generator.build, "LOCK_WAIT", 0.5)
+    monkeypatch.setattr(generator.folders, "LOCK_WAIT", 0.5)
     parent = tmp_path / "public"
     parent.mkdir()
     fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY)

@@ -15,7 +15,8 @@ import orjson
 import pytest
 
 from generator.__main__ import main
-from generator.memo import Memo, read_memo, write_memo
+from generator.memo import Memo
+from generator.state import read_memo, write_memo
 
 from conftest import CORPUS, ROOT
 from test_site import copy_project, digest_tree, site_db

@@ -5,7 +5,7 @@ import json
 
 import orjson
 
-from generator.memo import read_memo, write_memo
+from generator.state import read_memo, write_memo
 from generator.model import Finding, Location, Severity, Status
 from generator.pipeline import run_one
 from generator.report import as_text

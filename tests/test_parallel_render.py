@@ -1,0 +1,104 @@
+"""Rendering on two cores: at PARALLEL_AT files or more, place.py forks a child that renders
+half of them. The site is the same as a serial build's, and a failure on either side (a
+template error, an unreadable file, a child killed) leaves the site as it was, names the
+file, and leaves no temporary folder or stray process behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import jinja2
+import pytest
+
+import generator.place
+import generator.plan
+from test_incremental import build_in, project  # noqa: F401 (fixture)
+from test_placement import fresh_site, leftovers, retitle, tree
+
+LAST_PAGE = "line-23/"  # the dataset's last example: in the child's half
+FIRST_PAGE = "line-1/"  # its first: in this process's half
+
+
+@pytest.fixture
+def two_processes(monkeypatch):
+    """Fork for any render of two files or more (the committed dataset has 23 pages)."""
+    monkeypatch.setattr(generator.place, "PARALLEL_AT", 2)
+    forks = []
+    real_fork = os.fork
+
+    def counting_fork():
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(generator.place.os, "fork", counting_fork)
+    return forks
+
+
+def fail_on(monkeypatch, page_dir: str, failure) -> None:
+    real = generator.plan.render_page
+
+    def render(page):
+        if f"/{page_dir}" in page.path or page.path.endswith(page_dir.rstrip("/") + ".md"):
+            failure()
+        return real(page)
+
+    monkeypatch.setattr(generator.plan, "render_page", render)
+
+
+def no_child_left(forks: list[int]) -> bool:
+    """Every forked child has been reaped (waitpid on a reaped pid raises)."""
+    for pid in forks:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            continue
+        return False
+    return True
+
+
+def test_a_site_rendered_by_two_processes_equals_a_serial_build(project, tmp_path, two_processes):
+    site = project / "site"
+    retitle(project, "Every page changes")  # an update that renders every page again
+    assert build_in(project, project / "build", site) == 0
+    assert two_processes, "the render was not shared with a child"
+    assert no_child_left(two_processes)
+    assert tree(site) == fresh_site(project, tmp_path, "serial")  # a subprocess: PARALLEL_AT as shipped
+
+
+def template_error():
+    raise jinja2.TemplateError("'frame' is undefined")
+
+
+def unreadable():
+    raise PermissionError(13, "Permission denied", "/no/such/partial.html")
+
+
+def killed():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.mark.parametrize(
+    ("page", "failure", "code", "said"),
+    [
+        (LAST_PAGE, template_error, 1, "/index.html: could not be rendered (TemplateError: 'frame' is undefined)"),
+        pytest.param(FIRST_PAGE, template_error, 1, "/index.html: could not be rendered (TemplateError: 'frame' is undefined)", marks=pytest.mark.slow),
+        pytest.param(LAST_PAGE, unreadable, 2, "error: /no/such/partial.html: Permission denied\n", marks=pytest.mark.slow),  # as serial
+        pytest.param(LAST_PAGE, killed, 1, "the process rendering half of its pages ended", marks=pytest.mark.slow),
+    ],
+    ids=["template-error-in-child", "template-error-here", "unreadable-in-child", "child-killed"],
+)
+def test_a_failure_on_either_side_leaves_the_site_as_it_was(project, tmp_path, monkeypatch, capsys, two_processes, page, failure, code, said):
+    site = project / "site"
+    retitle(project, "Every page changes")
+    before = tree(site)
+    fail_on(monkeypatch, page, failure)
+    capsys.readouterr()
+    assert build_in(project, project / "build", site) == code
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and said in err, err
+    assert tree(site) == before
+    assert leftovers(site) == []
+    assert two_processes and no_child_left(two_processes)
