@@ -1,4 +1,5 @@
-"""Plain data passed between the stages. Frozen where nothing should change after creation."""
+"""Plain data passed between the stages: frozen dataclasses (a stage makes new values instead of
+changing what it was given) and string enums (written exactly as their values)."""
 
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ class Place(StrEnum):
     CONFIG = "config"  # the dataset's TOML config
     LOCK = "lock"  # the dataset's lock
 
+
 @dataclass(frozen=True)
 class Record:
     """One valid ChatML line of a dataset."""
@@ -99,6 +101,8 @@ class Location:
 
 @dataclass(frozen=True)
 class Finding:
+    """One thing a rule reports, at its (possibly overridden) severity."""
+
     rule: str  # stable rule id, e.g. "schema.system-prompt"
     severity: Severity
     at: Location

@@ -11,7 +11,14 @@ from .boilerplate import check_boilerplate, phrase_set
 from .common import apply_severity
 from .coverage import check_coverage
 from .duplicates import check_duplicates, content_digest, near_duplicates
-from .reasoning import KnownNames, check_reasoning, code_names, mentioned_identifiers, string_literals, without_strings
+from .reasoning import (
+    KnownNames,
+    check_reasoning,
+    code_names,
+    mentioned_identifiers,
+    string_literals,
+    without_strings,
+)
 from .schema import check_schema
 from .scope import check_fidelity_scope
 from .words import shingles

@@ -6,16 +6,15 @@ import math
 import random
 import re
 from collections import Counter, defaultdict
-
 from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ..config import DatasetConfig
 
 from ..model import Example, Finding, Location
 from ..rules import finding
 from .common import clip
 from .words import _word_hash, _word_hashes
+
+if TYPE_CHECKING:
+    from ..config import DatasetConfig
 
 
 # Boilerplate: phrases that recur across reasoning blocks. A block's text is cut into clauses

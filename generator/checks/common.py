@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from ..config import DatasetConfig
-
 from ..model import OFF, Example, Finding, Location, Severity
 from ..rules import finding
+
+if TYPE_CHECKING:
+    from ..config import DatasetConfig
 
 
 def apply_severity(config: DatasetConfig | None, findings: list[Finding]) -> list[Finding]:

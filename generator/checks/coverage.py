@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from ..config import DatasetConfig
-
 from ..model import Finding, Location, SourceIndex, is_target
 from ..rules import finding
+
+if TYPE_CHECKING:
+    from ..config import DatasetConfig
 
 
 def check_coverage(config: DatasetConfig, index: SourceIndex, covered: dict[str, list[str]]) -> list[Finding]:

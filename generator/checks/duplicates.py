@@ -5,15 +5,14 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import Counter
-
 from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ..config import DatasetConfig
 
 from ..model import Example, Finding
 from .common import record_finding
 from .words import shingles
+
+if TYPE_CHECKING:
+    from ..config import DatasetConfig
 
 
 def check_duplicates(examples: list[Example], config: DatasetConfig, contents: list[bytes] | None = None, sets: list | None = None, previous: dict | None = None) -> tuple[list[Finding], dict]:

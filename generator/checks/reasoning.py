@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-
 from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ..config import DatasetConfig
 
 from ..model import Example, Finding, SourceIndex
 from .common import record_finding
+
+if TYPE_CHECKING:
+    from ..config import DatasetConfig
 
 _RUST_KEYWORDS = frozenset(
     "as async await break const continue crate dyn else enum extern false fn for if impl in let loop match mod move mut "

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from ..config import DatasetConfig
-
 from ..hidden import char_name, code_point, find_hidden
 from ..load import THINK_CLOSE, THINK_OPEN
 from ..model import Example, Finding
 from .common import clip, record_finding
+
+if TYPE_CHECKING:
+    from ..config import DatasetConfig
 
 
 def check_schema(ex: Example, config: DatasetConfig) -> list[Finding]:

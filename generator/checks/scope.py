@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from ..config import DatasetConfig
-
 from ..link import fragment_problems
 from ..model import Example, Finding, Match, SourceIndex
 from .common import clip, record_finding
+
+if TYPE_CHECKING:
+    from ..config import DatasetConfig
 
 
 def check_fidelity_scope(ex: Example, config: DatasetConfig, index: SourceIndex, cache: dict | None = None) -> list[Finding]:
