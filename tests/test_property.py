@@ -191,7 +191,8 @@ def test_shingles_unrolled_equal_the_general_form(text):
 def test_near_duplicates_after_an_edit_near_the_candidate_cap_equal_a_search_from_scratch():
     """A flood of texts sharing one shingle: an edit that would make a search from scratch
     stop at MAX_CANDIDATES must not be answered by the (uncapped) incremental path."""
-    from generator.checks import MAX_CANDIDATES, near_duplicates, shingles
+    from generator.checks import near_duplicates, shingles
+    from generator.checks.duplicates import MAX_CANDIDATES
 
     n = MAX_CANDIDATES
     texts = ["kappa lambda omega"] + [f"theta kappa lambda u{i}" for i in range(n)] + [f"p{i} q{i} r{i} kappa lambda omega" for i in range(n + 1)]
