@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
 
-from . import charts, diffview, urls
+from . import charts, diffview, model, urls
 from .card import card_html
 from .checks import RULES
 from .contexts import (
@@ -34,8 +34,7 @@ from .contexts import (
 from .hidden import visible
 from .highlight import rust_lines, text_html, title_html
 from .load import SKIPPING_RULES
-from .model import Example, Item
-from .pipeline import DatasetResult
+from .model import DatasetResult, Example, Item
 from .searchdb import SITE_PATH as SEARCH_DB, example_id
 
 # Output caps: what one page shows of a huge record or file (the rest: a note and the download).
@@ -73,12 +72,7 @@ def first_line(text: str, limit: int = 120) -> str:
 
 def target_items(r: DatasetResult) -> list[Item]:
     """Items the dataset means to cover (coverage counts these)."""
-    c = r.config
-    return [
-        i
-        for i in r.index.items()
-        if i.path in c.scope_files and i.kind != "use" and c.in_scope(i.ident) and not c.is_out(i.ident) and not (c.exclude_test_modules and i.in_test)
-    ]
+    return model.target_items(r.config, r.index)
 
 
 def short_paths(paths: list[str]) -> dict[str, str]:
