@@ -154,12 +154,11 @@ def changes_page(dv):
         )
         if len(details) < MAX_DETAILS:
             details.append(dict(change_view(c, d.against), diff_anchor=urls.diff_anchor(anchor), href=rows[-1]["href"]))
-    jsonl = str(dv.r.config.jsonl)
     pages = {e.record.line for e in dv.examples}
     new_findings = []
     for fc in d.new_findings:
         f = fc.finding
-        href = example_href(f.line) if f.path in (jsonl, d.path) and f.line in pages else None
+        href = example_href(f.line) if f.on_dataset and f.line in pages else None
         new_findings.append({"severity": f.severity, "rule": f.rule, "where": _safe(f.location()), "message": _safe(f.message), "href": href})
     fixed = [{"severity": f.severity, "rule": f.rule, "where": _safe(f.location()), "message": _safe(f.message)} for f in d.fixed_findings]
     coverage = []

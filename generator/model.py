@@ -26,6 +26,19 @@ class Severity(StrEnum):
         """The GitHub workflow command that annotates at this level."""
         return "notice" if self == Severity.INFO else self.value
 
+    @property
+    def rank(self) -> int:
+        """0 for the most severe: the order of findings in every list and table."""
+        return _SEVERITY_RANK[self]
+
+    @property
+    def admonition(self) -> str:
+        """The mkdocs-material admonition a finding of this severity is shown in."""
+        return "failure" if self == Severity.ERROR else self.value
+
+
+_SEVERITY_RANK = {s: i for i, s in enumerate(Severity)}
+
 
 OFF = "off"  # a config's [severity] may also turn a rule off
 
@@ -67,7 +80,7 @@ class Record:
     user: str
     assistant: str
     extra_keys: tuple[str, ...] = ()  # keys beyond the schema, reported as info
-    digest: bytes = b""  # memo.line_digest(raw): how later builds recognise the line
+    digest: bytes = b""  # load.line_digest(raw): how later builds recognise the line
 
     @property
     def key(self) -> str:

@@ -34,7 +34,7 @@ from .contexts import (
 from .hidden import visible
 from .highlight import rust_lines, text_html, title_html
 from .load import SKIPPING_RULES
-from .model import DatasetResult, Example, Item
+from .model import DatasetResult, Example, Item, Severity
 from .searchdb import SITE_PATH as SEARCH_DB, example_id
 
 # Output caps: what one page shows of a huge record or file (the rest: a note and the download).
@@ -47,8 +47,6 @@ MAX_SOURCE_ITEMS = 5_000  # rows of a source page's item table
 MAX_NAME_CHARS = 300  # of an item name in a table (nested items' names grow with the depth)
 MAX_LOOKUP_EXAMPLES = 2_000  # examples named by one source page's line lookup (counts are exact)
 MAX_LINKS_PER_ITEM = 12  # a coverage row lists this many examples, then links to the filtered index
-SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-ADMONITION = {"error": "failure", "warning": "warning", "info": "info"}
 
 
 @dataclass
@@ -222,7 +220,7 @@ class DatasetViews:
         sev = Counter(f.severity for f in self.r.findings)
         return {
             "examples": len(self.examples),
-            "invalid_lines": len({f.line for f in self.r.findings if f.path == str(self.r.config.jsonl) and f.rule in SKIPPING_RULES and f.rule != "schema.blank-line"}),
+            "invalid_lines": len({f.line for f in self.r.findings if f.on_dataset and f.rule in SKIPPING_RULES and f.rule != "schema.blank-line"}),
             "item_count": items,
             "covered_items": covered,
             "item_pct": 100.0 * covered / items if items else 0.0,
@@ -243,7 +241,7 @@ def _findings_view(findings, diffs: dict[str, int] | None = None) -> list[dict]:
     return [
         {
             "severity": f.severity,
-            "admonition": ADMONITION[f.severity],
+            "admonition": Severity(f.severity).admonition,
             "rule": f.rule,
             "rule_anchor": urls.rule_anchor(f.rule),
             "rule_help": RULES.get(f.rule, ("", ""))[1],
@@ -252,7 +250,7 @@ def _findings_view(findings, diffs: dict[str, int] | None = None) -> list[dict]:
             "segment": diffs.get(f.detail) if f.detail else None,
             "segment_anchor": urls.segment_anchor(diffs[f.detail]) if f.detail in diffs else None,
         }
-        for f in sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], f.rule, f.message))
+        for f in sorted(findings, key=lambda f: (Severity(f.severity).rank, f.rule, f.message))
     ]
 
 
@@ -647,16 +645,15 @@ def example_rows(dv: DatasetViews, from_page: str, limit: int | None = TABLE_PAG
 
 def finding_rows(dv: DatasetViews, from_page: str, limit: int | None = TABLE_PAGE) -> list[dict]:
     rows = []
-    jsonl = str(dv.r.config.jsonl)
     line_to_key = {ex.record.line: ex for ex in dv.examples}
     for f in dv.r.findings:
         href = ""
-        if f.path == jsonl and f.line in line_to_key:
+        if f.on_dataset and f.line in line_to_key:
             href = urls.href(from_page, urls.example(dv.stem, f.line))
         elif f.path in dv.with_source and f.line:
             href = urls.href(from_page, urls.source(dv.stem, f.path), urls.line_anchor(f.line))
         rows.append({"severity": f.severity, "rule": f.rule, "location": visible(f.location()), "message": visible(f.message), "detail": visible(f.detail), "href": href})
-    rows.sort(key=lambda r: (SEVERITY_ORDER[r["severity"]], r["rule"], r["location"]))
+    rows.sort(key=lambda r: (Severity(r["severity"]).rank, r["rule"], r["location"]))
     return rows[:limit]
 
 
@@ -690,7 +687,7 @@ def table_options(dv: DatasetViews, kind: str) -> dict:
         paths = sorted({p for ex in dv.examples for p, _, _ in ex.coverage.lines})
         return {"files": [[p, dv.short.get(p, p)] for p in paths], "status": [[s, s] for s in sorted({ex.status for ex in dv.examples})]}
     return {
-        "severity": [[s, s] for s in sorted({f.severity for f in dv.r.findings}, key=SEVERITY_ORDER.__getitem__)],
+        "severity": [[s, s] for s in sorted({f.severity for f in dv.r.findings}, key=lambda s: Severity(s).rank)],
         "rule": [[r, r] for r in sorted({f.rule for f in dv.r.findings})],
     }
 
@@ -726,7 +723,7 @@ def histogram_files(dv: DatasetViews) -> dict[str, bytes]:
 
 def severity_hrefs(page: str, stem: str) -> dict[str, str]:
     """Links to the findings table filtered to one severity."""
-    return {sev: urls.href(page, urls.findings(stem), urls.findings_filter("severity", sev)) for sev in SEVERITY_ORDER}
+    return {sev: urls.href(page, urls.findings(stem), urls.findings_filter("severity", sev)) for sev in map(str, Severity)}
 
 
 def dataset_home_page(dv: DatasetViews) -> Page:
@@ -745,7 +742,7 @@ def dataset_home_page(dv: DatasetViews) -> Page:
         license=cfg.license,
         copyright=cfg.copyright,
         files=[{"path": p, "href": urls.href(page, urls.source(stem, p)) if p in dv.with_source else cfg.file_url(p)} for p in cfg.scope_files],
-        rules=[{"severity": s, "rule": rule, "count": n, "href": urls.href(page, urls.findings(stem), urls.findings_filter("rule", rule)), "ref_href": urls.href(page, urls.findings(stem), urls.rule_anchor(rule))} for (s, rule), n in sorted(rules.items(), key=lambda kv: (SEVERITY_ORDER[kv[0][0]], kv[0][1]))],
+        rules=[{"severity": s, "rule": rule, "count": n, "href": urls.href(page, urls.findings(stem), urls.findings_filter("rule", rule)), "ref_href": urls.href(page, urls.findings(stem), urls.rule_anchor(rule))} for (s, rule), n in sorted(rules.items(), key=lambda kv: (Severity(kv[0][0]).rank, kv[0][1]))],
         hists=[{"label": label, "src": urls.href(page, urls.data_file(stem, name))} for name, label, _, _ in HISTOGRAMS],
         examples_href=urls.href(page, urls.examples_index(stem)),
         coverage_href=urls.href(page, urls.coverage(stem)),
