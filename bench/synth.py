@@ -30,6 +30,7 @@ def corpus_blocks(source_root: Path) -> list[str]:
     """Whole in-scope items (with the file's imports), as a scoped dataset quotes them."""
     from generator.config import load_config
     from generator.index import index_source
+    from generator.model import is_target
 
     cfg = load_config(ROOT / "dataset" / "retry_state_machine.jsonl")
     index, _ = index_source(source_root, list(cfg.scope_files))
@@ -46,11 +47,11 @@ def corpus_blocks(source_root: Path) -> list[str]:
             uses.append(i)
         imports = "\n".join(lines[uses[0].start_line - 1 : uses[-1].end_line]) if uses else ""
         for item in f.items:
-            # what a scoped dataset quotes: its in-scope items (or a container of them)
+            # what a scoped dataset quotes: its target items (or a container of them)
             inner = [c for c in f.items if item.start_line <= c.start_line and c.end_line <= item.end_line]
             if item.kind in ("use", "mod") or item.in_test or cfg.is_out(item.ident):
                 continue
-            if not any(cfg.in_scope(c.ident) for c in inner):
+            if not any(is_target(cfg, c) for c in inner):
                 continue
             body = "\n".join(lines[item.start_line - 1 : item.end_line])
             blocks.append(f"{imports}\n\n{body}" if imports else body)

@@ -12,6 +12,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .config import ConfigError, load_config
+from .diff import DatasetDiff, compare
+from .load import DatasetUnreadable, read_input
+from .model import DatasetResult
 from .pipeline import PipelineError, run_one
 
 
@@ -83,8 +87,6 @@ def read_old(path: Path, against: str) -> OldVersion:
 
 
 def _read(path: Path) -> bytes:
-    from .load import DatasetUnreadable, read_input
-
     try:
         return read_input(path)
     except DatasetUnreadable as e:
@@ -131,11 +133,9 @@ def _from_git(path: Path, ref: str) -> OldVersion:
     return OldVersion(data or b"", show(stem_rel + ".toml"), show(stem_rel + ".lock.json"), ref, data is not None, names)
 
 
-def run_old(path: Path, old: OldVersion, source_root, timings=None, memo=None):
+def run_old(path: Path, old: OldVersion, source_root, timings=None, memo=None) -> DatasetResult:
     """The old version through the pipeline, from a temporary copy named like the dataset
     (its config and lock from the ref when it has them, else the current ones)."""
-    from .config import load_config, ConfigError
-
     try:
         current = load_config(path)
     except ConfigError as e:
@@ -164,12 +164,12 @@ def run_old(path: Path, old: OldVersion, source_root, timings=None, memo=None):
             raise AgainstError(f"{path}@{old.label}: {message.replace(tmp + os.sep, '')}") from None
 
 
-def compare_dataset(path: Path, against: str, source_root, new_result=None, timings=None):
+def compare_dataset(
+    path: Path, against: str, source_root, new_result: DatasetResult | None = None, timings=None
+) -> tuple[DatasetDiff, DatasetResult]:
     """(DatasetDiff, new result) for one dataset. The old version runs first; its memo then
     answers for every line the new version shares with it. `new_result` (a build's own run)
     is used when given, and then its memo answers for the old version's shared lines."""
-    from .diff import compare
-
     old = read_old(path, against)
     old_result = run_old(path, old, source_root, timings, new_result.memo if new_result is not None else None)
     if new_result is None:

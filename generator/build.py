@@ -225,7 +225,7 @@ def build_site(args, source_root, say=None) -> int:
     ok, results = build_once(paths, source_root, Path(args.work), Path(args.out), site_url, say, compare=compare, root=root)
     if not ok:
         return 1
-    line_reports = [f for r in results for f in r.findings if f.path == str(r.config.jsonl) and f.rule in LOADER_RULES]
+    line_reports = [f for r in results for f in r.findings if f.on_dataset and f.rule in LOADER_RULES]
     for f in line_reports:
         print(f"{f.location()}: {f.message}", file=sys.stderr)
     if getattr(args, "strict", False) and line_reports:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 import tomllib
 from dataclasses import dataclass, field
-import json
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+from .model import OFF, Severity
+from .rules import RULES
 from .urls import source
+
+OVERRIDES = (*Severity, OFF)  # what [severity] may set a rule to
 
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000  # a larger source file is skipped with a finding
@@ -189,10 +194,55 @@ def config_path_for(jsonl: Path) -> Path:
 
 
 def load_config(jsonl: Path) -> DatasetConfig:
+    """The config beside `jsonl`, checked in the order its errors are reported."""
     path = config_path_for(jsonl)
+    text, data = _read_toml(path)
+    _reject_unknown(data, text, path)
+    get = functools.partial(_get, data, path=path, text=text)
+    strings = functools.partial(_str_list, data, path=path, text=text)
+    at = functools.partial(_at, path, text)
+    severity = _severity_overrides(get("severity", dict, default={}), path, text)
+    files = _scope_files(strings("scope.files"), at("scope.files"))
+    repository = get("source.repository", str)
+    _check_repository(repository, at("source.repository"))
+    max_bytes = _number(get, at, "source.max_file_bytes", DEFAULT_MAX_FILE_BYTES, lambda v: v >= 1, "a positive integer", int)
+    timeout = _number(
+        get, at, "source.parse_timeout_seconds", DEFAULT_PARSE_TIMEOUT, lambda v: 0 < v <= 600, "a number of seconds in (0, 600]"
+    )
+    threshold = _number(get, at, "duplicates.near_threshold", 0.5, _share, "a number in (0, 1]", show=True)
+    share = _number(get, at, "reasoning.boilerplate_share", 0.5, _share, "a number in (0, 1]", show=True)
+    selectors = {key: _selectors(strings(key), key, files, at(key)) for key in ("scope.items", "scope.out")}
+    return DatasetConfig(
+        stem=jsonl.stem,
+        jsonl=jsonl,
+        config_path=path,
+        title=get("title", str),
+        description=get("description", str, default=""),
+        system_prompt=get("system_prompt", str),
+        repository=repository,
+        commit=get("source.commit", str),
+        license=get("source.license", str, default=""),
+        copyright=get("source.copyright", str, default=""),
+        scope_files=files,
+        scope_items=selectors["scope.items"],
+        out_items=selectors["scope.out"],
+        exclude_test_modules=get("scope.exclude_test_modules", bool, default=True),
+        expected_names=strings("scope.expected_names"),
+        required_terms=strings("reasoning.required_terms"),
+        allow=frozenset(strings("reasoning.allow")),
+        near_threshold=float(threshold),
+        boilerplate_share=float(share),
+        severity=dict(severity),
+        expected_at=_name_lines(text, _str_list(data, "scope.expected_names", path)),
+        max_file_bytes=max_bytes,
+        parse_timeout=float(timeout),
+    )
+
+
+def _read_toml(path: Path) -> tuple[str, dict]:
     try:
         text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
+        return text, tomllib.loads(text)
     except FileNotFoundError:
         raise ConfigError(f"{path}: dataset config not found (every dataset needs a TOML config beside it)") from None
     except UnicodeDecodeError as e:
@@ -201,76 +251,57 @@ def load_config(jsonl: Path) -> DatasetConfig:
         raise ConfigError(f"{path}: {e}") from None
     except OSError as e:
         raise ConfigError(f"{path}: cannot be read ({e.strerror or e})") from None
-    _reject_unknown(data, text, path)
-    severity = _get(data, "severity", dict, path, default={}, text=text)
-    from .checks import RULES
 
+
+def _severity_overrides(severity: dict, path: Path, text: str) -> dict:
+    """[severity]: known rule ids only, each set to a severity or "off"."""
     for rule, sev in severity.items():
         if rule not in RULES:
             raise ConfigError(f"{_at(path, text, 'severity.' + rule)}: [severity] names an unknown rule {rule!r}")
-        if sev not in ("error", "warning", "info", "off"):
-            raise ConfigError(f"{_at(path, text, 'severity')}: severity of '{rule}' must be error, warning, info or off")
-    where_files = _at(path, text, "scope.files")
-    files = tuple(_clean_scope_file(f, where_files) for f in _str_list(data, "scope.files", path, text=text))
+        if sev not in OVERRIDES:
+            allowed = f"{', '.join(OVERRIDES[:-1])} or {OVERRIDES[-1]}"
+            raise ConfigError(f"{_at(path, text, 'severity')}: severity of '{rule}' must be {allowed}")
+    return severity
+
+
+def _scope_files(listed: tuple[str, ...], where: str) -> tuple[str, ...]:
+    """scope.files in one spelling each: no file twice, no two sharing one source page."""
+    files = tuple(_clean_scope_file(f, where) for f in listed)
     if len(set(files)) != len(files):
         dup = next(f for f in files if files.count(f) > 1)
-        raise ConfigError(f"{where_files}: scope file {dup!r} is listed twice (after normalising the path)")
+        raise ConfigError(f"{where}: scope file {dup!r} is listed twice (after normalising the path)")
     pages: dict[str, str] = {}
     for f in files:  # a source page is named by a slug of its path: two must not share one
         other = pages.setdefault(source("x", f).lower(), f)
         if other != f:
-            raise ConfigError(f"{where_files}: scope files {other!r} and {f!r} would share one source page; rename one")
-    repository = _get(data, "source.repository", str, path, text=text)
-    _check_repository(repository, _at(path, text, "source.repository"))
-    max_bytes = _get(data, "source.max_file_bytes", int, path, default=DEFAULT_MAX_FILE_BYTES, text=text)
-    if isinstance(max_bytes, bool) or max_bytes < 1:
-        raise ConfigError(f"{_at(path, text, 'source.max_file_bytes')}: source.max_file_bytes must be a positive integer")
-    timeout = _get(data, "source.parse_timeout_seconds", (int, float), path, default=DEFAULT_PARSE_TIMEOUT, text=text)
-    if isinstance(timeout, bool) or not (0 < timeout <= 600):
-        raise ConfigError(f"{_at(path, text, 'source.parse_timeout_seconds')}: source.parse_timeout_seconds must be a number of seconds in (0, 600]")
-    threshold = _get(data, "duplicates.near_threshold", (int, float), path, default=0.5, text=text)
-    if isinstance(threshold, bool) or not (0 < threshold <= 1):
-        raise ConfigError(f"{_at(path, text, 'duplicates.near_threshold')}: duplicates.near_threshold must be a number in (0, 1], got {threshold!r}")
-    share = _get(data, "reasoning.boilerplate_share", (int, float), path, default=0.5, text=text)
-    if isinstance(share, bool) or not (0 < share <= 1):
-        raise ConfigError(f"{_at(path, text, 'reasoning.boilerplate_share')}: reasoning.boilerplate_share must be a number in (0, 1], got {share!r}")
-    selectors: dict[str, tuple[str, ...]] = {}
-    for key in ("scope.items", "scope.out"):
-        cleaned = []
-        for sel in _str_list(data, key, path, text=text):
-            spath, sep, name = sel.partition("::")
-            if not sep or not name:
-                raise ConfigError(f"{_at(path, text, key)}: {key} entry {sel!r} must be 'path::Name' or 'path::*'")
-            spath = _clean_scope_file(spath, _at(path, text, key))
-            if spath not in files:
-                raise ConfigError(f"{_at(path, text, key)}: {key} entry {sel!r} names a file that is not in scope.files")
-            cleaned.append(f"{spath}::{name}")
-        selectors[key] = tuple(cleaned)
-    return DatasetConfig(
-        stem=jsonl.stem,
-        jsonl=jsonl,
-        config_path=path,
-        title=_get(data, "title", str, path, text=text),
-        description=_get(data, "description", str, path, default="", text=text),
-        system_prompt=_get(data, "system_prompt", str, path, text=text),
-        repository=repository,
-        commit=_get(data, "source.commit", str, path, text=text),
-        license=_get(data, "source.license", str, path, default="", text=text),
-        copyright=_get(data, "source.copyright", str, path, default="", text=text),
-        scope_files=files,
-        scope_items=selectors["scope.items"],
-        out_items=selectors["scope.out"],
-        exclude_test_modules=_get(data, "scope.exclude_test_modules", bool, path, default=True, text=text),
-        expected_names=_str_list(data, "scope.expected_names", path, text=text),
-        required_terms=_str_list(data, "reasoning.required_terms", path, text=text),
-        allow=frozenset(_str_list(data, "reasoning.allow", path, text=text)),
-        near_threshold=float(threshold),
-        boilerplate_share=float(share),
-        severity=dict(severity),
-        expected_at=_name_lines(text, _str_list(data, "scope.expected_names", path)),
-        max_file_bytes=max_bytes,
-        parse_timeout=float(timeout),
-    )
+            raise ConfigError(f"{where}: scope files {other!r} and {f!r} would share one source page; rename one")
+    return files
+
+
+def _selectors(listed: tuple[str, ...], key: str, files: tuple[str, ...], where: str) -> tuple[str, ...]:
+    """scope.items or scope.out: 'path::Name' entries whose path is one of scope.files."""
+    cleaned = []
+    for sel in listed:
+        spath, sep, name = sel.partition("::")
+        if not sep or not name:
+            raise ConfigError(f"{where}: {key} entry {sel!r} must be 'path::Name' or 'path::*'")
+        spath = _clean_scope_file(spath, where)
+        if spath not in files:
+            raise ConfigError(f"{where}: {key} entry {sel!r} names a file that is not in scope.files")
+        cleaned.append(f"{spath}::{name}")
+    return tuple(cleaned)
+
+
+def _share(value) -> bool:
+    return 0 < value <= 1
+
+
+def _number(get, at, dotted: str, default, ok, must: str, kind=(int, float), show: bool = False):
+    """A numeric setting that `ok` accepts (a boolean never is one)."""
+    value = get(dotted, kind, default=default)
+    if isinstance(value, bool) or not ok(value):
+        raise ConfigError(f"{at(dotted)}: {dotted} must be {must}" + (f", got {value!r}" if show else ""))
+    return value
 
 
 def _name_lines(text: str, names: tuple[str, ...]) -> tuple[tuple[str, int, str], ...]:

@@ -30,7 +30,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from . import checks
-from .model import Example, Finding
+from dataclasses import replace
+
+from .model import DatasetResult, Example, Finding, Place, Severity, target_items
 
 STATUSES = ("modified", "moved", "added", "removed", "unchanged")
 MAX_POSTING = 64  # a shingle in more old records than this is not used to find candidates
@@ -117,7 +119,7 @@ class DatasetDiff:
         return {c.new_line: c for c in self.changes if c.new_line is not None}
 
     def new_errors(self) -> int:
-        return sum(1 for f in self.new_findings if f.finding.severity == "error")
+        return sum(1 for f in self.new_findings if f.finding.severity == Severity.ERROR)
 
 
 # --- matching ---------------------------------------------------------------------------------
@@ -475,19 +477,18 @@ def example_change(status: str, old: Example | None, new: Example | None, moved:
 _NUMBER = re.compile(r"\d+")
 
 
-def finding_identity(f: Finding, jsonl: str, anchor_of_line, config_path: str, lock_path: str) -> tuple:
+def finding_identity(f: Finding, anchor_of_line) -> tuple:
     """What makes a finding the same one in both versions, whatever line it moved to."""
-    if f.path == jsonl and not f.line:
+    place = f.at.place
+    if place == Place.DATASET and not f.line:
         # about the whole dataset (one per rule); its message quotes records by their order
         return (f.rule, f.severity, ("file",))
-    if f.path == jsonl:
+    if place == Place.DATASET:
         where = anchor_of_line(f.line)
-    elif f.path == config_path:
-        where = ("config",)
-    elif f.path == lock_path:
-        where = ("lock",)
-    else:
+    elif place == Place.SOURCE:
         where = ("source", f.path)
+    else:  # the config or the lock: each named differently in the two versions
+        where = (place.value,)
     return (f.rule, f.severity, where, _NUMBER.sub("#", f.message))
 
 
@@ -512,10 +513,8 @@ def item_state(result, ident: str) -> tuple[str, int]:
 
 
 def coverage_delta(old, new) -> list[CoverageChange]:
-    from .views import target_items  # what coverage counts (the dataset pages' definition)
-
-    old_items = {i.ident: i for i in target_items(old)}
-    new_items = {i.ident: i for i in target_items(new)}
+    old_items = {i.ident: i for i in target_items(old.config, old.index)}
+    new_items = {i.ident: i for i in target_items(new.config, new.index)}
     out = []
     for ident in sorted(set(old_items) | set(new_items)):
         item = new_items.get(ident) or old_items[ident]
@@ -529,8 +528,10 @@ def coverage_delta(old, new) -> list[CoverageChange]:
 # --- the whole comparison ---------------------------------------------------------------------
 
 
-def compare(old, new, old_raw: bytes, new_raw: bytes, against: str, path_label: str | None = None) -> DatasetDiff:
-    """Two pipeline results (pipeline.DatasetResult) of the same dataset and the bytes each was
+def compare(
+    old: DatasetResult, new: DatasetResult, old_raw: bytes, new_raw: bytes, against: str, path_label: str | None = None
+) -> DatasetDiff:
+    """Two pipeline results of the same dataset and the bytes each was
     loaded from → DatasetDiff. Finding paths are rewritten to the new file's name."""
     oex, nex = old.examples, new.examples
     old_contents, new_contents = _contents(old), _contents(new)
@@ -571,11 +572,11 @@ def compare(old, new, old_raw: bytes, new_raw: bytes, against: str, path_label: 
     changes.sort(key=lambda c: (c.new_line if c.new_line is not None else float("inf"), c.old_line or 0))
 
     # Findings: a multiset difference by identity.
-    jsonl_new, jsonl_old = str(new.config.jsonl), str(old.config.jsonl)
+    jsonl_new = str(new.config.jsonl)
     a_new = _anchors(new, nid, new_raw.split(b"\n"))
     a_old = _anchors(old, oid, old_raw.split(b"\n"))
-    ident_new = [finding_identity(f, jsonl_new, a_new, str(new.config.config_path), str(new.config.lock_path)) for f in new.findings]
-    ident_old = [finding_identity(f, jsonl_old, a_old, str(old.config.config_path), str(old.config.lock_path)) for f in old.findings]
+    ident_new = [finding_identity(f, a_new) for f in new.findings]
+    ident_old = [finding_identity(f, a_old) for f in old.findings]
     extra_new = Counter(ident_new) - Counter(ident_old)
     extra_old = Counter(ident_old) - Counter(ident_new)
     changed_lines = {c.new_line for c in changes if c.status in ("added", "modified", "moved")}
@@ -586,19 +587,19 @@ def compare(old, new, old_raw: bytes, new_raw: bytes, against: str, path_label: 
         if extra_new[key] > 0:
             extra_new[key] -= 1
             # on a changed record, or on a line that is no record (a broken line: new bytes)
-            on_line = f.path == jsonl_new and f.line > 0 and (f.line in changed_lines or f.line not in record_lines)
-            new_findings.append(FindingChange(_relabel(f, jsonl_new, label), on_line))
+            on_line = f.on_dataset and f.line > 0 and (f.line in changed_lines or f.line not in record_lines)
+            new_findings.append(FindingChange(_relabel(f, {Place.DATASET: label}), on_line))
     # The old version was read from a temporary copy: its files are named as the new ones, at the ref.
     old_names = {
-        jsonl_old: f"{label}@{against}",
-        str(old.config.config_path): f"{new.config.config_path}@{against}",
-        str(old.config.lock_path): f"{new.config.lock_path}@{against}",
+        Place.DATASET: f"{label}@{against}",
+        Place.CONFIG: f"{new.config.config_path}@{against}",
+        Place.LOCK: f"{new.config.lock_path}@{against}",
     }
     fixed = []
     for f, key in zip(old.findings, ident_old):
         if extra_old[key] > 0:
             extra_old[key] -= 1
-            fixed.append(_relabel(f, f.path, old_names.get(f.path, f.path)))
+            fixed.append(_relabel(f, old_names))
     return DatasetDiff(new.config.stem, label, against, len(oex), len(nex), changes, new_findings, fixed, coverage_delta(old, new), unchanged)
 
 
@@ -626,7 +627,7 @@ def _contents(result) -> list[bytes]:
     return out
 
 
-def _relabel(f: Finding, path: str, label: str) -> Finding:
-    if f.path != path or label == path:
-        return f
-    return Finding(f.rule, f.severity, label, f.line, f.message, f.dataset, f.detail)
+def _relabel(f: Finding, names: dict[Place, str]) -> Finding:
+    """`f` with its file named as `names` says for its place (unchanged when not given)."""
+    label = names.get(f.at.place, f.path)
+    return f if label == f.path else replace(f, at=replace(f.at, path=label))

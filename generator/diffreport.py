@@ -7,6 +7,7 @@ import orjson
 
 from .diff import DatasetDiff, ExampleChange
 from .hidden import visible
+from .model import Severity
 from .report import _esc_gh, _one_line
 
 MAX_TEXT_DIFF = 4000  # characters of one word diff printed in text form
@@ -131,9 +132,6 @@ def as_json(diffs: list[DatasetDiff]) -> bytes:
     return orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
 
 
-LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
-
-
 def as_github(diffs: list[DatasetDiff]) -> str:
     """Workflow annotations on the changed lines of the new file only: one notice per added,
     modified or moved record, each new finding on such a line, and new findings on lines that
@@ -154,7 +152,8 @@ def as_github(diffs: list[DatasetDiff]) -> str:
         for fc in d.new_findings:
             f = fc.finding
             if fc.line_changed:
-                at.setdefault(f.line, []).append(visible(f"::{LEVEL[f.severity]} file={file_prop},line={f.line},title={_esc_gh(f.rule, True)}::{_esc_gh(f.message)}"))
+                props = f"file={file_prop},line={f.line},title={_esc_gh(f.rule, True)}"
+                at.setdefault(f.line, []).append(visible(f"::{Severity(f.severity).github_level} {props}::{_esc_gh(f.message)}"))
         for line in sorted(at):
             lines += at[line]
     return "\n".join(lines) + ("\n" if lines else "")

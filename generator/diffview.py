@@ -9,12 +9,10 @@ page is Markdown, where a blank line would end an HTML block.
 
 from __future__ import annotations
 
-import hashlib
-
-import orjson
 from markupsafe import Markup
 
 from . import urls
+from .contexts import ChangesContext, Page
 from .diff import DatasetDiff, ExampleChange
 from .highlight import text_html
 
@@ -128,35 +126,22 @@ def example_box(dv, ex, page: str) -> dict | None:
     c = dv.diff_by_line.get(ex.record.line) if d is not None else None
     if c is None:
         return None
-    return dict(change_view(c, d.against), against=_safe(d.against), changes_href=dv.rel(page, urls.changes(dv.stem)) + f"#change-{c.new_line}")
-
-
-def change_key(dv, ex) -> bytes | None:
-    """The part of an example page's key that the comparison decides (None without one)."""
-    d: DatasetDiff | None = dv.diff
-    if d is None:
-        return None
-    c = dv.diff_by_line.get(ex.record.line)
-    if c is None:
-        return b"compare:unchanged"
-    data = [d.against, c.status, c.old_line, c.moved, c.fields, c.duplicate_of, c.system, c.request, c.reasoning, c.code, c.verbatim_before, c.verbatim_after, _where(c)]
-    return b"compare:" + hashlib.blake2b(orjson.dumps(data), digest_size=16).digest()
+    return dict(change_view(c, d.against), against=_safe(d.against), changes_href=dv.rel(page, urls.changes(dv.stem)) + "#" + urls.change_anchor(c.new_line))
 
 
 def changes_page(dv):
     """The Changes page of a dataset (a Markdown page mkdocs renders)."""
-    from .views import Page
-
     d: DatasetDiff = dv.diff
     stem = dv.stem
     page = urls.changes(stem)
     example_href = urls.example_hrefs(page, stem)
     rows, details = [], []
     for c in d.changed():
-        anchor = f"change-{c.new_line}" if c.new_line is not None else f"removed-{c.old_line}"
+        anchor = urls.change_anchor(c.new_line) if c.new_line is not None else urls.removed_anchor(c.old_line)
         rows.append(
             {
                 "anchor": anchor,
+                "diff_anchor": urls.diff_anchor(anchor),
                 "status": c.status,
                 "new_line": c.new_line,
                 "old_line": c.old_line,
@@ -168,13 +153,12 @@ def changes_page(dv):
             }
         )
         if len(details) < MAX_DETAILS:
-            details.append(dict(change_view(c, d.against), anchor=anchor, href=rows[-1]["href"]))
-    jsonl = str(dv.r.config.jsonl)
+            details.append(dict(change_view(c, d.against), diff_anchor=urls.diff_anchor(anchor), href=rows[-1]["href"]))
     pages = {e.record.line for e in dv.examples}
     new_findings = []
     for fc in d.new_findings:
         f = fc.finding
-        href = example_href(f.line) if f.path in (jsonl, d.path) and f.line in pages else None
+        href = example_href(f.line) if f.on_dataset and f.line in pages else None
         new_findings.append({"severity": f.severity, "rule": f.rule, "where": _safe(f.location()), "message": _safe(f.message), "href": href})
     fixed = [{"severity": f.severity, "rule": f.rule, "where": _safe(f.location()), "message": _safe(f.message)} for f in d.fixed_findings]
     coverage = []
@@ -194,19 +178,19 @@ def changes_page(dv):
             }
         )
     counts = d.counts()
-    ctx = {
-        "stem": stem,
-        "dataset_title": dv.r.config.title,
-        "against": _safe(d.against),
-        "old_records": d.old_records,
-        "new_records": d.new_records,
-        "counts": [{"status": s, "count": n} for s, n in counts.items()],
-        "rows": rows,
-        "details": details,
-        "more": max(len(rows) - MAX_DETAILS, 0),
-        "new_findings": new_findings,
-        "new_errors": d.new_errors(),
-        "fixed": fixed,
-        "coverage": coverage,
-    }
+    ctx = ChangesContext(
+        stem=stem,
+        dataset_title=dv.r.config.title,
+        against=_safe(d.against),
+        old_records=d.old_records,
+        new_records=d.new_records,
+        counts=[{"status": s, "count": n} for s, n in counts.items()],
+        rows=rows,
+        details=details,
+        more=max(len(rows) - MAX_DETAILS, 0),
+        new_findings=new_findings,
+        new_errors=d.new_errors(),
+        fixed=fixed,
+        coverage=coverage,
+    )
     return Page(page, "changes.md.j2", ctx, "Changes")

@@ -15,7 +15,8 @@ from pathlib import Path
 import tree_sitter_rust
 from tree_sitter import Language, Node, Parser, Query, QueryCursor
 
-from .model import Finding, Item, SourceFile, SourceIndex
+from .model import Finding, Item, Location, SourceFile, SourceIndex
+from .rules import finding
 
 QUERIES = Path(__file__).with_name("queries")
 # Items that may enclose other items and so prefix their names.
@@ -312,12 +313,13 @@ def index_source(root: Path, files: list[str], max_bytes: int | None = None, tim
         data, problem = read_source_file(root, rel, max_bytes)
         if problem:
             rule = "source.too-large" if "max_file_bytes" in problem else "source.unreadable"
-            findings.append(Finding(rule, "error", str(root / rel), 0, f"source file {problem}"))
+            findings.append(finding(rule, Location.source(str(root / rel)), f"source file {problem}"))
             continue
         try:
             out[rel] = index_file(rel, data, timeout)
         except ParseTimeout as e:
-            findings.append(Finding("source.parse-timeout", "error", str(root / rel), 0, f"source file skipped: tree-sitter {e}"))
+            at = Location.source(str(root / rel))
+            findings.append(finding("source.parse-timeout", at, f"source file skipped: tree-sitter {e}"))
     return SourceIndex(out), findings
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import difflib
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .index import line_hash, normalise
-from .model import Coverage, Segment, SourceIndex
+from .model import Coverage, Match, Segment, SourceIndex
 
 
 @dataclass
@@ -103,23 +104,41 @@ def _diff(li: LineIndex, path: str, start: int, lines: tuple[str, ...]) -> str:
     )
 
 
+class _Placed(NamedTuple):
+    """Where one chunk of a code block was found."""
+
+    chunk: _Chunk
+    status: Match
+    path: str
+    start0: int  # 0-based first line in the file
+    diff: str
+
+
 def locate(li: LineIndex, code: str) -> list[Segment]:
-    """Segments of one code block, located in the source."""
+    """Segments of one code block, located in the source: each chunk placed, then runs of
+    chunks contiguous in one file merged."""
     cks = chunks(code)
-    code_lines = code.split("\n")
-    cand = []
-    for ck in cks:
-        hashes = tuple(line_hash(l) for l in ck.lines)
-        cand.append((hashes, _exact_candidates(li, hashes)))
+    hashes = [tuple(line_hash(l) for l in ck.lines) for ck in cks]
+    exact = [_exact_candidates(li, h) for h in hashes]
+    placed = _place_chunks(li, cks, exact, _preferred_file(cks, exact))
+    return _merge_runs(li, code.split("\n"), placed)
+
+
+def _preferred_file(cks: list[_Chunk], exact: list[list[tuple[str, int]]]) -> str | None:
+    """The file where most of the code's lines are found verbatim (ties: the first by name)."""
     weight: dict[str, int] = defaultdict(int)
-    for ck, (_, cs) in zip(cks, cand):
+    for ck, cs in zip(cks, exact):
         for path in {p for p, _ in cs}:
             weight[path] += len(ck.lines)
-    preferred = max(sorted(weight), key=lambda p: weight[p]) if weight else None
+    return max(sorted(weight), key=lambda p: weight[p]) if weight else None
 
-    located: list[tuple[_Chunk, str, str, int, str]] = []  # chunk, status, path, start0, diff
-    prev: tuple[str, int] | None = None  # (path, 0-based line after the previous chunk + gap)
-    for i, (ck, (hashes, cs)) in enumerate(zip(cks, cand)):
+
+def _place_chunks(li: LineIndex, cks: list[_Chunk], exact: list, preferred: str | None) -> list[_Placed]:
+    """Each chunk placed: verbatim where found (continuing the previous chunk when it can,
+    else in the preferred file), else as modified at the closest span, else not found."""
+    placed: list[_Placed] = []
+    prev: tuple[str, int] | None = None  # (path, 0-based line after the previous chunk)
+    for i, (ck, cs) in enumerate(zip(cks, exact)):
         if cs:
             pick = None
             if prev is not None:
@@ -129,59 +148,67 @@ def locate(li: LineIndex, code: str) -> list[Segment]:
             if pick is None:
                 same = [c for c in cs if c[0] == preferred]
                 pick = (same or cs)[0]
-            located.append((ck, "verbatim", pick[0], pick[1], ""))
+            placed.append(_Placed(ck, Match.VERBATIM, pick[0], pick[1], ""))
             prev = (pick[0], pick[1] + len(ck.lines))
-            continue
-        norm_hashes = tuple(line_hash(normalise(l)) for l in ck.lines)
-        ns = _norm_candidates(li, norm_hashes)
-        if ns:
-            same = [c for c in ns if c[0] == preferred]
-            path, start = (same or ns)[0]
         else:
-            near = _closest(li, norm_hashes)
-            if near is None:
-                located.append((ck, "not-found", "", 0, ""))
-                prev = None
-                continue
-            path, start, _ = near
-        located.append((ck, "modified", path, start, _diff(li, path, start, ck.lines)))
-        prev = None
+            placed.append(_place_changed(li, ck, preferred))
+            prev = None
+    return placed
 
-    # Merge verbatim chunks that are contiguous in the same file (blank lines included).
+
+def _place_changed(li: LineIndex, ck: _Chunk, preferred: str | None) -> _Placed:
+    """A chunk not found verbatim: where it is found with whitespace normalised, else the
+    closest span; "not-found" when neither."""
+    norm_hashes = tuple(line_hash(normalise(l)) for l in ck.lines)
+    ns = _norm_candidates(li, norm_hashes)
+    if ns:
+        same = [c for c in ns if c[0] == preferred]
+        path, start = (same or ns)[0]
+    else:
+        near = _closest(li, norm_hashes)
+        if near is None:
+            return _Placed(ck, Match.NOT_FOUND, "", 0, "")
+        path, start, _ = near
+    return _Placed(ck, Match.MODIFIED, path, start, _diff(li, path, start, ck.lines))
+
+
+def _merge_runs(li: LineIndex, code_lines: list[str], placed: list[_Placed]) -> list[Segment]:
+    """Verbatim chunks that are contiguous in the same file (the blank lines between them
+    included) become one segment; every other chunk is a segment of its own."""
     segments: list[Segment] = []
-    run: list[tuple[_Chunk, str, str, int, str]] = []
-
-    def flush():
-        if not run:
-            return
-        first, last = run[0], run[-1]
-        ck0, status, path, start0, diff = first
-        end_code = last[0].start + len(last[0].lines)
-        text = "\n".join(code_lines[ck0.start : end_code])
-        n_lines = end_code - ck0.start
-        if status == "not-found":
-            segments.append(Segment(len(segments), text, ck0.start, status))
-        else:
-            segments.append(Segment(len(segments), text, ck0.start, status, path, start0 + 1, start0 + n_lines, diff))
-        run.clear()
-
-    for entry in located:
-        if run:
-            ck, status, path, start0, _ = entry
-            pck, pstatus, ppath, pstart0, _ = run[-1]
-            gap = ck.start - (pck.start + len(pck.lines))
-            gap_lines = code_lines[pck.start + len(pck.lines) : ck.start]
-            contiguous = (
-                status == pstatus == "verbatim"
-                and path == ppath
-                and start0 == pstart0 + len(pck.lines) + gap
-                and _same_source_lines(li, path, pstart0 + len(pck.lines), gap_lines)
-            )
-            if not contiguous:
-                flush()
+    run: list[_Placed] = []
+    for entry in placed:
+        if run and not _continues(li, code_lines, run[-1], entry):
+            segments.append(_segment(len(segments), code_lines, run))
+            run = []
         run.append(entry)
-    flush()
+    if run:
+        segments.append(_segment(len(segments), code_lines, run))
     return segments
+
+
+def _continues(li: LineIndex, code_lines: list[str], prev: _Placed, cur: _Placed) -> bool:
+    pck, ck = prev.chunk, cur.chunk
+    gap = ck.start - (pck.start + len(pck.lines))
+    gap_lines = code_lines[pck.start + len(pck.lines) : ck.start]
+    return (
+        cur.status == prev.status == Match.VERBATIM
+        and cur.path == prev.path
+        and cur.start0 == prev.start0 + len(pck.lines) + gap
+        and _same_source_lines(li, cur.path, prev.start0 + len(pck.lines), gap_lines)
+    )
+
+
+def _segment(index: int, code_lines: list[str], run: list[_Placed]) -> Segment:
+    first, last = run[0], run[-1]
+    ck0 = first.chunk
+    end_code = last.chunk.start + len(last.chunk.lines)
+    text = "\n".join(code_lines[ck0.start : end_code])
+    if first.status == Match.NOT_FOUND:
+        return Segment(index, text, ck0.start, first.status)
+    n_lines = end_code - ck0.start
+    start, end = first.start0 + 1, first.start0 + n_lines
+    return Segment(index, text, ck0.start, first.status, first.path, start, end, first.diff)
 
 
 def _same_source_lines(li: LineIndex, path: str, start0: int, lines: list[str]) -> bool:
@@ -194,7 +221,7 @@ def coverage_of(index: SourceIndex, segments: list[Segment]) -> Coverage:
     partial: list[str] = []
     lines = []
     for seg in segments:
-        if seg.status != "verbatim":  # code quoted with changes does not cover the source
+        if seg.status != Match.VERBATIM:  # code quoted with changes does not cover the source
             continue
         lines.append((seg.path, seg.start_line, seg.end_line))
         f = index.files.get(seg.path)
@@ -218,7 +245,7 @@ def coverage_of(index: SourceIndex, segments: list[Segment]) -> Coverage:
 def fragment_problems(index: SourceIndex, seg: Segment) -> list[str]:
     """Ways a located segment cuts through an item instead of quoting whole items."""
     f = index.files.get(seg.path)
-    if f is None or seg.status == "not-found":
+    if f is None or seg.status == Match.NOT_FOUND:
         return []
     s, e = seg.start_line, seg.end_line
     problems = []

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import orjson
 
-from .model import Finding, Record
+from .model import Finding, Location, Record, Severity
 
 BOM = b"\xef\xbb\xbf"
 # Rules the loader reports: all of them are "line reports" (--strict fails on any); the
@@ -261,7 +261,7 @@ def load_lines(path: Path, dataset: str | None = None, known: dict[bytes, LineMe
     where = str(path)
 
     def report(line: int, rule: str, severity: str, message: str) -> None:
-        findings.append(Finding(rule, severity, where, line, message, dataset))
+        findings.append(Finding(rule, Severity(severity), Location.dataset(where, line), message, dataset))
 
     crlf_reported = False
     shared: dict[str, str] = {}  # one copy of a text many records repeat (the system prompt)

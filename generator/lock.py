@@ -10,7 +10,8 @@ from pathlib import Path
 import orjson
 
 from .hidden import code_point, find_hidden, visible
-from .model import Finding, Item, SourceFile, SourceIndex
+from .model import Finding, Item, Location, SourceFile, SourceIndex
+from .rules import finding
 from .write import write_atomic
 
 LOCK_VERSION = 1
@@ -127,33 +128,32 @@ def read_lock(path: Path) -> tuple[SourceIndex, dict]:
 def drift(lock: SourceIndex, source: SourceIndex, lock_path: Path) -> list[Finding]:
     """What changed in the source tree since the lock was written."""
     out: list[Finding] = []
-    where = str(lock_path)
 
-    def add(rule, sev, path, line, msg):
-        out.append(Finding(rule, sev, path, line, msg))
+    def add(rule: str, at: Location, msg: str) -> None:
+        out.append(finding(rule, at, msg))
 
     for path in sorted(lock.files):
         old = lock.files[path]
         new = source.files.get(path)
         if new is None:
-            add("drift.file-missing", "error", where, 0, f"{path}: in the lock but not in the source root")
+            add("drift.file-missing", Location.lock(lock_path), f"{path}: in the lock but not in the source root")
             continue
         if new.sha256 == old.sha256:
             continue
-        add("drift.file-changed", "warning", path, 0, f"{path}: sha256 differs from the lock ({old.sha256[:12]} → {new.sha256[:12]})")
+        add("drift.file-changed", Location.source(path), f"{path}: sha256 differs from the lock ({old.sha256[:12]} → {new.sha256[:12]})")
         new_items = {i.name: i for i in new.items}
         for item in old.items:
             cur = new_items.get(item.name)
             if cur is None:
-                add("drift.item-gone", "error", path, item.start_line, f"{item.kind} {item.name} (lock lines {item.start_line}-{item.end_line}) no longer exists")
+                add("drift.item-gone", Location.source(path, item.start_line), f"{item.kind} {item.name} (lock lines {item.start_line}-{item.end_line}) no longer exists")
             elif cur.sha256 != item.sha256:
-                add("drift.item-changed", "warning", path, cur.start_line, f"{item.kind} {item.name} changed (lock lines {item.start_line}-{item.end_line}, now {cur.start_line}-{cur.end_line})")
+                add("drift.item-changed", Location.source(path, cur.start_line), f"{item.kind} {item.name} changed (lock lines {item.start_line}-{item.end_line}, now {cur.start_line}-{cur.end_line})")
             elif (cur.start_line, cur.end_line) != (item.start_line, item.end_line):
-                add("drift.item-moved", "warning", path, cur.start_line, f"{item.kind} {item.name} moved from lines {item.start_line}-{item.end_line} to {cur.start_line}-{cur.end_line}")
+                add("drift.item-moved", Location.source(path, cur.start_line), f"{item.kind} {item.name} moved from lines {item.start_line}-{item.end_line} to {cur.start_line}-{cur.end_line}")
         old_names = {i.name for i in old.items}
         for item in new.items:
             if item.name not in old_names:
-                add("drift.item-new", "info", path, item.start_line, f"{item.kind} {item.name} is not in the lock")
+                add("drift.item-new", Location.source(path, item.start_line), f"{item.kind} {item.name} is not in the lock")
     for path in sorted(set(source.files) - set(lock.files)):
-        add("drift.file-new", "info", path, 0, f"{path}: in scope but not in the lock (run `python -m generator lock`)")
+        add("drift.file-new", Location.source(path), f"{path}: in scope but not in the lock (run `python -m generator lock`)")
     return out

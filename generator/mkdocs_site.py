@@ -23,7 +23,7 @@ import orjson
 import yaml
 from markupsafe import Markup
 
-from . import diffview, state
+from . import diffview, state, urls
 from .folders import MKDOCS_TMP, BuildError
 from .highlight import keep_between_builds, title_html
 from .memo import code_digest
@@ -80,7 +80,7 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
     data = {path: (d if isinstance(d, bytes) else orjson.dumps(d)) for path, d in site.data.items()}
     # A dataset's examples folder belongs to its generated example pages, all of it.
     taken = set(generated) | set(data) | set(site.copies)
-    example_dirs = tuple(shell.rsplit("/", 1)[0] + "/" for shell in site.shells.values())
+    example_dirs = tuple(urls.examples_folder(stem) for stem in site.shells)
     clash = sorted(f for f in files if f in taken or f.startswith(example_dirs))
     if clash:
         raise BuildError(f"docs/{clash[0]}: a hand-written file has the path of a generated page; rename it")

@@ -1,6 +1,8 @@
 """Run the stages for a set of datasets: load → index/lock → link → check.
 
 The result is plain data that `check` prints and `build` renders. Nothing here writes a file.
+Each stage below returns new values (an example is never changed once made); only the memo
+this run leaves for the next build, and the per-line entries in it, fill in as the checks run.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ import os
 import time
 from array import array
 from collections import defaultdict
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import orjson
@@ -18,40 +21,18 @@ from . import checks
 from .config import ConfigError, DatasetConfig, load_config
 from .index import SourceError, index_source
 from .link import LineIndex, coverage_of, locate
-from .load import DatasetUnreadable, check_input, load_lines, split_assistant
+from .load import DatasetUnreadable, LineMemo, check_input, load_lines, split_assistant
 from .lock import LockError, drift, read_lock
 from .memo import Memo, code_digest, context_digest
-from .model import Example, Finding, Segment, SourceIndex
+from .model import DatasetResult, Example, Finding, Location, Match, Record, Segment, Severity, SourceIndex
+from .rules import finding
+
+# DatasetResult is defined in model; it is named here too for callers that import it from the pipeline.
+__all__ = ["DatasetResult", "PipelineError", "Timings", "discover", "has_errors", "run", "run_one"]
 
 
 class PipelineError(Exception):
     """Input that cannot be used at all (exit 2)."""
-
-
-@dataclass
-class DatasetResult:
-    config: DatasetConfig
-    examples: list[Example]
-    findings: list[Finding]  # every finding of this dataset, per-record ones included
-    index: SourceIndex  # what the examples were linked against (lock when present)
-    source: SourceIndex | None  # the checkout's index (with text) when a source root was given
-    covered: dict[str, list[str]]  # item ident → example keys that cover it wholly
-    partly: dict[str, list[str]]  # item ident → example keys that cover part of it
-    lines_covered: dict[str, set[int]]  # source path → covered line numbers
-    lock_present: bool = False
-    memo: Memo | None = None  # what this run learnt, for the next build (build saves it)
-    file_digest: str = ""  # of the dataset file's bytes as loaded
-    file_stat: tuple[int, int] | None = None  # its (size, mtime) just before loading
-    card: str | None = None  # the dataset card's Markdown (README.md beside the dataset), if any
-
-    def text_for(self, path: str) -> str | None:
-        """Source text usable for pages: only when it is the pinned (locked) text."""
-        if self.source is None or path not in self.source.files or path not in self.index.files:
-            return None
-        src = self.source.files[path]
-        if self.index.files[path].sha256 != src.sha256:
-            return None
-        return src.text
 
 
 @dataclass
@@ -66,6 +47,13 @@ class Timings:
 
         self.stages[stage] += seconds
         self.peaks[stage] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    @contextmanager
+    def timed(self, stage: str):
+        """Adds the time the block took (when it does not raise)."""
+        t = time.perf_counter()
+        yield
+        self.add(stage, time.perf_counter() - t)
 
 
 def discover(dataset_args: list[str] | None, root: Path) -> list[Path]:
@@ -109,9 +97,61 @@ def run(
 
 
 def run_one(path: Path, source_root: Path | None, progress=None, timings: Timings | None = None, memo: Memo | None = None) -> DatasetResult:
+    """One dataset through the stages. `memo` is an earlier build's, whose per-line work is reused."""
     timings = timings or Timings()
     say = progress or (lambda msg: None)
-    t = time.perf_counter()
+    with timings.timed("load"):
+        config, stat, loaded = load_stage(path, memo)
+        say(f"{path}: read {len(loaded.records)} records ({len(loaded.findings)} line reports)")
+    with timings.timed("index"):
+        sources = index_stage(path, config, source_root)
+        index = sources.index
+        counted = f"{sum(len(f.items) for f in index.files.values())} items in {len(index.files)} files"
+        say(f"{path}: indexed {counted}" + (" (from the lock)" if index.from_lock else ""))
+    with timings.timed("link"):
+        examples = link_examples(loaded.records, index)
+        if source_root is not None:
+            examples = find_outside_scope(examples, source_root, set(config.scope_files), config.max_file_bytes)
+        drift_findings = examples_drifted(examples, sources, config.stem)
+        covered, partly, lines_covered = aggregate(examples)
+    with timings.timed("check"):
+        fresh = Memo(check_context(config, sources), loaded.line_memos)
+        found, sizes = rule_findings(examples, config, index, covered, loaded.line_memos, memo, fresh)
+        all_findings = checks.apply_severity(config, loaded.findings + sources.findings + drift_findings + found)
+        all_findings.sort(key=lambda f: (f.path, f.line, f.rule, f.message))
+        examples = with_findings(examples, all_findings, sizes)
+    reused = f" (checks of {fresh.hits} unchanged records reused)" if memo is not None and memo.lines else ""
+    say(f"{path}: {len(all_findings)} findings{reused}")
+    return DatasetResult(
+        config=config,
+        examples=examples,
+        findings=all_findings,
+        index=index,
+        source=sources.checkout,
+        covered=covered,
+        partly=partly,
+        lines_covered=lines_covered,
+        lock_present=sources.lock is not None,
+        memo=fresh,
+        file_digest=loaded.file_digest,
+        file_stat=stat,
+        card=read_card(path),
+    )
+
+
+# --- load -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Loaded:
+    records: list[Record]
+    findings: list[Finding]  # the loader's line reports
+    line_memos: dict[bytes, LineMemo]  # by line digest
+    file_digest: str
+
+
+def load_stage(path: Path, memo: Memo | None) -> tuple[DatasetConfig, tuple[int, int] | None, Loaded]:
+    """The dataset's config, the file's (size, mtime) before reading, and its records."""
     try:  # links out of the dataset's folder, devices, files over the cap
         for p in (path, path.with_suffix(".toml"), path.with_name(path.stem + ".lock.json")):
             check_input(p)
@@ -130,99 +170,211 @@ def run_one(path: Path, source_root: Path | None, progress=None, timings: Timing
         records, findings, line_memos, file_digest = load_lines(path, config.stem, memo.lines if memo else None)
     except DatasetUnreadable as e:
         raise PipelineError(str(e)) from None
-    say(f"{path}: read {len(records)} records ({len(findings)} line reports)")
-    timings.add("load", time.perf_counter() - t)
+    return config, stat, Loaded(records, findings, line_memos, file_digest)
 
-    t = time.perf_counter()
-    lock_index = None
-    if config.lock_path.exists():
-        try:
-            lock_index, lock_meta = read_lock(config.lock_path)
-        except LockError as e:
-            raise PipelineError(str(e)) from None
-        if lock_meta.get("commit") != config.commit:
-            findings.append(Finding("drift.lock-commit", "error", str(config.lock_path), 0, f"lock pins commit {lock_meta.get('commit')} but the config pins {config.commit}; rewrite it with `python -m generator lock`", config.stem))
-    source_index = None
+
+# --- index ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sources:
+    index: SourceIndex  # what the examples are linked against
+    lock: SourceIndex | None  # the committed lock's, when there is one
+    checkout: SourceIndex | None  # the source root's (with text), when one was given
+    findings: list[Finding]  # the lock's commit, unusable source files, drift since the lock
+
+
+def index_stage(path: Path, config: DatasetConfig, source_root: Path | None) -> Sources:
+    lock, findings = read_dataset_lock(config)
+    checkout = None
     if source_root is not None:
         try:
-            source_index, source_findings = index_source(source_root, list(config.scope_files), config.max_file_bytes, config.parse_timeout)
+            checkout, source_findings = index_source(
+                source_root, list(config.scope_files), config.max_file_bytes, config.parse_timeout
+            )
         except SourceError as e:
             raise PipelineError(str(e)) from None
-        findings += [_with_dataset(f, config.stem) for f in source_findings]
-        if lock_index is not None:
-            findings += [_with_dataset(f, config.stem) for f in drift(lock_index, source_index, config.lock_path)]
-    if lock_index is None and source_index is None:
+        findings += [replace(f, dataset=config.stem) for f in source_findings]
+        if lock is not None:
+            findings += [replace(f, dataset=config.stem) for f in drift(lock, checkout, config.lock_path)]
+    if lock is None and checkout is None:
         raise PipelineError(f"{path}: no source to link against: give --source-root DIR (or DATASET_SOURCE_ROOT), or commit {config.lock_path.name}")
-    index = lock_index if lock_index is not None else source_index
-    if lock_index is not None and source_index is not None:
-        # Same bytes as pinned: use the checkout's entry, which also carries the text (for diffs).
-        # A scoped file the lock does not know yet (drift.file-new) is linked from the checkout.
-        merged = {p: f for p, f in source_index.files.items() if p not in lock_index.files}
-        merged.update({p: (source_index.files[p] if p in source_index.files and source_index.files[p].sha256 == f.sha256 else f) for p, f in lock_index.files.items()})
-        index = SourceIndex(dict(sorted(merged.items())), from_lock=True)
-    say(f"{path}: indexed {sum(len(f.items) for f in index.files.values())} items in {len(index.files)} files" + (" (from the lock)" if index.from_lock else ""))
-    timings.add("index", time.perf_counter() - t)
+    return Sources(merged_index(lock, checkout), lock, checkout, findings)
 
-    t = time.perf_counter()
-    examples = link_examples(records, index)
-    if source_root is not None:
-        find_outside_scope(examples, source_root, set(config.scope_files), config.max_file_bytes)
-    drifted_source = source_index is not None and lock_index is not None and any(
-        source_index.files.get(p) is None or source_index.files[p].sha256 != f.sha256 for p, f in lock_index.files.items()
+
+def read_dataset_lock(config: DatasetConfig) -> tuple[SourceIndex | None, list[Finding]]:
+    """The lock beside the dataset (None when there is none), and a finding when it pins
+    another commit than the config."""
+    if not config.lock_path.exists():
+        return None, []
+    try:
+        lock, meta = read_lock(config.lock_path)
+    except LockError as e:
+        raise PipelineError(str(e)) from None
+    if meta.get("commit") == config.commit:
+        return lock, []
+    message = (
+        f"lock pins commit {meta.get('commit')} but the config pins {config.commit}; "
+        "rewrite it with `python -m generator lock`"
     )
-    drift_findings = []
-    if drifted_source:
-        current = LineIndex.build(source_index)
-        located_now: dict[str, list] = {}
-        for ex in examples:
-            if ex.code not in located_now:
-                located_now[ex.code] = locate(current, ex.code)
-            now = located_now[ex.code]
-            was = {(s.index, s.status) for s in ex.segments}
-            for seg in now:
-                if seg.status != "verbatim" and (seg.index, "verbatim") in was:
-                    drift_findings.append(Finding("drift.example", "error", str(ex.record.path), ex.record.line, f"segment {seg.index + 1} matched the pinned source but no longer matches the source root", config.stem, seg.diff))
-    covered, partly, lines_covered = aggregate(examples)
-    timings.add("link", time.perf_counter() - t)
+    return lock, [finding("drift.lock-commit", Location.lock(config.lock_path), message, config.stem)]
 
-    t = time.perf_counter()
-    # Per-record findings of the schema and reasoning rules depend on the record and on this
-    # context only: an earlier build's are reused while the context is the same.
-    lock_bytes = config.lock_path.read_bytes() if lock_index is not None else b""
-    context = context_digest(code_digest(), config.fingerprint(), lock_bytes, index_digest(index))
-    fresh = Memo(context, line_memos)
+
+def merged_index(lock: SourceIndex | None, checkout: SourceIndex | None) -> SourceIndex:
+    """The lock when there is one, else the checkout. With both, a file whose bytes are as
+    pinned comes from the checkout, which also carries the text (for diffs); a scoped file the
+    lock does not know yet (drift.file-new) is linked from the checkout."""
+    if lock is None or checkout is None:
+        return lock if lock is not None else checkout
+    merged = {p: f for p, f in checkout.files.items() if p not in lock.files}
+    for p, f in lock.files.items():
+        now = checkout.files.get(p)
+        merged[p] = now if now is not None and now.sha256 == f.sha256 else f
+    return SourceIndex(dict(sorted(merged.items())), from_lock=True)
+
+
+# --- link -------------------------------------------------------------------------------------
+
+
+def link_examples(records, index: SourceIndex) -> list[Example]:
+    li = LineIndex.build(index)
+    cache: dict[str, tuple] = {}  # identical code blocks are located once
+    examples = []
+    for n, rec in enumerate(records, start=1):
+        think, code, _ = split_assistant(rec.assistant)
+        hit = cache.get(code)
+        if hit is None:
+            segs = tuple(locate(li, code))
+            hit = (code, segs, coverage_of(index, segs))
+            cache[code] = hit
+        # hit[0]: one shared copy of a code block that many records quote
+        examples.append(Example(record=rec, number=n, think=think, code=hit[0], segments=hit[1], coverage=hit[2]))
+    return examples
+
+
+def find_outside_scope(
+    examples: list[Example], source_root: Path, scoped: set[str], max_bytes: int = 1_000_000
+) -> list[Example]:
+    """Segments not found in the scoped files are looked up in every other .rs file of the
+    source root (hashes only, built once and only when needed); a hit becomes a located
+    segment in that file, which the scope rule then reports. Returns the examples with those
+    segments located."""
+    missing = [k for k, ex in enumerate(examples) if any(s.status == Match.NOT_FOUND for s in ex.segments)]
+    if not missing:
+        return examples
+    from .index import index_lines_only
+
+    wide = index_lines_only(source_root, scoped, max_bytes=max_bytes)
+    if not wide.files:
+        return examples
+    li = LineIndex.build(wide)
+    out = list(examples)
+    for k in missing:
+        ex = out[k]
+        segments = tuple(_located_outside(li, s) if s.status == Match.NOT_FOUND else s for s in ex.segments)
+        out[k] = replace(ex, segments=segments)
+    return out
+
+
+def _located_outside(li: LineIndex, seg: Segment) -> Segment:
+    """`seg` located in the wide index when it is there verbatim, once; else `seg`."""
+    found = [s for s in locate(li, seg.text) if s.status == Match.VERBATIM]
+    if len(found) == 1 and found[0].text == seg.text:
+        hit = found[0]
+        return Segment(seg.index, seg.text, seg.code_start, Match.VERBATIM, hit.path, hit.start_line, hit.end_line)
+    return seg
+
+
+def examples_drifted(examples: list[Example], sources: Sources, stem: str) -> list[Finding]:
+    """With a lock and a checkout that differ: each segment that matched the pinned source
+    but does not match the checkout's."""
+    lock, checkout = sources.lock, sources.checkout
+    if lock is None or checkout is None:
+        return []
+    if all(checkout.files.get(p) is not None and checkout.files[p].sha256 == f.sha256 for p, f in lock.files.items()):
+        return []
+    current = LineIndex.build(checkout)
+    located_now: dict[str, list[Segment]] = {}
+    out = []
+    for ex in examples:
+        now = located_now.get(ex.code)
+        if now is None:
+            now = located_now[ex.code] = locate(current, ex.code)
+        was = {(s.index, s.status) for s in ex.segments}
+        for seg in now:
+            if seg.status != Match.VERBATIM and (seg.index, Match.VERBATIM) in was:
+                message = f"segment {seg.index + 1} matched the pinned source but no longer matches the source root"
+                at = Location.dataset(ex.record.path, ex.record.line)
+                out.append(finding("drift.example", at, message, stem, seg.diff))
+    return out
+
+
+# --- check ------------------------------------------------------------------------------------
+
+
+def check_context(config: DatasetConfig, sources: Sources) -> str:
+    """What per-record findings of the schema and reasoning rules depend on besides the record:
+    an earlier build's are reused while it is the same."""
+    lock_bytes = config.lock_path.read_bytes() if sources.lock is not None else b""
+    return context_digest(code_digest(), config.fingerprint(), lock_bytes, index_digest(sources.index))
+
+
+def rule_findings(
+    examples: list[Example],
+    config: DatasetConfig,
+    index: SourceIndex,
+    covered: dict[str, list[str]],
+    line_memos: dict[bytes, LineMemo],
+    memo: Memo | None,
+    fresh: Memo,
+) -> tuple[list[Finding], list[tuple[int, int, int]]]:
+    """Every rule family's findings, before the config's severity overrides, and each example's
+    sizes. `memo` is an earlier run's; `fresh` keeps what the next run may reuse."""
+    out = record_rules(examples, config, index, memo, fresh)
+    contents, sets, phrases, sizes = remember_lines(examples, line_memos)
+    dups, fresh.near = checks.check_duplicates(examples, config, contents, sets, memo.near if memo is not None else None)
+    out += dups
+    out += checks.check_boilerplate(examples, config, phrases)
+    out += checks.check_coverage(config, index, covered)
+    return out, sizes
+
+
+def record_rules(
+    examples: list[Example], config: DatasetConfig, index: SourceIndex, memo: Memo | None, fresh: Memo
+) -> list[Finding]:
+    """Every record's schema, reasoning, fidelity and scope findings, in file order. Schema
+    and reasoning findings come from `memo` when its context is `fresh`'s; `fresh` keeps them."""
     known = checks.KnownNames(index, config)
-    record_findings: list[Finding] = []
+    out: list[Finding] = []
     per_code: dict = {}
     names_per_code: dict = {}
     for ex in examples:
         r = ex.record
-        cached = memo.findings_for(r.digest, context) if memo is not None else None
+        cached = memo.findings_for(r.digest, fresh.context) if memo is not None else None
         if cached is None:
             own = checks.check_schema(ex, config) + checks.check_reasoning(ex, config, known, names_per_code)
-            cached = tuple((f.rule, f.severity, f.message, f.detail) for f in own)
+            # plain values: the memo is read back with an unpickler that refuses every class
+            cached = tuple((f.rule, str(f.severity), f.message, f.detail) for f in own)
         else:
             fresh.hits += 1
-            own = [Finding(rule, severity, str(r.path), r.line, message, r.dataset, detail) for rule, severity, message, detail in cached]
+            at = Location.dataset(r.path, r.line)
+            own = [Finding(rule, Severity(sev), at, message, r.dataset, detail) for rule, sev, message, detail in cached]
         fresh.findings[r.digest] = cached
-        record_findings += own
-        record_findings += checks.check_fidelity_scope(ex, config, index, per_code)
-    contents, sets, phrases = remember_lines(examples, line_memos)
-    dups, fresh.near = checks.check_duplicates(examples, config, contents, sets, memo.near if memo is not None else None)
-    record_findings += dups
-    record_findings += checks.check_boilerplate(examples, config, phrases)
-    whole = checks.check_coverage(config, index, covered)
-    all_findings = checks.apply_severity(config, findings + drift_findings + record_findings + whole)
-    all_findings.sort(key=lambda f: (f.path, f.line, f.rule, f.message))
-    by_record: dict[tuple[str, int], list[Finding]] = defaultdict(list)
-    for f in all_findings:
-        by_record[(f.path, f.line)].append(f)
-    for ex in examples:
-        ex.findings = by_record.get((str(ex.record.path), ex.record.line), [])
-    timings.add("check", time.perf_counter() - t)
-    reused = f" (checks of {fresh.hits} unchanged records reused)" if memo is not None and memo.lines else ""
-    say(f"{path}: {len(all_findings)} findings{reused}")
-    return DatasetResult(config, examples, all_findings, index, source_index, covered, partly, lines_covered, lock_index is not None, fresh, file_digest, stat, read_card(path))
+        out += own
+        out += checks.check_fidelity_scope(ex, config, index, per_code)
+    return out
+
+
+def with_findings(examples: list[Example], findings: list[Finding], sizes: list[tuple[int, int, int]]) -> list[Example]:
+    """The examples again, each with the findings on its line and its sizes."""
+    by_line: dict[int, list[Finding]] = defaultdict(list)
+    for f in findings:
+        if f.on_dataset:
+            by_line[f.line].append(f)
+    return [
+        Example(ex.record, ex.number, ex.think, ex.code, ex.segments, ex.coverage, tuple(by_line[ex.record.line]), size)
+        for ex, size in zip(examples, sizes)
+    ]
 
 
 def read_card(jsonl: Path) -> str | None:
@@ -247,11 +399,11 @@ def index_digest(index: SourceIndex) -> str:
     return context_digest(orjson.dumps(parts))
 
 
-def remember_lines(examples: list[Example], line_memos) -> tuple[list[bytes], list, list]:
-    """Each example's identical-record digest, request shingles and reasoning phrase hashes
-    (as packed arrays: 8 bytes a hash, where a frozenset costs ~60), from the memo or computed
-    and then kept in it; its sizes are set on the example for the views."""
-    contents, sets, phrases = [], [], []
+def remember_lines(examples: list[Example], line_memos) -> tuple[list[bytes], list, list, list[tuple[int, int, int]]]:
+    """Each example's identical-record digest, request shingles, reasoning phrase hashes and
+    sizes (as packed arrays: 8 bytes a hash, where a frozenset costs ~60), from the memo or
+    computed and then kept in it."""
+    contents, sets, phrases, sizes = [], [], [], []
     for ex in examples:
         lm = line_memos[ex.record.digest]
         if lm.content is None:
@@ -264,49 +416,8 @@ def remember_lines(examples: list[Example], line_memos) -> tuple[list[bytes], li
         sets.append(array("Q", lm.shingles))
         phrases.append((array("q", lm.phrases), array("q", lm.negated)))
         contents.append(lm.content)
-        ex.sizes = lm.sizes
-    return contents, sets, phrases
-
-
-def _with_dataset(f: Finding, stem: str) -> Finding:
-    return Finding(f.rule, f.severity, f.path, f.line, f.message, stem, f.detail)
-
-
-def link_examples(records, index: SourceIndex) -> list[Example]:
-    li = LineIndex.build(index)
-    cache: dict[str, tuple] = {}  # identical code blocks are located once
-    examples = []
-    for n, rec in enumerate(records, start=1):
-        think, code, _ = split_assistant(rec.assistant)
-        hit = cache.get(code)
-        if hit is None:
-            segs = locate(li, code)
-            hit = (code, segs, coverage_of(index, segs))
-            cache[code] = hit
-        # hit[0]: one shared copy of a code block that many records quote
-        examples.append(Example(record=rec, number=n, think=think, code=hit[0], segments=list(hit[1]), coverage=hit[2]))
-    return examples
-
-
-def find_outside_scope(examples: list[Example], source_root: Path, scoped: set[str], max_bytes: int = 1_000_000) -> None:
-    """Segments not found in the scoped files are looked up in every other .rs file of the
-    source root (hashes only, built once and only when needed); a hit becomes a located
-    segment in that file, which the scope rule then reports."""
-    missing = [(ex, i) for ex in examples for i, s in enumerate(ex.segments) if s.status == "not-found"]
-    if not missing:
-        return
-    from .index import index_lines_only
-
-    wide = index_lines_only(source_root, scoped, max_bytes=max_bytes)
-    if not wide.files:
-        return
-    li = LineIndex.build(wide)
-    for ex, i in missing:
-        seg = ex.segments[i]
-        found = [s for s in locate(li, seg.text) if s.status == "verbatim"]
-        if len(found) == 1 and found[0].text == seg.text:
-            hit = found[0]
-            ex.segments[i] = Segment(seg.index, seg.text, seg.code_start, "verbatim", hit.path, hit.start_line, hit.end_line)
+        sizes.append(lm.sizes)
+    return contents, sets, phrases, sizes
 
 
 def aggregate(examples: list[Example]):
@@ -331,4 +442,4 @@ def aggregate(examples: list[Example]):
 
 
 def has_errors(results: list[DatasetResult]) -> bool:
-    return any(f.severity == "error" for r in results for f in r.findings)
+    return any(f.severity == Severity.ERROR for r in results for f in r.findings)

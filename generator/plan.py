@@ -4,11 +4,11 @@ changed; nothing here writes a file or renders a page that is not needed.
 
 Files come from mkdocs' output (keyed by content), the data files (by content), the dataset
 download (by the digest made while loading), and one example page per record. An example page
-is keyed by its record's digest, its place and neighbours, its findings and where its code was
-found, plus a key of everything its dataset's pages share (generator code, frame, config,
-source context); it is rendered, framed by the dataset's shell page, only when it is written.
-Table pages get their first rows here, in a slot mkdocs left (so an edited row never reruns
-mkdocs); theme files no page loads (source maps, lunr) are left out.
+is keyed by its frame (generator code, the dataset's shell page) and a digest of its context,
+the very data it is rendered from (views.example_page); it is rendered, framed by the shell
+page, only when it is written. Table pages get their first rows here, in a slot mkdocs left
+(so an edited row never reruns mkdocs); theme files no page loads (source maps, lunr) are
+left out.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from pathlib import Path
 
 import orjson
 
-from . import urls
+from . import contexts, urls
+from .contexts import Page
 from .memo import code_digest
 from .mkdocs_site import Generated
 from .place import Wanted
 from .render import render_page, title_html
-from .diffview import change_key
-from .views import example_page
+from .views import SiteViews, example_page
 
 # In shell.md.j2. Markers that escaped text cannot produce (every string reaches the shell's HTML
 # escaped, so none holds a literal "<!--").
@@ -44,14 +44,28 @@ def plan_site(gen: Generated, mkdocs_files: dict[str, str], work: Path, out: Pat
     mkdocs rendered it) only when it has to be written. Returns (files, the example pages' paths)."""
     site = gen.site
     built = work / "mkdocs-out"
+    digests = mkdocs_files  # each output file by digest (mkdocs_site.run_mkdocs_if_needed)
+    wanted = mkdocs_output(site, built, digests)
+    wanted.update(sitemap_files(site, built, digests))
+    for rel, data in gen.data.items():
+        wanted[rel] = Wanted("data:" + hashlib.sha256(data).hexdigest(), data=data)
+    for rel, (source, digest, stat) in gen.copies.items():
+        wanted[rel] = Wanted("data:" + (digest or hashlib.sha256(source.read_bytes()).hexdigest()), path=source, source_stat=stat if digest else None)
+    pages = example_files(site, built)
+    wanted.update(pages)
+    return wanted, list(pages)
+
+
+def mkdocs_output(site: SiteViews, built: Path, digests: dict[str, str]) -> dict[str, Wanted]:
+    """mkdocs' output files, less the shell pages and dead weight; a table page gets its first
+    rows in the slot mkdocs left."""
     shell_dirs = {urls.page_url(p).rstrip("/") for p in site.shells.values()}
     wanted: dict[str, Wanted] = {}
-    digests = mkdocs_files  # each output file by digest (mkdocs_site.run_mkdocs_if_needed)
     for rel, file_digest in digests.items():
         if rel.rsplit("/", 1)[0] in shell_dirs or dead_weight(rel):
             continue
         slots = site.slots.get(rel)
-        if slots:  # a table page: its first rows go into the slot mkdocs left
+        if slots:
             text = (built / rel).read_text(encoding="utf-8")
             missing = [s for s in slots if s not in text]
             if missing:
@@ -60,81 +74,64 @@ def plan_site(gen: Generated, mkdocs_files: dict[str, str], work: Path, out: Pat
             wanted[rel] = Wanted(f"slots:{file_digest}:{slot_key}", make=functools.partial(_fill_slots, built / rel, slots))
         else:
             wanted[rel] = Wanted(f"file:{file_digest}", path=built / rel)
-    shell_urls = [urls.page_url(p) for p in site.shells.values()]
-    sitemap = built / "sitemap.xml"
-    if sitemap.exists():
-        sitemap_bytes = _lazy(lambda: _sitemap_without(sitemap, shell_urls).encode("utf-8"))
-        wanted["sitemap.xml"] = Wanted(f"sitemap:{digests['sitemap.xml']}", make=sitemap_bytes)
-        wanted["sitemap.xml.gz"] = Wanted(f"sitemap.gz:{digests['sitemap.xml']}", make=lambda: gzip.compress(sitemap_bytes(), mtime=0))
-    for rel, data in gen.data.items():
-        wanted[rel] = Wanted("data:" + hashlib.sha256(data).hexdigest(), data=data)
-    for rel, (source, digest, stat) in gen.copies.items():
-        wanted[rel] = Wanted("data:" + (digest or hashlib.sha256(source.read_bytes()).hexdigest()), path=source, source_stat=stat if digest else None)
+    return wanted
 
-    digest = code_digest()
-    frames: dict[str, tuple[str, str, str]] = {}
+
+def sitemap_files(site: SiteViews, built: Path, digests: dict[str, str]) -> dict[str, Wanted]:
+    """mkdocs' sitemap (and its gzip), without the shell pages."""
+    sitemap = built / "sitemap.xml"
+    if not sitemap.exists():
+        return {}
+    shell_urls = [urls.page_url(p) for p in site.shells.values()]
+    sitemap_bytes = _lazy(lambda: _sitemap_without(sitemap, shell_urls).encode("utf-8"))
+    return {
+        "sitemap.xml": Wanted(f"sitemap:{digests['sitemap.xml']}", make=sitemap_bytes),
+        "sitemap.xml.gz": Wanted(f"sitemap.gz:{digests['sitemap.xml']}", make=lambda: gzip.compress(sitemap_bytes(), mtime=0)),
+    }
+
+
+def example_frames(site: SiteViews, built: Path) -> dict[str, tuple[str, str, bytes]]:
+    """Per dataset: the head and tail of its shell page as mkdocs rendered it (the frame of its
+    example pages), and the frame's key (the generator code and the shell page)."""
+    code = code_digest()
+    frames = {}
     for stem, shell_path in site.shells.items():
         shell_dir = built / urls.page_url(shell_path)
         text = (shell_dir / "index.html").read_text(encoding="utf-8")
         head, sep, tail = text.partition(SLOT_BODY)
         if not sep or SLOT_H1 not in head:
             raise PlanError(f"{shell_dir / 'index.html'}: the theme dropped the page slot; cannot frame example pages")
-        frames[stem] = (_squeeze(head), _squeeze(tail), hashlib.sha256(text.encode()).hexdigest())
-    pages: list[str] = []
+        key = hashlib.blake2b(orjson.dumps([code, hashlib.sha256(text.encode()).hexdigest()]), digest_size=16).digest()
+        frames[stem] = (_squeeze(head), _squeeze(tail), key)
+    return frames
+
+
+def example_files(site: SiteViews, built: Path) -> dict[str, Wanted]:
+    """One file per example page, keyed by example_page_key; made (rendered and framed) only
+    when written."""
+    frames = example_frames(site, built)
 
     def framed_page(dv, i: int) -> bytes:
         """Example page i of dv, rendered and framed by its dataset's shell page."""
-        exs = dv.examples
-        page = example_page(dv, exs[i], exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None)
+        page = example_page(dv, i)
         head, tail, _ = frames[dv.stem]
-        title = title_html(page.title)
-        head = head.replace(SLOT_TITLE, title).replace(SLOT_H1, title_html(page.context["heading"]))
-        return (head.replace(urls.page_url(site.shells[dv.stem]), urls.page_url(page.path)) + render_page(page) + tail).encode("utf-8")
+        head = head.replace(SLOT_TITLE, title_html(page.title)).replace(SLOT_H1, title_html(page.view.heading))
+        head = head.replace(urls.page_url(site.shells[dv.stem]), urls.page_url(page.path))
+        return (head + render_page(page) + tail).encode("utf-8")
 
+    wanted: dict[str, Wanted] = {}
     for dv in site.datasets:
-        base = dataset_page_key(dv, digest, frames[dv.stem][2])
-        folder = urls.page_url(site.shells[dv.stem]).rsplit("/", 2)[0] + "/"  # page: line-N/index.html
-        exs = dv.examples
-        segments_seen: dict = {}  # (kept alive by exs: ids are not reused within this loop)
-        for i, ex in enumerate(exs):
-            key = example_page_key(base, ex, exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None, segments_seen, change_key(dv, ex))
-            rel = f"{folder}line-{ex.record.line}/index.html"
-            wanted[rel] = Wanted(key, make=functools.partial(framed_page, dv, i))
-            pages.append(rel)
-    return wanted, pages
+        frame_key = frames[dv.stem][2]
+        for i in range(len(dv.examples)):
+            page = example_page(dv, i)
+            wanted[urls.site_file(page.path)] = Wanted(example_page_key(frame_key, page), make=functools.partial(framed_page, dv, i))
+    return wanted
 
 
-def dataset_page_key(dv, code: str, frame_hash: str) -> bytes:
-    """What every example page of a dataset depends on besides its own record: the generator,
-    the frame, the dataset's config, source and findings context, and which source pages exist."""
-    r = dv.r
-    return hashlib.blake2b(
-        orjson.dumps([code, frame_hash, dv.stem, r.memo.context if r.memo else "", r.config.fingerprint(), len(dv.examples), sorted(dv.with_source)]),
-        digest_size=16,
-    ).digest()
-
-
-def example_page_key(base: bytes, ex, prev, nxt, segments_seen: dict | None = None, change: bytes | None = None) -> str:
-    """An example page's key: its record (by digest), place, neighbours, findings and where its
-    segments were found. Everything else on the page follows from these and the dataset key.
-    `segments_seen` caches the segments' part (examples quoting one block share Segments);
-    `change` is what a comparison (build --compare) shows on the page, None without one."""
-    ids = tuple(map(id, ex.segments))
-    seg_part = segments_seen.get(ids) if segments_seen is not None else None
-    if seg_part is None:
-        seg_part = orjson.dumps([[s.status, s.path, s.start_line, s.end_line] for s in ex.segments])
-        if segments_seen is not None:
-            segments_seen[ids] = seg_part
-    place = [
-        ex.record.line,
-        ex.number,
-        [prev.record.line, prev.number] if prev else None,
-        [nxt.record.line, nxt.number] if nxt else None,
-        [[f.rule, f.severity, f.message, f.detail] for f in ex.findings] if ex.findings else None,
-    ]
-    if change is not None:
-        place.append(change.hex())
-    return hashlib.blake2b(base + ex.record.digest + seg_part + orjson.dumps(place), digest_size=16).hexdigest()
+def example_page_key(frame_key: bytes, page: Page) -> str:
+    """An example page's key: its frame's, and a digest of what it is rendered from (its
+    path, title and context), so that nothing the page shows can be left out of it."""
+    return contexts.digest(page.view, b"\0".join([frame_key, page.path.encode(), page.title.encode(), b""])).hex()
 
 
 def _squeeze(frame: str) -> str:

@@ -1,4 +1,6 @@
-"""One Jinja environment: templates receive plain data from views.py and return Markdown text.
+"""One Jinja environment: a template receives its page's context (contexts.py) as variables and
+returns the page's text: Markdown for mkdocs (*.md.j2), or an example page's HTML body
+(example.html.j2), which plan.py frames.
 
 Record text only ever reaches a template as a value (autoescaped), never as template source.
 """
@@ -14,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from .highlight import code_block_html, text_html, textarea_text, title_html
 from .hidden import visible
-from .views import Page
+from .contexts import Page
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -48,4 +50,4 @@ def environment() -> Environment:
 
 
 def render_page(page: Page) -> str:
-    return environment().get_template(page.template).render(**page.context)
+    return environment().get_template(page.template).render(page.view.variables())

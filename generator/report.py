@@ -7,7 +7,7 @@ from collections import Counter
 import orjson
 
 from .hidden import visible
-from .model import Finding
+from .model import Finding, Severity
 
 
 def _esc_gh(value: str, prop: bool = False) -> str:
@@ -24,21 +24,21 @@ def as_text(findings: list[Finding]) -> str:
     out: list[str] = []
     current = None
     for f in findings:
-        group = f.location() if f.path.endswith(".jsonl") else f.path
+        group = f.location() if f.on_dataset else f.path  # a dataset line per record, a whole other file
         if group != current:
             current = group
             out.append("")
         out.append(visible(f"{f.location()} {f.rule} {f.severity}: {_one_line(f.message)}"))
     counts = Counter(f.severity for f in findings)
     out.append("")
-    out.append(f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} info")
+    out.append(f"{counts[Severity.ERROR]} errors, {counts[Severity.WARNING]} warnings, {counts[Severity.INFO]} info")
     return "\n".join(out).lstrip("\n") + "\n"
 
 
 def as_json(findings: list[Finding]) -> bytes:
     counts = Counter(f.severity for f in findings)
     data = {
-        "summary": {s: counts.get(s, 0) for s in ("error", "warning", "info")},
+        "summary": {s.value: counts.get(s, 0) for s in Severity},
         "findings": [
             {"rule": f.rule, "severity": f.severity, "file": f.path, "line": f.line, "message": f.message, "dataset": f.dataset, "detail": f.detail}
             for f in findings
@@ -48,14 +48,13 @@ def as_json(findings: list[Finding]) -> bytes:
 
 
 def as_github(findings: list[Finding]) -> str:
-    level = {"error": "error", "warning": "warning", "info": "notice"}
     lines = []
     for f in findings:
         props = f"file={_esc_gh(f.path, True)}"
         if f.line:
             props += f",line={f.line}"
         props += f",title={_esc_gh(f.rule, True)}"
-        lines.append(visible(f"::{level[f.severity]} {props}::{_esc_gh(f.message)}"))
+        lines.append(visible(f"::{Severity(f.severity).github_level} {props}::{_esc_gh(f.message)}"))
     return "\n".join(lines) + ("\n" if lines else "")
 
 

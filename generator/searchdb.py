@@ -32,6 +32,7 @@ from pathlib import Path
 import orjson
 
 from . import urls
+from .model import Severity
 from .hidden import visible
 
 SITE_PATH = "search/site.sqlite3"  # where the file sits in the site
@@ -309,17 +310,14 @@ def page_rows(pages, code_key: str):
 
 
 def finding_rows(dv, code_key: str):
-    from .views import SEVERITY_ORDER
-
-    jsonl = str(dv.r.config.jsonl)
     lines = {ex.record.line for ex in dv.examples}
     for f in dv.r.findings:
         url, doc_line = "", 0
-        if f.path == jsonl and f.line in lines:
+        if f.on_dataset and f.line in lines:
             url, doc_line = urls.page_url(urls.example(dv.stem, f.line)), f.line
         elif f.path in dv.with_source and f.line:
             url = urls.page_url(urls.source(dv.stem, f.path)) + "#" + urls.line_anchor(f.line)
-        row = {"dataset": dv.stem, "sev_order": SEVERITY_ORDER[f.severity], "severity": f.severity, "rule": f.rule,
+        row = {"dataset": dv.stem, "sev_order": Severity(f.severity).rank, "severity": f.severity, "rule": f.rule,
                "location": visible(f.location()), "message": visible(f.message), "url": url, "doc_line": doc_line, "detail": visible(f.detail)}
         yield _key(code_key, row), row
 

@@ -1,6 +1,6 @@
 """The one place that knows page paths, URLs and anchors.
 
-Docs paths are relative to the generated docs folder; `href(from_page, to_page)` gives the
+Docs paths are relative to the generated docs folder; `href(from_page, to)` gives the
 relative URL between two pages as mkdocs writes them (use_directory_urls: page `a/b.md` is
 served at `a/b/`). Nothing from a record's text becomes a path: example pages are named by
 line number, dataset folders by a slug of the file stem, source pages by a checked scope path.
@@ -25,6 +25,7 @@ def item_anchor(name: str, line: int) -> str:
     return f"item-{slug(name.replace('::', '-'))[:60]}-{line}".lower()
 
 
+@lru_cache(maxsize=None)
 def dataset_dir(stem: str) -> str:
     return f"datasets/{slug(stem)}"
 
@@ -54,23 +55,42 @@ def changes(stem: str) -> str:
     return f"{dataset_dir(stem)}/changes.md"
 
 
+def examples_folder(stem: str) -> str:
+    """The folder of a dataset's example pages (in the docs and in the site alike)."""
+    return f"{dataset_dir(stem)}/examples/"
+
+
+def _example_name(line: int) -> str:
+    return f"line-{line}"
+
+
+def example_folder_name(line: int) -> str:
+    """An example page's folder in examples_folder: its URL there."""
+    return _example_name(line) + "/"
+
+
 def example(stem: str, line: int) -> str:
-    return f"{dataset_dir(stem)}/examples/line-{line}.md"
+    return f"{examples_folder(stem)}{_example_name(line)}.md"
+
+
+def examples_href(from_page: str, stem: str) -> str:
+    """The relative URL of the example pages' folder: an example's URL is this plus
+    example_folder_name(line)."""
+    folder = href(from_page, examples_folder(stem))
+    return "" if folder == "./" else folder  # from the examples table, whose URL is the folder
 
 
 def example_hrefs(from_page: str, stem: str):
     """A function line → href(from_page, example(stem, line)), for pages that link every
     example: all example pages sit in one folder, so only the last part varies."""
-    prefix = href(from_page, example(stem, 1))
-    assert prefix.endswith("line-1/")
-    prefix = prefix[: -len("line-1/")]
-    return lambda line: f"{prefix}line-{line}/"
+    prefix = examples_href(from_page, stem)
+    return lambda line: prefix + example_folder_name(line)
 
 
 def example_shell(stem: str) -> str:
     """The page mkdocs renders once per dataset; example pages are this frame with their body.
     It sits beside the example pages, so every relative URL in the frame fits them all."""
-    return f"{dataset_dir(stem)}/examples/line-0.md"
+    return example(stem, 0)
 
 
 @lru_cache(maxsize=None)
@@ -94,6 +114,12 @@ def page_url(docs_path: str) -> str:
     return stem + "/"
 
 
+def site_file(docs_path: str) -> str:
+    """The site file of a page: `a/b.md` → `a/b/index.html` (an example page's too, though
+    plan.py writes it, not mkdocs)."""
+    return page_url(docs_path) + "index.html"
+
+
 def href(from_page: str, to: str, anchor: str = "") -> str:
     """Relative URL from one page (docs path) to a page or static file (docs path).
 
@@ -111,12 +137,40 @@ def href(from_page: str, to: str, anchor: str = "") -> str:
     return rel + (f"#{anchor}" if anchor else "")
 
 
+LINE_ANCHOR = "L"  # a source line's anchor is this and its number (site.js adds numbers to line_anchor_base)
+
+
 def line_anchor(line: int) -> str:
-    return f"L{line}"
+    return f"{LINE_ANCHOR}{line}"
 
 
 def range_anchor(start: int, end: int) -> str:
-    return f"L{start}" if start == end else f"L{start}-L{end}"
+    return line_anchor(start) if start == end else f"{line_anchor(start)}-{line_anchor(end)}"
+
+
+def line_anchor_base(page_href: str) -> str:
+    """A link to a source page without its anchor, and the start of a line's anchor."""
+    return page_href.split("#", 1)[0] + "#" + LINE_ANCHOR
+
+
+def segment_anchor(index: int) -> str:
+    """Anchor of an example page's code segment (1-based)."""
+    return f"segment-{index}"
+
+
+def change_anchor(new_line: int) -> str:
+    """Anchor of a changed example's row on the Changes page."""
+    return f"change-{new_line}"
+
+
+def removed_anchor(old_line: int) -> str:
+    """Anchor of a removed example's row on the Changes page."""
+    return f"removed-{old_line}"
+
+
+def diff_anchor(row_anchor: str) -> str:
+    """Anchor of a changed example's diff on the Changes page, from its row's anchor."""
+    return f"diff-{row_anchor}"
 
 
 def rule_anchor(rule: str) -> str:

@@ -1,4 +1,5 @@
-"""Linked results → per-page view data: plain dicts with finished URLs and safe HTML pieces.
+"""Linked results → per-page view data: template contexts (contexts.py) holding finished URLs
+and safe HTML pieces.
 
 No I/O and no templates here. Every list that reaches a page is sorted.
 """
@@ -7,20 +8,33 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from functools import cached_property
 
 import orjson
 from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
 
-from . import charts, diffview, urls
+from . import charts, diffview, model, urls
 from .card import card_html
 from .checks import RULES
+from .contexts import (
+    CardContext,
+    CoverageContext,
+    DatasetContext,
+    Digested,
+    ExampleContext,
+    HomeContext,
+    Page,
+    Shared,
+    ShellContext,
+    SourceContext,
+    TableContext,
+)
 from .hidden import visible
 from .highlight import rust_lines, text_html, title_html
 from .load import SKIPPING_RULES
-from .model import Example, Item
-from .pipeline import DatasetResult
+from .model import DatasetResult, Example, Item, Severity
 from .searchdb import SITE_PATH as SEARCH_DB, example_id
 
 # Output caps: what one page shows of a huge record or file (the rest: a note and the download).
@@ -33,17 +47,6 @@ MAX_SOURCE_ITEMS = 5_000  # rows of a source page's item table
 MAX_NAME_CHARS = 300  # of an item name in a table (nested items' names grow with the depth)
 MAX_LOOKUP_EXAMPLES = 2_000  # examples named by one source page's line lookup (counts are exact)
 MAX_LINKS_PER_ITEM = 12  # a coverage row lists this many examples, then links to the filtered index
-SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-ADMONITION = {"error": "failure", "warning": "warning", "info": "info"}
-
-
-@dataclass
-class Page:
-    path: str  # docs path of the generated Markdown
-    template: str
-    context: dict
-    title: str = ""
-    standalone: bool = False  # rendered to HTML outside mkdocs, inside the dataset's shell page
 
 
 @dataclass
@@ -54,14 +57,7 @@ class SiteViews:
     nav: list = field(default_factory=list)
     shells: dict[str, str] = field(default_factory=dict)  # dataset stem → docs path of its shell page
     slots: dict[str, dict[str, str]] = field(default_factory=dict)  # site file → {slot: HTML} filled after mkdocs
-    datasets: list = field(default_factory=list)  # DatasetViews, for the pages made lazily below
-
-    def standalone_pages(self):
-        """Example pages, made one at a time (100,000 contexts need not sit in memory)."""
-        for dv in self.datasets:
-            exs = dv.examples
-            for i, ex in enumerate(exs):
-                yield example_page(dv, ex, exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None)
+    datasets: list = field(default_factory=list)  # DatasetViews: their example pages are made one at a time (plan.py)
 
 
 def first_line(text: str, limit: int = 120) -> str:
@@ -74,12 +70,7 @@ def first_line(text: str, limit: int = 120) -> str:
 
 def target_items(r: DatasetResult) -> list[Item]:
     """Items the dataset means to cover (coverage counts these)."""
-    c = r.config
-    return [
-        i
-        for i in r.index.items()
-        if i.path in c.scope_files and i.kind != "use" and c.in_scope(i.ident) and not c.is_out(i.ident) and not (c.exclude_test_modules and i.in_test)
-    ]
+    return model.target_items(r.config, r.index)
 
 
 def short_paths(paths: list[str]) -> dict[str, str]:
@@ -128,10 +119,51 @@ class DatasetViews:
         self.with_source = source_pages_available(r)
         self.items_by_ident = {i.ident: i for i in r.index.items()}
         self._rel: dict[tuple[str, str], str] = {}
+        self._segments: dict[tuple[int, ...], tuple] = {}  # see segment_views
+        self._coverage: dict[int, tuple] = {}  # see coverage_view
         self.card = card_html(r.card) if r.card is not None else None  # (title, safe HTML)
         self.short = short_paths(list(r.config.scope_files) + sorted(r.index.files))
         self.file_stats = self._file_stats()
         self.totals = self._totals()
+
+    # --- example pages -------------------------------------------------------------------
+    def neighbours(self, i: int) -> tuple[Example | None, Example | None]:
+        """The examples before and after example i (in line order), None at either end."""
+        exs = self.examples
+        return (exs[i - 1] if i > 0 else None, exs[i + 1] if i + 1 < len(exs) else None)
+
+    @cached_property
+    def example_common(self) -> ExampleCommon:
+        page = urls.example(self.stem, 1)  # any example page: they share a folder
+        cfg = self.r.config
+        return ExampleCommon(
+            stem=self.stem,
+            dataset_title=cfg.title,
+            jsonl_name=cfg.jsonl.name,
+            total=len(self.examples),
+            system_prompt=cfg.system_prompt,
+            rules_href=self.rel(page, urls.findings(self.stem)),
+            index_href=self.rel(page, urls.examples_index(self.stem)),
+            dataset_href=self.rel(page, urls.dataset_home(self.stem)),
+            download_href=self.rel(page, urls.data_file(self.stem, self.r.config.jsonl.name)),
+            examples_href=urls.examples_href(page, self.stem),
+        )
+
+    def segment_views(self, ex: Example, path: str):
+        """segment_views, made once for the examples that share their Segments (one block
+        quoted by many examples); the cache holds the Segments, so their ids stay theirs."""
+        key = tuple(map(id, ex.segments))
+        hit = self._segments.get(key)
+        if hit is None:
+            hit = self._segments[key] = (segment_views(self, ex, path), ex.segments)
+        return hit[0]
+
+    def coverage_view(self, ex: Example, path: str):
+        """coverage_view, made once for the examples that share their Coverage."""
+        hit = self._coverage.get(id(ex.coverage))
+        if hit is None:
+            hit = self._coverage[id(ex.coverage)] = (coverage_view(self, ex, path), ex.coverage)
+        return hit[0]
 
     # --- links -----------------------------------------------------------------------------
     def source_href(self, from_page: str, path: str, start: int, end: int | None = None) -> str | None:
@@ -188,7 +220,7 @@ class DatasetViews:
         sev = Counter(f.severity for f in self.r.findings)
         return {
             "examples": len(self.examples),
-            "invalid_lines": len({f.line for f in self.r.findings if f.path == str(self.r.config.jsonl) and f.rule in SKIPPING_RULES and f.rule != "schema.blank-line"}),
+            "invalid_lines": len({f.line for f in self.r.findings if f.on_dataset and f.rule in SKIPPING_RULES and f.rule != "schema.blank-line"}),
             "item_count": items,
             "covered_items": covered,
             "item_pct": 100.0 * covered / items if items else 0.0,
@@ -209,26 +241,85 @@ def _findings_view(findings, diffs: dict[str, int] | None = None) -> list[dict]:
     return [
         {
             "severity": f.severity,
-            "admonition": ADMONITION[f.severity],
+            "admonition": Severity(f.severity).admonition,
             "rule": f.rule,
             "rule_anchor": urls.rule_anchor(f.rule),
             "rule_help": RULES.get(f.rule, ("", ""))[1],
             "message": f.message,
             "detail": "" if f.detail in diffs else f.detail,
             "segment": diffs.get(f.detail) if f.detail else None,
+            "segment_anchor": urls.segment_anchor(diffs[f.detail]) if f.detail in diffs else None,
         }
-        for f in sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], f.rule, f.message))
+        for f in sorted(findings, key=lambda f: (Severity(f.severity).rank, f.rule, f.message))
     ]
 
 
-def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Example | None) -> Page:
-    """An example page: rendered to HTML outside mkdocs and framed by the dataset's shell page.
+def example_page(dv: DatasetViews, i: int) -> Page:
+    """Example page i of the dataset (in line order): rendered to HTML outside mkdocs and framed
+    by the dataset's shell page. Built for every example on every build, as its key is a digest
+    of its context (plan.py): the parts examples share are made once (DatasetViews); code is
+    highlighted by the template, only for pages that are written."""
+    ex, record = dv.examples[i], dv.examples[i].record
+    prev, nxt = dv.neighbours(i)
+    common = dv.example_common
+    path = urls.example(common.stem, record.line)
+    segments, diffs = dv.segment_views(ex, path)
+    covered, what = dv.coverage_view(ex, path)
+    ctx = ExampleContext(
+        stem=common.stem,
+        dataset_title=common.dataset_title,
+        number=ex.number,
+        total=common.total,
+        line=record.line,
+        jsonl_name=common.jsonl_name,
+        status=ex.status,
+        system=clip_text(record.system),
+        system_matches=record.system == common.system_prompt,
+        user=clip_text(record.user),
+        think=clip_text(ex.think),
+        segments=segments,
+        covered=covered,
+        heading=f"#{ex.number} · {what}",
+        lede=first_line(record.user, 200),
+        findings=_findings_view(ex.findings, diffs) if ex.findings else [],
+        rules_href=common.rules_href,
+        raw=Digested(record.raw, record.digest),  # bytes: decoded by the template
+        prev_href=common.example_href(prev.record.line) if prev else None,
+        prev_number=prev.number if prev else None,
+        next_href=common.example_href(nxt.record.line) if nxt else None,
+        next_number=nxt.number if nxt else None,
+        index_href=common.index_href,
+        dataset_href=common.dataset_href,
+        download_href=common.download_href,
+        change=diffview.example_box(dv, ex, path) if dv.diff is not None else None,
+    )
+    return Page(path, "example.html.j2", ctx, f"{ctx.heading} · {common.dataset_title}", standalone=True)
 
-    Built only for pages that are written (plan.py keys pages without it); code is highlighted
-    by the template, once per distinct block. Whatever it reads must be covered by the page
-    keys in plan.py (tests/test_incremental.py compares rebuilt sites with fresh ones)."""
-    stem, cfg = dv.stem, dv.r.config
-    path = urls.example(stem, ex.record.line)
+
+@dataclass(frozen=True)
+class ExampleCommon:
+    """What every example page of a dataset shows alike, links included (the pages sit in one
+    folder): made once per dataset."""
+
+    stem: str
+    dataset_title: str
+    jsonl_name: str
+    total: int
+    system_prompt: str
+    rules_href: str
+    index_href: str
+    dataset_href: str
+    download_href: str
+    examples_href: str  # the examples folder, relative to an example page
+
+    def example_href(self, line: int) -> str:
+        return self.examples_href + urls.example_folder_name(line)
+
+
+def segment_views(dv: DatasetViews, ex: Example, path: str) -> tuple[tuple[dict, ...], dict[str, int]]:
+    """An example's code segments as its page shows them (within the page's caps), and which
+    segment shows each diff."""
+    cfg = dv.r.config
     segments = []
     lines_left, chars_left = MAX_CODE_LINES, MAX_CODE_CHARS
     for seg in ex.segments:
@@ -236,9 +327,11 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
         text, cut = clip_lines(seg.text, lines_left, chars_left)
         lines_left -= text.count("\n") + 1
         chars_left -= len(text)
+        diff = clip_text(seg.diff)
         segments.append(
             {
                 "index": seg.index + 1,
+                "anchor": urls.segment_anchor(seg.index + 1),
                 "status": seg.status,
                 "path": seg.path,
                 "start": seg.start_line,
@@ -246,53 +339,28 @@ def example_page(dv: DatasetViews, ex: Example, prev: Example | None, nxt: Examp
                 "text": text,
                 "cut": cut,  # lines of the segment not shown (output cap)
                 "first_line": seg.start_line if seg.status == "verbatim" else None,
-                "line_base": base.split("#", 1)[0] + "#L" if base else None,
+                "line_base": urls.line_anchor_base(base) if base else None,
                 "source_href": dv.source_href(path, seg.path, seg.start_line, seg.end_line) if seg.path else None,
                 "permalink": cfg.permalink(seg.path, seg.start_line, seg.end_line) if seg.path else None,
-                "diff": clip_text(seg.diff),
+                "diff": diff,
+                "diff_rows": diff_rows(diff, seg.start_line) if diff else [],
             }
         )
+    return Shared(segments), {s["diff"]: s["index"] for s in segments if s["diff"]}
+
+
+def coverage_view(dv: DatasetViews, ex: Example, path: str) -> tuple[tuple[dict, ...], str]:
+    """The items an example covers whole (with links), and what its heading says it covers."""
     covered = []
     for ident in ex.coverage.full:
         item = dv.items_by_ident.get(ident)
         if item is not None and item.kind != "use":
             covered.append({"name": short_name(item.name), "kind": item.kind, "href": dv.item_href(path, item)})
-    diffs = {s["diff"]: s["index"] for s in segments if s["diff"]}
-    for s in segments:
-        s["diff_rows"] = diff_rows(s["diff"], s["start"]) if s["diff"] else []
-    ctx = {
-        "stem": stem,
-        "dataset_title": cfg.title,
-        "number": ex.number,
-        "total": len(dv.examples),
-        "line": ex.record.line,
-        "jsonl_name": cfg.jsonl.name,
-        "status": ex.status,
-        "system": clip_text(ex.record.system),
-        "system_matches": ex.record.system == cfg.system_prompt,
-        "user": clip_text(ex.record.user),
-        "think": clip_text(ex.think),
-        "segments": segments,
-        "covered": covered,
-        "heading": example_heading(ex, dv),
-        "lede": first_line(ex.record.user, 200),
-        "findings": _findings_view(ex.findings, diffs),
-        "rules_href": dv.rel(path, urls.findings(stem)),
-        "raw": ex.record.raw,  # bytes: decoded by the template
-        "prev_href": dv.rel(path, urls.example(stem, prev.record.line)) if prev else None,
-        "prev_number": prev.number if prev else None,
-        "next_href": dv.rel(path, urls.example(stem, nxt.record.line)) if nxt else None,
-        "next_number": nxt.number if nxt else None,
-        "index_href": dv.rel(path, urls.examples_index(stem)),
-        "dataset_href": dv.rel(path, urls.dataset_home(stem)),
-        "download_href": dv.rel(path, urls.data_file(stem, cfg.jsonl.name)),
-        "change": diffview.example_box(dv, ex, path),
-    }
-    return Page(path, "example.html.j2", ctx, f"{ctx['heading']} · {cfg.title}", standalone=True)
+    return Shared(covered), covers_what(ex, dv)
 
 
-def example_heading(ex: Example, dv: DatasetViews) -> str:
-    """"#20 · handle_failed_dispatch": the example's number and what it covers (two names at most)."""
+def covers_what(ex: Example, dv: DatasetViews) -> str:
+    """"handle_failed_dispatch": what an example covers (two names at most), for its heading."""
     names = []
     for ident in ex.coverage.full:
         item = dv.items_by_ident.get(ident)
@@ -300,10 +368,8 @@ def example_heading(ex: Example, dv: DatasetViews) -> str:
             names.append(short_name(item.name))
     if not names:
         files = sorted({p.rsplit("/", 1)[-1] for p, _, _ in ex.coverage.lines})
-        what = "part of " + ", ".join(files) if files else "code not found in the source"
-    else:
-        what = " + ".join(names[:2]) + (f" + {len(names) - 2} more" if len(names) > 2 else "")
-    return f"#{ex.number} · {what}"
+        return "part of " + ", ".join(files) if files else "code not found in the source"
+    return " + ".join(names[:2]) + (f" + {len(names) - 2} more" if len(names) > 2 else "")
 
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
@@ -405,7 +471,7 @@ def line_lookup(dv: DatasetViews, path_in_repo: str, page: str) -> dict:
         out_blocks.append([ranges, idx, count])
     f = dv.r.index.files[path_in_repo]
     return {
-        "examples_url": urls.href(page, urls.example(dv.stem, 1))[: -len("line-1/")],
+        "examples_url": urls.examples_href(page, dv.stem),
         "examples": examples,
         "blocks": out_blocks,
         "items": [[visible(short_name(i.name)), i.start_line, i.end_line] for i in f.items if i.kind != "use"],
@@ -459,22 +525,22 @@ def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
         size += len(html_line) + 40
         if n > MAX_SOURCE_LINES or size > MAX_SOURCE_HTML:
             break
-        lines.append({"n": n, "html": html_line, "state": states[n - 1]})
-    ctx = {
-        "path": path_in_repo,
-        "stem": stem,
-        "dataset_title": r.config.title,
-        "lines": lines,
-        "lines_cut": len(lines_html) - len(lines),
-        "items_cut": sum(1 for i in f.items if i.kind != "use" or r.covered.get(i.ident)) - len(items),
-        "items": items,
-        "strip": charts.line_strip(states, href_for_line=lambda n: f"#L{n}"),
-        "file_permalink": r.config.file_url(path_in_repo),
-        "commit": r.config.commit,
-        "sha256": f.sha256,
-        "coverage_href": urls.href(page, urls.coverage(stem)),
-        "lookup_href": urls.href(page, urls.line_lookup(stem, path_in_repo)),
-    }
+        lines.append({"anchor": urls.line_anchor(n), "html": html_line, "state": states[n - 1]})
+    ctx = SourceContext(
+        path=path_in_repo,
+        stem=stem,
+        dataset_title=r.config.title,
+        lines=lines,
+        lines_cut=len(lines_html) - len(lines),
+        items_cut=sum(1 for i in f.items if i.kind != "use" or r.covered.get(i.ident)) - len(items),
+        items=items,
+        strip=charts.line_strip(states, href_for_line=lambda n: "#" + urls.line_anchor(n)),
+        file_permalink=r.config.file_url(path_in_repo),
+        commit=r.config.commit,
+        sha256=f.sha256,
+        coverage_href=urls.href(page, urls.coverage(stem)),
+        lookup_href=urls.href(page, urls.line_lookup(stem, path_in_repo)),
+    )
     return Page(page, "source.md.j2", ctx, path_in_repo.rsplit("/", 1)[-1])
 
 
@@ -515,18 +581,18 @@ def coverage_page(dv: DatasetViews) -> Page:
         )
     missing = [{"message": f.message, "detail": f.detail, "where": f.location()} for f in sorted(r.findings, key=lambda f: f.message) if f.rule == "coverage.missing-name"]
     unmatched = [f.message for f in r.findings if f.rule == "coverage.scope-unmatched"]
-    ctx = {
-        "stem": stem,
-        "dataset_title": r.config.title,
-        "totals": dv.totals,
-        "total_bar": charts.bar(dv.totals["line_pct"] / 100, "in-scope lines covered", width=320, height=16),
-        "files": files,
-        "items": rows,
-        "missing": missing,
-        "unmatched": sorted(unmatched),
-        "out_items": list(r.config.out_items),
-        "from_lock": r.index.from_lock,
-    }
+    ctx = CoverageContext(
+        stem=stem,
+        dataset_title=r.config.title,
+        totals=dv.totals,
+        total_bar=charts.bar(dv.totals["line_pct"] / 100, "in-scope lines covered", width=320, height=16),
+        files=files,
+        items=rows,
+        missing=missing,
+        unmatched=sorted(unmatched),
+        out_items=list(r.config.out_items),
+        from_lock=r.index.from_lock,
+    )
     return Page(page, "coverage.md.j2", ctx, "Coverage")
 
 
@@ -579,16 +645,15 @@ def example_rows(dv: DatasetViews, from_page: str, limit: int | None = TABLE_PAG
 
 def finding_rows(dv: DatasetViews, from_page: str, limit: int | None = TABLE_PAGE) -> list[dict]:
     rows = []
-    jsonl = str(dv.r.config.jsonl)
     line_to_key = {ex.record.line: ex for ex in dv.examples}
     for f in dv.r.findings:
         href = ""
-        if f.path == jsonl and f.line in line_to_key:
+        if f.on_dataset and f.line in line_to_key:
             href = urls.href(from_page, urls.example(dv.stem, f.line))
         elif f.path in dv.with_source and f.line:
             href = urls.href(from_page, urls.source(dv.stem, f.path), urls.line_anchor(f.line))
         rows.append({"severity": f.severity, "rule": f.rule, "location": visible(f.location()), "message": visible(f.message), "detail": visible(f.detail), "href": href})
-    rows.sort(key=lambda r: (SEVERITY_ORDER[r["severity"]], r["rule"], r["location"]))
+    rows.sort(key=lambda r: (Severity(r["severity"]).rank, r["rule"], r["location"]))
     return rows[:limit]
 
 
@@ -622,7 +687,7 @@ def table_options(dv: DatasetViews, kind: str) -> dict:
         paths = sorted({p for ex in dv.examples for p, _, _ in ex.coverage.lines})
         return {"files": [[p, dv.short.get(p, p)] for p in paths], "status": [[s, s] for s in sorted({ex.status for ex in dv.examples})]}
     return {
-        "severity": [[s, s] for s in sorted({f.severity for f in dv.r.findings}, key=SEVERITY_ORDER.__getitem__)],
+        "severity": [[s, s] for s in sorted({f.severity for f in dv.r.findings}, key=lambda s: Severity(s).rank)],
         "rule": [[r, r] for r in sorted({f.rule for f in dv.r.findings})],
     }
 
@@ -658,7 +723,7 @@ def histogram_files(dv: DatasetViews) -> dict[str, bytes]:
 
 def severity_hrefs(page: str, stem: str) -> dict[str, str]:
     """Links to the findings table filtered to one severity."""
-    return {sev: urls.href(page, urls.findings(stem), urls.findings_filter("severity", sev)) for sev in SEVERITY_ORDER}
+    return {sev: urls.href(page, urls.findings(stem), urls.findings_filter("severity", sev)) for sev in map(str, Severity)}
 
 
 def dataset_home_page(dv: DatasetViews) -> Page:
@@ -666,31 +731,31 @@ def dataset_home_page(dv: DatasetViews) -> Page:
     page = urls.dataset_home(stem)
     totals = dv.totals
     rules = Counter((f.severity, f.rule) for f in r.findings)
-    ctx = {
-        "stem": stem,
-        "title": cfg.title,
-        "description": cfg.description,
-        "totals": totals,
-        "bar": charts.bar(totals["line_pct"] / 100, f"{totals['line_pct']:.0f}% of in-scope lines covered", width=320, height=16),
-        "repository": cfg.repository,
-        "commit": cfg.commit,
-        "license": cfg.license,
-        "copyright": cfg.copyright,
-        "files": [{"path": p, "href": urls.href(page, urls.source(stem, p)) if p in dv.with_source else cfg.file_url(p)} for p in cfg.scope_files],
-        "rules": [{"severity": s, "rule": rule, "count": n, "href": urls.href(page, urls.findings(stem), urls.findings_filter("rule", rule)), "ref_href": urls.href(page, urls.findings(stem), urls.rule_anchor(rule))} for (s, rule), n in sorted(rules.items(), key=lambda kv: (SEVERITY_ORDER[kv[0][0]], kv[0][1]))],
-        "hists": [{"label": label, "src": urls.href(page, urls.data_file(stem, name))} for name, label, _, _ in HISTOGRAMS],
-        "examples_href": urls.href(page, urls.examples_index(stem)),
-        "coverage_href": urls.href(page, urls.coverage(stem)),
-        "findings_href": urls.href(page, urls.findings(stem)),
-        "severity_hrefs": severity_hrefs(page, stem),
-        "card_href": urls.href(page, urls.card(stem)) if dv.card is not None else None,
-        "download_href": urls.href(page, urls.data_file(stem, cfg.jsonl.name)),
-        "card_name": str(cfg.jsonl.parent / "README.md"),
-        "first_href": urls.href(page, urls.example(stem, dv.examples[0].record.line)) if dv.examples else None,
-        "jsonl_name": cfg.jsonl.name,
-        "from_lock": r.index.from_lock,
-        "lock_present": r.lock_present,
-    }
+    ctx = DatasetContext(
+        stem=stem,
+        title=cfg.title,
+        description=cfg.description,
+        totals=totals,
+        bar=charts.bar(totals["line_pct"] / 100, f"{totals['line_pct']:.0f}% of in-scope lines covered", width=320, height=16),
+        repository=cfg.repository,
+        commit=cfg.commit,
+        license=cfg.license,
+        copyright=cfg.copyright,
+        files=[{"path": p, "href": urls.href(page, urls.source(stem, p)) if p in dv.with_source else cfg.file_url(p)} for p in cfg.scope_files],
+        rules=[{"severity": s, "rule": rule, "count": n, "href": urls.href(page, urls.findings(stem), urls.findings_filter("rule", rule)), "ref_href": urls.href(page, urls.findings(stem), urls.rule_anchor(rule))} for (s, rule), n in sorted(rules.items(), key=lambda kv: (Severity(kv[0][0]).rank, kv[0][1]))],
+        hists=[{"label": label, "src": urls.href(page, urls.data_file(stem, name))} for name, label, _, _ in HISTOGRAMS],
+        examples_href=urls.href(page, urls.examples_index(stem)),
+        coverage_href=urls.href(page, urls.coverage(stem)),
+        findings_href=urls.href(page, urls.findings(stem)),
+        severity_hrefs=severity_hrefs(page, stem),
+        card_href=urls.href(page, urls.card(stem)) if dv.card is not None else None,
+        download_href=urls.href(page, urls.data_file(stem, cfg.jsonl.name)),
+        card_name=str(cfg.jsonl.parent / "README.md"),
+        first_href=urls.href(page, urls.example(stem, dv.examples[0].record.line)) if dv.examples else None,
+        jsonl_name=cfg.jsonl.name,
+        from_lock=r.index.from_lock,
+        lock_present=r.lock_present,
+    )
     return Page(page, "dataset.md.j2", ctx, cfg.title)
 
 
@@ -710,13 +775,21 @@ def build_views(results: list[DatasetResult], diffs: dict | None = None) -> Site
             ("examples", ex_page, EXAMPLE_COLUMNS, example_rows(dv, ex_page), len(dv.examples), "Examples", []),
             ("findings", f_page, FINDING_COLUMNS, finding_rows(dv, f_page), len(r.findings), "Findings", rule_reference(r.config)),
         ):
-            ctx = {
-                "title": title, "dataset_title": r.config.title, "kind": kind, "count": total, "stem": stem,
-                "db_href": urls.href(page, SEARCH_DB), "examples_url": urls.page_url(urls.example(stem, 1))[: -len("line-1/")],
-                "id_range": f"{example_id(len(site.datasets), 0)} {example_id(len(site.datasets) + 1, 0) - 1}" if kind == "examples" else "", "options": orjson.dumps(table_options(dv, kind)).decode(), "rules": rules,
-            }
+            ids = f"{example_id(len(site.datasets), 0)} {example_id(len(site.datasets) + 1, 0) - 1}" if kind == "examples" else ""
+            ctx = TableContext(
+                title=title,
+                dataset_title=r.config.title,
+                kind=kind,
+                count=total,
+                stem=stem,
+                db_href=urls.href(page, SEARCH_DB),
+                examples_url=urls.examples_folder(stem),
+                id_range=ids,
+                options=orjson.dumps(table_options(dv, kind)).decode(),
+                rules=rules,
+            )
             site.pages.append(Page(page, "table.md.j2", ctx, title))
-            site.slots[urls.page_url(page) + "index.html"] = {SLOT_TABLE: table_html(kind, cols, rows, total)}
+            site.slots[urls.site_file(page)] = {SLOT_TABLE: table_html(kind, cols, rows, total)}
         site.pages.append(coverage_page(dv))
         site.copies[urls.data_file(stem, r.config.jsonl.name)] = (r.config.jsonl, r.file_digest, r.file_stat)
         sources = []
@@ -728,9 +801,10 @@ def build_views(results: list[DatasetResult], diffs: dict | None = None) -> Site
         site.datasets.append(dv)
         if dv.card is not None:
             title, body = dv.card
-            site.pages.append(Page(urls.card(stem), "card.md.j2", {"title": title, "body": Markup(body), "dataset_title": r.config.title}, "Dataset card"))
+            card = CardContext(title=title, body=Markup(body), dataset_title=r.config.title)
+            site.pages.append(Page(urls.card(stem), "card.md.j2", card, "Dataset card"))
         shell = urls.example_shell(stem)
-        site.pages.append(Page(shell, "shell.md.j2", {}, "shell"))
+        site.pages.append(Page(shell, "shell.md.j2", ShellContext(), "shell"))
         site.shells[stem] = shell
         section = [{"Overview": urls.dataset_home(stem)}, {"Examples": ex_page}, {"Coverage": urls.coverage(stem)}, {"Findings": f_page}]
         if dv.diff is not None:
@@ -759,6 +833,6 @@ def build_views(results: list[DatasetResult], diffs: dict | None = None) -> Site
                 "copyright": r.config.copyright,
             }
         )
-    site.pages.insert(0, Page(urls.home(), "home.md.j2", {"datasets": summaries}, "Home"))
+    site.pages.insert(0, Page(urls.home(), "home.md.j2", HomeContext(datasets=summaries), "Home"))
     site.nav = nav
     return site

@@ -288,7 +288,7 @@ def test_boilerplate_scales_and_clips_its_line_list():
 def test_boilerplate_phrase_hashes_match_the_reported_text():
     """phrase_set (the fast path the memo keeps) and _phrases (which names a reported hash)
     must give the same hashes, or a reported phrase could come out nameless."""
-    from generator.checks import _phrases, phrase_set
+    from generator.checks.boilerplate import _phrases, phrase_set
 
     texts = [orjson.loads(l)["messages"][2]["content"] for l in DATASET.read_bytes().splitlines()]
     texts += [THINK, "No chrono here. It isn't used; nothing needs chrono! a.b c? x\n\nnot not no no-op İstanbul NOTHING don't"]
@@ -304,7 +304,7 @@ def test_boilerplate_sampled_count_agrees_with_the_exact_one(monkeypatch):
     candidates; the report (exact counts of the candidates) is the same as counting everything."""
     import dataclasses
 
-    import generator.checks as checks
+    import generator.checks.boilerplate as checks
     from generator.config import load_config
     from generator.model import Example, Record
 

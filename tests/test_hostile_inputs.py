@@ -18,7 +18,7 @@ from generator.__main__ import main
 from generator.hidden import HIDDEN, RANGES, find_hidden, visible
 from generator.highlight import text_html, textarea_text
 from generator.index import ParseTimeout, index_file, index_lines_only, index_source
-from generator.model import Finding
+from generator.model import Finding, Location, Severity
 from generator.report import as_text
 
 from conftest import CFG, CACHE, CONFIG, CORPUS, LOCK, PROMPT, QUEUE, RETRY, ROOT, THINK, WORKER, clean_records, dumps, make_dataset, record, source_lines
@@ -182,7 +182,7 @@ def test_string_scan_steps_grow_linearly(monkeypatch, make):
     path of a code block and of a backticked span, at n and 2n."""
     steps = [0]
     real = checks.string_literals
-    monkeypatch.setattr(checks, "string_literals", lambda text, counter=None: real(text, steps))
+    monkeypatch.setattr(checks.reasoning, "string_literals", lambda text, counter=None: real(text, steps))
     per_char = []
     for n in (100_000, 200_000):
         text = make(n)
@@ -327,7 +327,7 @@ def test_hidden_characters_are_marked_in_html_and_plain_text():
 
 
 def test_check_text_never_passes_control_characters_to_the_terminal():
-    f = Finding("schema.json", "error", "data\x1b[2J.jsonl", 3, "bad\rline \x1b[31mred\u202e")
+    f = Finding("schema.json", Severity.ERROR, Location.dataset("data\x1b[2J.jsonl", 3), "bad\rline \x1b[31mred\u202e")
     out = as_text([f])
     assert not find_hidden(out.replace("\n", "")), repr(out)
     assert "⟨U+001B⟩[31m" in out and "⟨U+000D⟩" in out

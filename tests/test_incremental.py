@@ -130,6 +130,22 @@ def test_a_rebuild_with_nothing_changed_writes_nothing(project):
     assert {rel for rel in after if before.get(rel) != after[rel]} == {".generated-site"}
 
 
+def test_a_finding_on_an_unchanged_record_rebuilds_its_page(project, tmp_path):
+    """Line 3 made a copy of line 10: the identical-record finding lands on line 10, whose own
+    bytes, place and neighbours are as they were; its page must show the finding all the same."""
+    jsonl, site = project / "dataset/retry_state_machine.jsonl", project / "site"
+    rel = "datasets/retry_state_machine/examples/line-10/index.html"
+    assert "identical to the record at line 3" not in (site / rel).read_text()
+    before = stamps(site)
+    lines = jsonl.read_bytes().split(b"\n")
+    lines[2] = lines[9]
+    jsonl.write_bytes(b"\n".join(lines))
+    assert build_in(project, project / "build", site) == 0
+    assert stamps(site)[rel] != before[rel]
+    assert "identical to the record at line 3" in (site / rel).read_text()
+    assert digest_tree(site) == fresh_digest(project, tmp_path, "fresh")
+
+
 def test_memo_and_pages_are_reused_by_another_process(project):
     """Keys are the same in every process (Python salts hash() per process; nothing may depend on
     it): a build in another process, with another salt, reuses everything this process built."""

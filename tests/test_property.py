@@ -98,10 +98,10 @@ def test_example_pages_render_any_text(tmp_path, user, think, code):
     recs, _ = load_dataset(jsonl)
     examples = link_examples(recs, index)
     covered, partly, lines = aggregate(examples)
-    from generator.pipeline import DatasetResult
+    from generator.model import DatasetResult
 
-    result = DatasetResult(config, examples, [], index, None, covered, partly, lines)
-    md = render_page(example_page(DatasetViews(result), examples[0], None, None))
+    result = DatasetResult(config=config, examples=examples, findings=[], index=index, source=None, covered=covered, partly=partly, lines_covered=lines)
+    md = render_page(example_page(DatasetViews(result), 0))
     def shown(cls):
         inner = re.search(rf'<div class="ex-text {cls}">(.*?)</div>', md, re.S).group(1)
         inner = re.sub(r'<span class="cc" title="[^"]*">(U\+[0-9A-F]{4,6})</span>', lambda m: chr(int(m.group(1)[2:], 16)), inner)
@@ -171,7 +171,7 @@ def test_identifier_patterns_match_their_plain_definitions(text):
     """The fast forms of the reasoning rule's patterns find what the plain \\b forms find."""
     import re
 
-    from generator.checks import _CAMEL, _PATH
+    from generator.checks.reasoning import _CAMEL, _PATH
 
     assert _PATH.findall(text) == re.findall(r"\b[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)+!?", text)
     assert _CAMEL.findall(text) == re.findall(r"\b[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+\b", text)
@@ -180,7 +180,7 @@ def test_identifier_patterns_match_their_plain_definitions(text):
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from("a b c retry Retry d'x é 9".split()), max_size=12).map(" ".join))
 def test_shingles_unrolled_equal_the_general_form(text):
-    from generator.checks import _WORD, _combine, _word_hash, shingles
+    from generator.checks.words import _WORD, _combine, _word_hash, shingles
 
     hashes = [_word_hash(w) for w in _WORD.findall(text.lower())]
     general = frozenset(_combine(hashes[i : i + 3]) for i in range(len(hashes) - 2)) if len(hashes) >= 3 else (frozenset([_combine(hashes)]) if hashes else frozenset())
@@ -191,7 +191,8 @@ def test_shingles_unrolled_equal_the_general_form(text):
 def test_near_duplicates_after_an_edit_near_the_candidate_cap_equal_a_search_from_scratch():
     """A flood of texts sharing one shingle: an edit that would make a search from scratch
     stop at MAX_CANDIDATES must not be answered by the (uncapped) incremental path."""
-    from generator.checks import MAX_CANDIDATES, near_duplicates, shingles
+    from generator.checks import near_duplicates, shingles
+    from generator.checks.duplicates import MAX_CANDIDATES
 
     n = MAX_CANDIDATES
     texts = ["kappa lambda omega"] + [f"theta kappa lambda u{i}" for i in range(n)] + [f"p{i} q{i} r{i} kappa lambda omega" for i in range(n + 1)]
