@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,11 +124,23 @@ def _config(site, root: Path, site_url: str | None, live: bool, diffs: dict | No
 
 
 def _mkdocs_key(cfg_bytes: bytes, root: Path, files: dict[str, bytes]) -> str:
-    """Everything mkdocs reads: its output is reused while this key stays the same."""
-    key = hashlib.sha256(cfg_bytes + _theme_versions().encode() + (root / "mkdocs.yml").read_bytes())
+    """Everything mkdocs reads: its output is reused while this key stays the same. The build
+    date is part of it: mkdocs dates the sitemap, so a cached output is a day old at most."""
+    key = hashlib.sha256(cfg_bytes + _theme_versions().encode() + (root / "mkdocs.yml").read_bytes() + _build_date().encode())
     for rel in sorted(files):
         key.update(rel.encode() + b"\0" + hashlib.sha256(files[rel]).digest())
     return key.hexdigest()
+
+
+def _build_date() -> str:
+    """The date mkdocs writes into the sitemap: SOURCE_DATE_EPOCH's if set, else today's (UTC)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None:
+        return datetime.now(timezone.utc).date().isoformat()
+    try:
+        return datetime.fromtimestamp(int(epoch), timezone.utc).date().isoformat()
+    except (ValueError, OverflowError, OSError):
+        return epoch  # mkdocs refuses it and says so
 
 
 def render_summary_pages(site, work: Path) -> tuple[dict[str, bytes], dict[str, list[str]]]:

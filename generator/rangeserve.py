@@ -199,8 +199,8 @@ def preview(folder: Path, addr: str) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     url_host = f"[{host}]" if ":" in host else host
-    print(f"serving {folder}/ on http://{url_host}:{httpd.server_address[1]}/ with Range support (Ctrl-C stops)", flush=True)
-    try:
+    try:  # Ctrl-C from here on stops the server quietly
+        print(f"serving {folder}/ on http://{url_host}:{httpd.server_address[1]}/ with Range support (Ctrl-C stops)", flush=True)
         httpd.serve_forever()
     except KeyboardInterrupt:
         pass

@@ -263,7 +263,9 @@ def _example_row(dv, ex, blocks: dict) -> dict:
             "code_lines": ex.sizes[2],
         },
         "file_list": paths,
-        "item_list": sorted({urls.item_key(i) for i in items if i.kind != "use"}),  # path::name: one key per item
+        # path::name, one key per item: every item the example covers, `use` items too (a source
+        # page's "+N more" link filters by any of them)
+        "item_list": sorted({urls.item_key(i) for i in items}),
     }
 
 

@@ -42,8 +42,8 @@ def serve(args, source_root) -> int:
     stop = threading.Event()
     watched = _inputs(paths, root)
     threading.Thread(target=_watch, args=(watched, rebuild, stop), daemon=True).start()
-    print(f"serving {out}/ on http://{url_host}:{httpd.server_address[1]}/ (Ctrl-C stops)", flush=True)
-    try:
+    try:  # Ctrl-C from here on stops the server quietly
+        print(f"serving {out}/ on http://{url_host}:{httpd.server_address[1]}/ (Ctrl-C stops)", flush=True)
         httpd.serve_forever()
     except KeyboardInterrupt:
         pass

@@ -132,7 +132,6 @@ def test_a_damaged_copy_of_a_built_site_is_caught(fixture_site, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="generator: a `use` item's '+N more' link opens the examples table filtered to an item the search database does not list (searchdb leaves `use` items out of doc_item), so the table shows no rows")
 def test_a_use_item_quoted_by_many_examples_links_a_filter_that_finds_them(tmp_path, monkeypatch):
     from generator.__main__ import main
 
