@@ -55,6 +55,9 @@ class Wanted:
     # For a copy keyed by what was read earlier (the dataset): the source's (size, mtime) then.
     # If the copy finds it changed, the key becomes "stale" and the next build copies again.
     source_stat: tuple[int, int] | None = None
+    # make needs nothing but what is in memory (no thread, no file still being written, no
+    # change to shared state): a forked child may call it (see _render_in_two)
+    pure: bool = False
 
 
 class SiteUnchanged(OutputError):
@@ -184,9 +187,9 @@ def _render(folder: Path, files: dict[str, Wanted], out: Path, made: bool = Fals
             if parent not in made_dirs:
                 parent.mkdir(parents=True, exist_ok=True)
                 made_dirs.add(parent)
-        rendered = [rel for rel, w in files.items() if w.make is not None or w.stream is not None]
-        if len(rendered) >= PARALLEL_AT and hasattr(os, "fork"):
-            half = set(rendered[len(rendered) // 2 :])
+        pure = [rel for rel, w in files.items() if w.pure and w.make is not None]
+        if len(pure) >= PARALLEL_AT and hasattr(os, "fork"):
+            half = set(pure[len(pure) // 2 :])
             _render_in_two(folder, files, out, half)
         else:
             _fill_all(folder, files, out)
@@ -195,8 +198,9 @@ def _render(folder: Path, files: dict[str, Wanted], out: Path, made: bool = Fals
         raise
 
 
-# At least this many files to render: half of them are rendered by a forked child, on the
-# second core (rendering is Python: one process holds one core). Fewer are not worth a fork.
+# At least this many pure files to render (example pages): half of them are rendered by a forked
+# child, on the second core (rendering is Python: one process holds one core). Fewer are not
+# worth a fork.
 PARALLEL_AT = 400
 
 
@@ -206,8 +210,8 @@ def _fill_all(folder: Path, files: dict[str, Wanted], out: Path) -> None:
 
 
 def _render_in_two(folder: Path, files: dict[str, Wanted], out: Path, half: set[str]) -> None:
-    """Render the files named in `half` in a forked child while this process renders the rest
-    (copies always here: they may mark their key stale). The child writes only its own files
+    """Render the files named in `half` (pure ones: see Wanted.pure) in a forked child while
+    this process renders the rest (copies, the search database its thread writes). The child writes only its own files
     into `folder`, reports a failure as one JSON line on a pipe, and ends with os._exit, so no
     cleanup of this process (its locks, its temporary folders) ever runs twice. If this side
     fails, the child is killed before the folder goes."""

@@ -124,7 +124,7 @@ def example_files(site: SiteViews, built: Path) -> dict[str, Wanted]:
         frame_key = frames[dv.stem][2]
         for i in range(len(dv.examples)):
             page = example_page(dv, i)
-            wanted[urls.site_file(page.path)] = Wanted(example_page_key(frame_key, page), make=functools.partial(framed_page, dv, i))
+            wanted[urls.site_file(page.path)] = Wanted(example_page_key(frame_key, page), make=functools.partial(framed_page, dv, i), pure=True)
     return wanted
 
 

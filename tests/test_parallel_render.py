@@ -102,3 +102,22 @@ def test_a_failure_on_either_side_leaves_the_site_as_it_was(project, tmp_path, m
     assert tree(site) == before
     assert leftovers(site) == []
     assert two_processes and no_child_left(two_processes)
+
+
+def test_only_pure_files_are_rendered_in_the_child(tmp_path, monkeypatch):
+    """A file that needs this process (the search database waits for its thread, which a forked
+    child does not have) is never given to the child; half of the pure ones are."""
+    monkeypatch.setattr(generator.place, "PARALLEL_AT", 2)
+
+    def whoami() -> bytes:
+        return str(os.getpid()).encode()
+
+    wanted = {f"line-{i}/index.html": generator.place.Wanted(f"k{i}", make=whoami, pure=True) for i in range(6)}
+    wanted["slots.html"] = generator.place.Wanted("s", make=whoami)
+    wanted["search/site.sqlite3"] = generator.place.Wanted("db", stream=lambda sink: sink.write(whoami()))
+    site = tmp_path / "site"
+    assert generator.place.place(wanted, site, tmp_path / "manifest.json", None) == -1
+    writer = {rel: (site / rel).read_text() for rel in wanted}
+    here = str(os.getpid())
+    assert writer["slots.html"] == here and writer["search/site.sqlite3"] == here
+    assert [writer[f"line-{i}/index.html"] == here for i in range(6)] == [True] * 3 + [False] * 3
