@@ -263,9 +263,9 @@ def _example_row(dv, ex, blocks: dict) -> dict:
             "code_lines": ex.sizes[2],
         },
         "file_list": paths,
-        # path::name, one key per item: every item the example covers, `use` items too (a source
-        # page's "+N more" link filters by any of them)
-        "item_list": sorted({urls.item_key(i) for i in items}),
+        # path::name, one key per item; `use` items are left out (five or so per example, they
+        # would make this table half the database; a source page links no filter for them)
+        "item_list": sorted({urls.item_key(i) for i in items if i.kind != "use"}),
     }
 
 

@@ -510,7 +510,8 @@ def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
             "examples": [example_link(dv, page, k, item.name) for k in keys[:MAX_LINKS_PER_ITEM]],
             "more": max(len(keys) - MAX_LINKS_PER_ITEM, 0),
             "count": len(keys),
-            "more_href": urls.href(page, urls.examples_index(stem), urls.item_filter(item)),
+            # the examples table filters by the items searchdb lists: not by `use` items
+            "more_href": urls.href(page, urls.examples_index(stem), urls.item_filter(item)) if item.kind != "use" else "",
             "partial_examples": [example_link(dv, page, k, item.name, part=True) for k in part[:MAX_LINKS_PER_ITEM]],
             "partial": len(part),
         }

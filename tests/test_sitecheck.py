@@ -132,7 +132,9 @@ def test_a_damaged_copy_of_a_built_site_is_caught(fixture_site, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_use_item_quoted_by_many_examples_links_a_filter_that_finds_them(tmp_path, monkeypatch):
+def test_an_item_quoted_by_many_examples_links_only_filters_that_find_them(tmp_path, monkeypatch):
+    """The examples table filters by the items the search database lists: a `use` item's
+    "+N more" is text, not a link to a filter that would show no rows; a function's is a link."""
     from generator.__main__ import main
 
     from conftest import CORPUS, ROOT, clean_records, dumps, make_dataset
@@ -143,3 +145,7 @@ def test_a_use_item_quoted_by_many_examples_links_a_filter_that_finds_them(tmp_p
     monkeypatch.chdir(ROOT)
     assert main(["build", "--dataset", str(jsonl), "--source-root", str(CORPUS), "--work", str(tmp_path / "w"), "--out", str(tmp_path / "site"), "--quiet"]) == 0
     assert broken_links(tmp_path / "site") == []
+    page = (tmp_path / "site/datasets/uses/source/server/svix-server/src/core/retry.rs/index.html").read_text()
+    rows = {row.split("<td>", 2)[1].split("</td>")[0]: row for row in page.split("<tr ")[1:] if "+2 more" in row}
+    assert "use" in rows and ">+2 more</a>" not in rows["use"] and "+2 more" in rows["use"], rows.keys()
+    assert any(">+2 more</a>" in row for kind, row in rows.items() if kind == "fn"), rows.keys()
