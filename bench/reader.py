@@ -21,7 +21,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-dev-shm-usage"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-dev-shm-usage",
+]
 QUERIES = ["should_retry", "Retry::run", "RETRY_SCHEDULE", "core/retry.rs", '"retry schedule"']
 THEME = ("/assets/stylesheets/", "/assets/javascripts/", "/assets/images/")
 ENGINE = "/assets/vendor/"
@@ -47,21 +54,29 @@ class Recorder:
     def since(self, mark: int) -> dict:
         part = self.got[mark:]
         engine = sum(s for u, s in part if ENGINE in u)
-        return {"bytes": sum(s for _, s in part), "engine_bytes": engine, "data_bytes": sum(s for u, s in part if ENGINE not in u), "requests": len(part)}
+        return {
+            "bytes": sum(s for _, s in part),
+            "engine_bytes": engine,
+            "data_bytes": sum(s for u, s in part if ENGINE not in u),
+            "requests": len(part),
+        }
 
 
 def _search(page, query: str) -> None:
     page.fill("input.site-search__input", query)
     page.wait_for_function(
         "q => { const b = document.querySelector('.site-search'); return b.getAttribute('data-query') === q && b.getAttribute('data-busy') === '0'; }",
-        arg=query, timeout=60000,
+        arg=query,
+        timeout=60000,
     )
 
 
 def _table_action(page, act) -> None:
     done = int(page.locator(".datatable").get_attribute("data-done") or "0")
     act()
-    page.wait_for_function("n => +(document.querySelector('.datatable').getAttribute('data-done') || 0) > n", arg=done, timeout=60000)
+    page.wait_for_function(
+        "n => +(document.querySelector('.datatable').getAttribute('data-done') || 0) > n", arg=done, timeout=60000
+    )
 
 
 def _fresh(browser):
@@ -114,7 +129,15 @@ def measure(site: Path, stem: str, queries=QUERIES) -> dict:
             ctx.close()
             # what a page load transfers beyond the theme's own assets
             loads = {}
-            for path in ("", f"datasets/{stem}/", f"datasets/{stem}/examples/", f"datasets/{stem}/findings/", f"datasets/{stem}/coverage/", f"datasets/{stem}/examples/line-1/", f"datasets/{stem}/source/server/svix-server/src/worker.rs/"):
+            for path in (
+                "",
+                f"datasets/{stem}/",
+                f"datasets/{stem}/examples/",
+                f"datasets/{stem}/findings/",
+                f"datasets/{stem}/coverage/",
+                f"datasets/{stem}/examples/line-1/",
+                f"datasets/{stem}/source/server/svix-server/src/worker.rs/",
+            ):
                 ctx, page, rec = _fresh(browser)
                 page.goto(f"{base}/{path}")
                 page.wait_for_load_state("networkidle")

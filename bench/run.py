@@ -50,7 +50,13 @@ def dir_stats(site: Path) -> dict:
     search = site / "search" / "site.sqlite3"  # the search and table database (the naive site: lunr's index)
     if not search.exists():
         search = site / "search" / "search_index.json"
-    return {"site_bytes": total, "pages": pages, "largest_page_bytes": largest, "largest_page": largest_name, "search_bytes": search.stat().st_size if search.exists() else 0}
+    return {
+        "site_bytes": total,
+        "pages": pages,
+        "largest_page_bytes": largest,
+        "largest_page": largest_name,
+        "search_bytes": search.stat().st_size if search.exists() else 0,
+    }
 
 
 def measure_pipeline(jsonl: Path, source_root: Path, work: Path, out: Path) -> dict:
@@ -66,7 +72,9 @@ def measure_pipeline(jsonl: Path, source_root: Path, work: Path, out: Path) -> d
     if not ok:
         raise SystemExit("build failed")
     total = time.perf_counter() - t0
-    stages = {name: {"seconds": seconds, "peak_mb": timings.peaks.get(name, 0.0)} for name, seconds in timings.stages.items()}
+    stages = {
+        name: {"seconds": seconds, "peak_mb": timings.peaks.get(name, 0.0)} for name, seconds in timings.stages.items()
+    }
     if "mkdocs build" in stages:  # mkdocs runs as a child process: its own peak
         stages["mkdocs build"]["peak_mb"] = max(stages["mkdocs build"]["peak_mb"], peak_mb(resource.RUSAGE_CHILDREN))
     placed = next((m for m in rendered if m.endswith(" the rest unchanged)")), "0 example pages (0 rendered")
@@ -81,7 +89,13 @@ def measure_diff(changed: Path, original: Path, source_root: Path) -> dict:
 
     t0 = time.perf_counter()
     d, _ = compare_dataset(changed, f"file:{original}", source_root)  # a file, never taken for a ref
-    return {"total_seconds": time.perf_counter() - t0, "peak_mb": peak_mb(), "counts": d.counts(), "new_findings": len(d.new_findings), "fixed": len(d.fixed_findings)}
+    return {
+        "total_seconds": time.perf_counter() - t0,
+        "peak_mb": peak_mb(),
+        "counts": d.counts(),
+        "new_findings": len(d.new_findings),
+        "fixed": len(d.fixed_findings),
+    }
 
 
 NAIVE_MKDOCS = """site_name: naive baseline
@@ -110,13 +124,27 @@ def measure_naive(jsonl: Path, work: Path, out: Path) -> dict:
             rec = orjson.loads(line)
             user, assistant = rec["messages"][1]["content"], rec["messages"][2]["content"]
             think, _, code = assistant.partition("\n</think>\n\n")
-            (docs / f"r{n}.md").write_text(f"# Record {n}\n\n## Request\n\n{user}\n\n## Reasoning\n\n{think[len('<think>'):]}\n\n## Code\n\n````rust\n{code}\n````\n")
+            (docs / f"r{n}.md").write_text(
+                f"# Record {n}\n\n## Request\n\n{user}\n\n## Reasoning\n\n{think[len('<think>') :]}\n\n## Code\n\n````rust\n{code}\n````\n"
+            )
     write_s = time.perf_counter() - t0
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(work / "mkdocs.yml"), "-d", str(out)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(work / "mkdocs.yml"), "-d", str(out)],
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode:
         raise SystemExit(proc.stderr)
-    return {"stages": {"write markdown": {"seconds": write_s}, "mkdocs build": {"seconds": time.perf_counter() - t, "peak_mb": peak_mb(resource.RUSAGE_CHILDREN)}}, "total_seconds": time.perf_counter() - t0, "peak_mb": max(peak_mb(), peak_mb(resource.RUSAGE_CHILDREN)), **dir_stats(out)}
+    return {
+        "stages": {
+            "write markdown": {"seconds": write_s},
+            "mkdocs build": {"seconds": time.perf_counter() - t, "peak_mb": peak_mb(resource.RUSAGE_CHILDREN)},
+        },
+        "total_seconds": time.perf_counter() - t0,
+        "peak_mb": max(peak_mb(), peak_mb(resource.RUSAGE_CHILDREN)),
+        **dir_stats(out),
+    }
 
 
 def edit_one_record(jsonl: Path) -> None:
@@ -137,7 +165,9 @@ def child(args) -> None:
     if kind == "naive":
         res = measure_naive(jsonl, work, out)
     elif kind == "diff":
-        res = measure_diff(OUT / "data" / "changed" / jsonl.name, OUT / "data" / "original" / jsonl.name, Path(args.source_root))
+        res = measure_diff(
+            OUT / "data" / "changed" / jsonl.name, OUT / "data" / "original" / jsonl.name, Path(args.source_root)
+        )
     else:
         if kind == "full":
             shutil.rmtree(work, ignore_errors=True)
@@ -149,7 +179,12 @@ def spawn(spec: str, source_root: str) -> dict:
     # Each measurement starts with the disk's write-back done: otherwise it pays for the
     # previous one's writes (a rebuild right after a 350 MB full build, say).
     os.sync()
-    proc = subprocess.run([sys.executable, __file__, "--child", spec, "--source-root", source_root, "--scratch", str(OUT)], capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", spec, "--source-root", source_root, "--scratch", str(OUT)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     if proc.returncode:
         raise SystemExit(f"{spec} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -160,12 +195,20 @@ def print_reader(rd: dict) -> None:
     SQLite worker + WebAssembly (fetched once per reader, then cached), data = database reads."""
     print("search, cold cache (typed → results shown; bytes beyond the page itself):")
     for q, v in rd["queries"].items():
-        print(f"  {q:<20}{v['seconds']:>6.2f} s {v['results']:>7} results  {v['bytes'] / 1e3:>6.0f} KB = engine {v['engine_bytes'] / 1e3:.0f} KB + data {v['data_bytes'] / 1e3:.0f} KB")
-    print(f"  median {rd['search_median_seconds']:.2f} s; most bytes {rd['search_max_bytes'] / 1e3:.0f} KB (data {rd['search_max_data_bytes'] / 1e3:.0f} KB)")
-    print(f"examples table: first page interactive {rd['table_interactive_seconds']:.2f} s after navigation ({rd['table_page_bytes'] / 1e3:.0f} KB with the theme)")
+        print(
+            f"  {q:<20}{v['seconds']:>6.2f} s {v['results']:>7} results  {v['bytes'] / 1e3:>6.0f} KB = engine {v['engine_bytes'] / 1e3:.0f} KB + data {v['data_bytes'] / 1e3:.0f} KB"
+        )
+    print(
+        f"  median {rd['search_median_seconds']:.2f} s; most bytes {rd['search_max_bytes'] / 1e3:.0f} KB (data {rd['search_max_data_bytes'] / 1e3:.0f} KB)"
+    )
+    print(
+        f"examples table: first page interactive {rd['table_interactive_seconds']:.2f} s after navigation ({rd['table_page_bytes'] / 1e3:.0f} KB with the theme)"
+    )
     for name in ("sort", "filter", "next_page"):
         v = rd[name]
-        print(f"  {name:<10}{v['seconds']:>6.2f} s  {v['bytes'] / 1e3:>6.0f} KB (engine {v['engine_bytes'] / 1e3:.0f} KB, data {v['data_bytes'] / 1e3:.0f} KB)")
+        print(
+            f"  {name:<10}{v['seconds']:>6.2f} s  {v['bytes'] / 1e3:>6.0f} KB (engine {v['engine_bytes'] / 1e3:.0f} KB, data {v['data_bytes'] / 1e3:.0f} KB)"
+        )
     print(f"page loads beyond the theme's assets: max {rd['max_page_load_bytes'] / 1e3:.0f} KB ({rd['max_page_load']})")
 
 
@@ -177,11 +220,21 @@ def main() -> None:
     global OUT
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1000,10000,100000")
-    ap.add_argument("--source-root", default=os.environ.get("DATASET_SOURCE_ROOT", str(ROOT.parent / "shared" / "corpus" / "svix-webhooks")))
+    ap.add_argument(
+        "--source-root",
+        default=os.environ.get("DATASET_SOURCE_ROOT", str(ROOT.parent / "shared" / "corpus" / "svix-webhooks")),
+    )
     ap.add_argument("--no-naive", action="store_true", help="skip the naive baseline (e.g. for 100,000)")
     ap.add_argument("--no-diff", action="store_true", help="skip the diff of two versions")
-    ap.add_argument("--scratch", default=str(OUT), metavar="DIR", help="where datasets, work folders and sites go (default: bench/out/)")
-    ap.add_argument("--no-reader", action="store_true", help="skip the browser measurements (search, tables, page loads)")
+    ap.add_argument(
+        "--scratch",
+        default=str(OUT),
+        metavar="DIR",
+        help="where datasets, work folders and sites go (default: bench/out/)",
+    )
+    ap.add_argument(
+        "--no-reader", action="store_true", help="skip the browser measurements (search, tables, page loads)"
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -216,7 +269,9 @@ def main() -> None:
         edit_one_record(jsonl)
         inc = spawn(f"{n}:incremental", args.source_root)
         rows[n]["incremental"] = inc
-        print(f"  one record edited, rebuilt: {inc['total_seconds']:.1f} s ({inc['rendered']} pages rendered)", flush=True)
+        print(
+            f"  one record edited, rebuilt: {inc['total_seconds']:.1f} s ({inc['rendered']} pages rendered)", flush=True
+        )
         if not args.no_naive and n <= 20000:
             naive = spawn(f"{n}:naive", args.source_root)
             rows[n]["naive"] = naive
@@ -231,23 +286,33 @@ def main() -> None:
             print(f"{name:<16}{st['seconds']:>10.2f}{peak}")
         print(f"{'total':<16}{f['total_seconds']:>10.2f}{f['peak_mb']:>10.0f}")
         print(f"pages/s: {f['pages'] / f['total_seconds']:.0f}   per record: {1000 * f['total_seconds'] / n:.2f} ms")
-        print(f"site: {fmt_mb(f['site_bytes'])} in {f['pages']} pages; largest page {f['largest_page_bytes'] / 1e3:.0f} KB ({f['largest_page']})")
+        print(
+            f"site: {fmt_mb(f['site_bytes'])} in {f['pages']} pages; largest page {f['largest_page_bytes'] / 1e3:.0f} KB ({f['largest_page']})"
+        )
         idx_s = f["stages"].get("search index", {}).get("seconds", 0.0)
-        print(f"search database: {fmt_mb(f['search_bytes'])} ({f['search_bytes'] / n:.0f} bytes per record), built in {idx_s:.2f} s ({1e6 * idx_s / n:.0f} µs per record, beside mkdocs)")
+        print(
+            f"search database: {fmt_mb(f['search_bytes'])} ({f['search_bytes'] / n:.0f} bytes per record), built in {idx_s:.2f} s ({1e6 * idx_s / n:.0f} µs per record, beside mkdocs)"
+        )
         print(f"site bytes per record: {f['site_bytes'] / n / 1e3:.1f} KB")
         if "reader" in r:
             print_reader(r["reader"])
         inc = r["incremental"]
-        print(f"edit one record + rebuild: {inc['total_seconds']:.2f} s = {100 * inc['total_seconds'] / f['total_seconds']:.1f}% of a full build")
+        print(
+            f"edit one record + rebuild: {inc['total_seconds']:.2f} s = {100 * inc['total_seconds'] / f['total_seconds']:.1f}% of a full build"
+        )
         print("  by stage: " + ", ".join(f"{name} {st['seconds']:.2f}" for name, st in inc["stages"].items()))
         if "diff" in r:
             dif = r["diff"]
             ratio = dif["total_seconds"] / f["total_seconds"]
-            print(f"diff of two versions, 100 changes ({', '.join(f'{v} {k}' for k, v in dif['made'].items())} made): {dif['total_seconds']:.2f} s = {ratio:.2f}x a full build (target <= 0.5x: {'met' if ratio <= 0.5 else 'NOT met'}), peak {dif['peak_mb']:.0f} MB")
+            print(
+                f"diff of two versions, 100 changes ({', '.join(f'{v} {k}' for k, v in dif['made'].items())} made): {dif['total_seconds']:.2f} s = {ratio:.2f}x a full build (target <= 0.5x: {'met' if ratio <= 0.5 else 'NOT met'}), peak {dif['peak_mb']:.0f} MB"
+            )
             print("  found: " + ", ".join(f"{v} {k}" for k, v in dif["counts"].items()))
         if "naive" in r:
             nv = r["naive"]
-            print(f"naive baseline: {nv['total_seconds']:.2f} s (mkdocs {nv['stages']['mkdocs build']['seconds']:.2f} s), site {fmt_mb(nv['site_bytes'])}, search index {fmt_mb(nv['search_bytes'])}")
+            print(
+                f"naive baseline: {nv['total_seconds']:.2f} s (mkdocs {nv['stages']['mkdocs build']['seconds']:.2f} s), site {fmt_mb(nv['site_bytes'])}, search index {fmt_mb(nv['search_bytes'])}"
+            )
             print(f"ratio pipeline / naive: {f['total_seconds'] / nv['total_seconds']:.2f}x")
         print()
     if len(rows) >= 2:

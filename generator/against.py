@@ -65,9 +65,13 @@ def as_file(against: str) -> Path | None:
 def check_against(against: str, option: str = "--against") -> None:
     """Refuse an empty value, or a bare one that is also a path (which was meant?)."""
     if not against.strip():
-        raise AgainstError(f"{option} is empty: give a git ref (origin/main) or a file (./old.jsonl, /abs/old.jsonl, file:old.jsonl)")
+        raise AgainstError(
+            f"{option} is empty: give a git ref (origin/main) or a file (./old.jsonl, /abs/old.jsonl, file:old.jsonl)"
+        )
     if as_file(against) is None and os.path.lexists(against):
-        raise AgainstError(f"{option} {against}: names a path here, and a bare value is a git ref (a file added by a checkout could pose as one); write ./{against} or file:{against} for the file, refs/…/{against} for the ref")
+        raise AgainstError(
+            f"{option} {against}: names a path here, and a bare value is a git ref (a file added by a checkout could pose as one); write ./{against} or file:{against} for the file, refs/…/{against} for the ref"
+        )
 
 
 def read_old(path: Path, against: str) -> OldVersion:
@@ -82,8 +86,9 @@ def read_old(path: Path, against: str) -> OldVersion:
     if not os.path.lexists(candidate):
         raise AgainstError(f"{candidate}: no such file")
     config, lock = candidate.with_name(candidate.stem + ".toml"), candidate.with_name(candidate.stem + ".lock.json")
-    return OldVersion(_read(candidate), _sibling(config), _sibling(lock), against,
-                      names=(str(candidate), str(config), str(lock)))
+    return OldVersion(
+        _read(candidate), _sibling(config), _sibling(lock), against, names=(str(candidate), str(config), str(lock))
+    )
 
 
 def _read(path: Path) -> bytes:
@@ -107,7 +112,9 @@ def _from_git(path: Path, ref: str) -> OldVersion:
     folder = path.resolve().parent
     top = _git(folder, "rev-parse", "--show-toplevel")
     if top.returncode != 0:
-        raise AgainstError(f"{path}: not inside a git repository, so --against {ref} cannot be read (give --against FILE)")
+        raise AgainstError(
+            f"{path}: not inside a git repository, so --against {ref} cannot be read (give --against FILE)"
+        )
     root = Path(top.stdout.decode("utf-8", "surrogateescape").strip()).resolve()
     verify = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if verify.returncode != 0:
@@ -130,7 +137,9 @@ def _from_git(path: Path, ref: str) -> OldVersion:
     stem_rel = rel[: -len(path.suffix)] if path.suffix else rel
     data = show(rel)
     names = tuple(f"{ref}:{r}" for r in (rel, stem_rel + ".toml", stem_rel + ".lock.json"))
-    return OldVersion(data or b"", show(stem_rel + ".toml"), show(stem_rel + ".lock.json"), ref, data is not None, names)
+    return OldVersion(
+        data or b"", show(stem_rel + ".toml"), show(stem_rel + ".lock.json"), ref, data is not None, names
+    )
 
 
 def run_old(path: Path, old: OldVersion, source_root, timings=None, memo=None) -> DatasetResult:

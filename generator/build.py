@@ -62,13 +62,27 @@ def build_once(
     folders = [urls.slug(s) for s in stems]  # a dataset's pages, data and memo go by this name
     if len(set(folders)) != len(folders):
         dup = sorted(s for s, f in zip(stems, folders) if folders.count(f) > 1)
-        raise BuildError(f"datasets {', '.join(repr(d) for d in dup)} would share the folder datasets/{urls.slug(dup[0])}/: rename one file")
+        raise BuildError(
+            f"datasets {', '.join(repr(d) for d in dup)} would share the folder datasets/{urls.slug(dup[0])}/: rename one file"
+        )
     make_work(work)
     with exclusive(work, out):  # one build at a time per work folder and per site folder
         return _build_locked(paths, source_root, work, out, site_url, say, live, timings, root, stems, compare)
 
 
-def _build_locked(paths, source_root, work: Path, out: Path, site_url, say, live, timings, root: Path, stems: list[str], compare: str | None):
+def _build_locked(
+    paths,
+    source_root,
+    work: Path,
+    out: Path,
+    site_url,
+    say,
+    live,
+    timings,
+    root: Path,
+    stems: list[str],
+    compare: str | None,
+):
     timings = timings or Timings()
     t0 = time.perf_counter()
     clear_leftovers(work, out)
@@ -97,7 +111,11 @@ def _compare(paths, results, compare: str, source_root, timings: Timings, say) -
     diffs = {r.config.stem: compare_dataset(p, compare, source_root, new_result=r)[0] for p, r in zip(paths, results)}
     timings.add("compare", time.perf_counter() - t)
     for stem, d in diffs.items():
-        say(f"{stem} against {compare}: " + ", ".join(f"{n} {s}" for s, n in d.counts().items()) + f"; {len(d.new_findings)} findings new, {len(d.fixed_findings)} fixed")
+        say(
+            f"{stem} against {compare}: "
+            + ", ".join(f"{n} {s}" for s, n in d.counts().items())
+            + f"; {len(d.new_findings)} findings new, {len(d.fixed_findings)} fixed"
+        )
     return diffs
 
 
@@ -180,7 +198,9 @@ def index_search(site, work: Path, root: Path) -> tuple[_in_thread, Wanted, byte
             continue
         dataset = page.context.get("stem", "") if isinstance(page.context, dict) else ""
         title = page.title + (f" · {page.context.get('dataset_title')}" if page.context.get("dataset_title") else "")
-        pages.append((title, page.path, dataset or "", page.context.get("path", "") if page.template == "source.md.j2" else ""))
+        pages.append(
+            (title, page.path, dataset or "", page.context.get("path", "") if page.template == "source.md.j2" else "")
+        )
     for path in sorted((root / "docs").glob("*.md")):
         text = path.read_text(encoding="utf-8", errors="replace")
         title = next((l[2:].strip() for l in text.splitlines() if l.startswith("# ")), path.stem)
@@ -206,7 +226,9 @@ def check_data_names(gen: Generated) -> None:
     clash = sorted(set(gen.copies) & set(gen.data))
     if clash:
         source = gen.copies[clash[0]][0]
-        raise BuildError(f"{source}: a dataset file with this name would overwrite the site's own {clash[0]}; rename the dataset")
+        raise BuildError(
+            f"{source}: a dataset file with this name would overwrite the site's own {clash[0]}; rename the dataset"
+        )
 
 
 def build_site(args, source_root, say=None) -> int:
@@ -222,7 +244,9 @@ def build_site(args, source_root, say=None) -> int:
     if compare is not None and len(paths) > 1 and as_file(compare) is not None:
         raise AgainstError(f"--compare {compare}: a file compares with one dataset; name it with --dataset")
     site_url = getattr(args, "site_url", None)
-    ok, results = build_once(paths, source_root, Path(args.work), Path(args.out), site_url, say, compare=compare, root=root)
+    ok, results = build_once(
+        paths, source_root, Path(args.work), Path(args.out), site_url, say, compare=compare, root=root
+    )
     if not ok:
         return 1
     line_reports = [f for r in results for f in r.findings if f.on_dataset and f.rule in LOADER_RULES]
@@ -232,8 +256,6 @@ def build_site(args, source_root, say=None) -> int:
         print(f"error: --strict: {len(line_reports)} line(s) reported", file=sys.stderr)
         return 1
     return 0
-
-
 
 
 def _summary(datasets, out: Path, seconds: float) -> str:

@@ -27,13 +27,17 @@ def line_strip(states: list[str], height: int = 14, href_for_line=None) -> Marku
     if n == 0:
         return Markup("")
     # Not role="img": it holds links. Each link is named by its run of lines.
-    parts = [f'<svg class="cov-strip" role="group" aria-label="Line coverage: one link per run of lines" viewBox="0 0 {n} 1" preserveAspectRatio="none" width="100%" height="{height}">']
+    parts = [
+        f'<svg class="cov-strip" role="group" aria-label="Line coverage: one link per run of lines" viewBox="0 0 {n} 1" preserveAspectRatio="none" width="100%" height="{height}">'
+    ]
     start = 0
     for i in range(1, n + 1):
         if i == n or states[i] != states[start]:
             link = href_for_line(start + 1) if href_for_line else None
             rect = f'<rect class="strip-{states[start]}" x="{start}" width="{i - start}" height="1"><title>lines {start + 1}-{i}: {states[start]}</title></rect>'
-            parts.append(f'<a href="{link}" aria-label="lines {start + 1}–{i}: {states[start]}">{rect}</a>' if link else rect)
+            parts.append(
+                f'<a href="{link}" aria-label="lines {start + 1}–{i}: {states[start]}">{rect}</a>' if link else rect
+            )
             start = i
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -49,7 +53,9 @@ def _nice_width(span: int, bins: int) -> int:
         w *= 10
 
 
-def histogram_svg(values: list[int], label: str, unit: str = "", href_for=None, bins: int = 16, width: int = 360, height: int = 110) -> bytes:
+def histogram_svg(
+    values: list[int], label: str, unit: str = "", href_for=None, bins: int = 16, width: int = 360, height: int = 110
+) -> bytes:
     """A histogram as an SVG file: integer bins of a round width, a y-axis with counts, x labels
     spaced so they never overlap, a tooltip per bar and, with `href_for(lo, hi)`, a link per bar
     (to the examples of that length). It is data beside the page: site.js puts it inline (so
@@ -80,9 +86,13 @@ def histogram_svg(values: list[int], label: str, unit: str = "", href_for=None, 
     ticks = sorted({0, top} | ({top // 2} if top >= 4 else set()))
     for t in ticks:
         y = y0 - t / top * height
-        parts.append(f'<line class="hist-grid" x1="{left}" x2="{left + width}" y1="{y:.1f}" y2="{y:.1f}" stroke="#9e9e9e" stroke-width="0.5"/>')
+        parts.append(
+            f'<line class="hist-grid" x1="{left}" x2="{left + width}" y1="{y:.1f}" y2="{y:.1f}" stroke="#9e9e9e" stroke-width="0.5"/>'
+        )
         parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" {ink}>{t}</text>')
-    parts.append(f'<text x="10" y="{top_pad + height / 2:.0f}" text-anchor="middle" transform="rotate(-90 10 {top_pad + height / 2:.0f})" {ink}>examples</text>')
+    parts.append(
+        f'<text x="10" y="{top_pad + height / 2:.0f}" text-anchor="middle" transform="rotate(-90 10 {top_pad + height / 2:.0f})" {ink}>examples</text>'
+    )
     for i, c in enumerate(counts):
         a, b = start + i * w, start + (i + 1) * w - 1
         rng = f"{a}" if a == b else f"{a}–{b}"
@@ -92,7 +102,9 @@ def histogram_svg(values: list[int], label: str, unit: str = "", href_for=None, 
         if href_for is not None and c:
             # a transparent full-height target, so that short bars are easy to hit
             hit = f'<rect x="{left + i * bw:.1f}" y="{top_pad}" width="{bw:.1f}" height="{height}" fill="transparent"><title>{html.escape(tip)}</title></rect>'
-            parts.append(f'<a href="{html.escape(href_for(a, b))}" aria-label="{html.escape(tip)}: show them">{hit}{rect}</a>')
+            parts.append(
+                f'<a href="{html.escape(href_for(a, b))}" aria-label="{html.escape(tip)}: show them">{hit}{rect}</a>'
+            )
         else:
             parts.append(rect)
     # x labels at bin edges, at least 44 px apart
@@ -100,6 +112,8 @@ def histogram_svg(values: list[int], label: str, unit: str = "", href_for=None, 
     for i in range(0, n + 1, step):
         parts.append(f'<text x="{left + i * bw:.1f}" y="{y0 + 14}" text-anchor="middle" {ink}>{start + i * w}</text>')
     median = sorted(values)[len(values) // 2]
-    parts.append(f'<text x="{left + width / 2:.0f}" y="{y0 + 30}" text-anchor="middle" {ink}>n={len(values)}, median {median}{" " + unit if unit else ""}</text>')
+    parts.append(
+        f'<text x="{left + width / 2:.0f}" y="{y0 + 30}" text-anchor="middle" {ink}>n={len(values)}, median {median}{" " + unit if unit else ""}</text>'
+    )
     parts.append("</svg>\n")
     return "".join(parts).encode()

@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 from . import report
+from .config import ConfigError, load_config
 from .index import SourceError, index_source
 from .lock import lock_data, write_lock
-from .config import load_config, ConfigError
 from .pipeline import PipelineError, discover, has_errors, run
 
 
@@ -39,13 +39,17 @@ def cmd_lock(args, source_root) -> int:
         except ConfigError as e:
             raise PipelineError(str(e)) from None
         try:
-            index, problems = index_source(source_root, list(config.scope_files), config.max_file_bytes, config.parse_timeout)
+            index, problems = index_source(
+                source_root, list(config.scope_files), config.max_file_bytes, config.parse_timeout
+            )
         except SourceError as e:
             raise PipelineError(str(e)) from None
         if problems:
             raise PipelineError("; ".join(f"{p.location()}: {p.message}" for p in problems))
         write_lock(config.lock_path, lock_data(index, config.repository, config.commit, list(config.scope_files)))
-        print(f"wrote {config.lock_path} ({len(index.files)} files, {sum(len(f.items) for f in index.files.values())} items)")
+        print(
+            f"wrote {config.lock_path} ({len(index.files)} files, {sum(len(f.items) for f in index.files.values())} items)"
+        )
     return 0
 
 

@@ -118,8 +118,17 @@ def _str_list(data: dict, dotted: str, path: Path, text: str = "") -> tuple[str,
 
 # Every key a config may hold (tables → their keys); [severity] takes rule ids (checked below).
 SCHEMA: dict[str, object] = {
-    "title": str, "description": str, "system_prompt": str,
-    "source": {"repository": str, "commit": str, "license": str, "copyright": str, "max_file_bytes": int, "parse_timeout_seconds": float},
+    "title": str,
+    "description": str,
+    "system_prompt": str,
+    "source": {
+        "repository": str,
+        "commit": str,
+        "license": str,
+        "copyright": str,
+        "max_file_bytes": int,
+        "parse_timeout_seconds": float,
+    },
     "scope": {"files": list, "items": list, "out": list, "exclude_test_modules": bool, "expected_names": list},
     "reasoning": {"required_terms": list, "allow": list, "boilerplate_share": float},
     "duplicates": {"near_threshold": float},
@@ -168,7 +177,9 @@ def _reject_unknown(data: dict, text: str, path: Path) -> None:
         if isinstance(want, dict) and isinstance(value, dict):
             for sub in value:
                 if sub not in want:
-                    raise ConfigError(f"{_at(path, text, key + '.' + sub)}: unknown key '{key}.{sub}' (known in [{key}]: {', '.join(want)})")
+                    raise ConfigError(
+                        f"{_at(path, text, key + '.' + sub)}: unknown key '{key}.{sub}' (known in [{key}]: {', '.join(want)})"
+                    )
 
 
 def _clean_scope_file(f: str, where: str) -> str:
@@ -205,9 +216,16 @@ def load_config(jsonl: Path) -> DatasetConfig:
     files = _scope_files(strings("scope.files"), at("scope.files"))
     repository = get("source.repository", str)
     _check_repository(repository, at("source.repository"))
-    max_bytes = _number(get, at, "source.max_file_bytes", DEFAULT_MAX_FILE_BYTES, lambda v: v >= 1, "a positive integer", int)
+    max_bytes = _number(
+        get, at, "source.max_file_bytes", DEFAULT_MAX_FILE_BYTES, lambda v: v >= 1, "a positive integer", int
+    )
     timeout = _number(
-        get, at, "source.parse_timeout_seconds", DEFAULT_PARSE_TIMEOUT, lambda v: 0 < v <= 600, "a number of seconds in (0, 600]"
+        get,
+        at,
+        "source.parse_timeout_seconds",
+        DEFAULT_PARSE_TIMEOUT,
+        lambda v: 0 < v <= 600,
+        "a number of seconds in (0, 600]",
     )
     threshold = _number(get, at, "duplicates.near_threshold", 0.5, _share, "a number in (0, 1]", show=True)
     share = _number(get, at, "reasoning.boilerplate_share", 0.5, _share, "a number in (0, 1]", show=True)

@@ -100,7 +100,9 @@ class DatasetContext(Context):
     license: str = field(metadata={"help": "license of the quoted code"})
     copyright: str = field(metadata={"help": "copyright notice of the quoted code"})
     files: list = field(metadata={"help": "the files in scope, each with a link to its source page or upstream"})
-    rules: list = field(metadata={"help": "finding counts by severity and rule, with links to the table and the reference"})
+    rules: list = field(
+        metadata={"help": "finding counts by severity and rule, with links to the table and the reference"}
+    )
     hists: list = field(metadata={"help": "the length histograms: caption and link to the SVG data file"})
     examples_href: str = field(metadata={"help": "link to the examples table"})
     coverage_href: str = field(metadata={"help": "link to the coverage page"})

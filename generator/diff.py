@@ -22,16 +22,14 @@ from __future__ import annotations
 
 import difflib
 import functools
-from array import array
 import hashlib
 import re
+from array import array
 from bisect import bisect_left
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import checks
-from dataclasses import replace
-
 from .model import DatasetResult, Example, Finding, Place, Severity, target_items
 
 STATUSES = ("modified", "moved", "added", "removed", "unchanged")
@@ -133,7 +131,11 @@ def _features(ex: Example, code_cache: dict | None = None, request=None) -> tupl
     holds each block's line hashes once."""
     code_lines = code_cache.get(ex.code) if code_cache is not None else None
     if code_lines is None:
-        code_lines = frozenset(hashlib.blake2b(l.strip().encode("utf-8", "surrogatepass"), digest_size=8).digest() for l in ex.code.split("\n") if l.strip())
+        code_lines = frozenset(
+            hashlib.blake2b(l.strip().encode("utf-8", "surrogatepass"), digest_size=8).digest()
+            for l in ex.code.split("\n")
+            if l.strip()
+        )
         if code_cache is not None:
             code_cache[ex.code] = code_lines
     return (request if request is not None else checks.shingles(ex.record.user)), _word_grams(ex.think), code_lines
@@ -159,7 +161,13 @@ def similarity(fa, fb) -> tuple[float, float, float]:
     return 0.4 * jr + 0.4 * jt + 0.2 * jc, jr, jt
 
 
-def match(old: list[Example], new: list[Example], old_contents: list[bytes] | None = None, new_contents: list[bytes] | None = None, request_shingles=None) -> list[tuple[int | None, int | None, str, float]]:
+def match(
+    old: list[Example],
+    new: list[Example],
+    old_contents: list[bytes] | None = None,
+    new_contents: list[bytes] | None = None,
+    request_shingles=None,
+) -> list[tuple[int | None, int | None, str, float]]:
     """Pairs (old index, new index, "exact" | "similar" | "", score); an unmatched record has
     None on the other side. `request_shingles(example)` may give a request's shingles."""
     old_contents = old_contents or [checks.content_digest(e.record) for e in old]
@@ -233,7 +241,9 @@ def _sketch(f) -> frozenset:
     return frozenset(r).union(t)
 
 
-def _similar(old: list[Example], new: list[Example], rest_old: list[int], rest_new: list[int], request_shingles) -> list[tuple[int, int, float]]:
+def _similar(
+    old: list[Example], new: list[Example], rest_old: list[int], rest_new: list[int], request_shingles
+) -> list[tuple[int, int, float]]:
     """Greedy best-first pairing of unmatched records by similarity. Candidates come from an
     inverted index of sketches (a bounded number of entries per record, entries shared by more
     than MAX_POSTING records not followed, MAX_SCORED candidates scored per record): linear
@@ -442,7 +452,9 @@ def _title(ex: Example) -> str:
     return "(empty request)"
 
 
-def example_change(status: str, old: Example | None, new: Example | None, moved: bool = False, score: float = 1.0) -> ExampleChange:
+def example_change(
+    status: str, old: Example | None, new: Example | None, moved: bool = False, score: float = 1.0
+) -> ExampleChange:
     ch = ExampleChange(status, old.record.line if old else None, new.record.line if new else None, moved, score)
     ch.title = _title(new or old)
     if new is not None:
@@ -600,7 +612,18 @@ def compare(
         if extra_old[key] > 0:
             extra_old[key] -= 1
             fixed.append(_relabel(f, old_names))
-    return DatasetDiff(new.config.stem, label, against, len(oex), len(nex), changes, new_findings, fixed, coverage_delta(old, new), unchanged)
+    return DatasetDiff(
+        new.config.stem,
+        label,
+        against,
+        len(oex),
+        len(nex),
+        changes,
+        new_findings,
+        fixed,
+        coverage_delta(old, new),
+        unchanged,
+    )
 
 
 def _memo_shingles(*results):

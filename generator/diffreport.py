@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import orjson
 
 from .diff import DatasetDiff, ExampleChange
@@ -54,7 +53,10 @@ def as_text(diffs: list[DatasetDiff]) -> str:
     out: list[str] = []
     for d in diffs:
         counts = d.counts()
-        out.append(f"{d.path} against {d.against}: {d.old_records} → {d.new_records} records; " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+        out.append(
+            f"{d.path} against {d.against}: {d.old_records} → {d.new_records} records; "
+            + ", ".join(f"{n} {s}" for s, n in counts.items())
+        )
         for c in d.changed():
             out.append("")
             out.append(f"{d.path}:{c.new_line or c.old_line} {summary_line(c)} · {_place(c)} · {_one_line(c.title)}")
@@ -80,7 +82,9 @@ def as_text(diffs: list[DatasetDiff]) -> str:
             out.append(f"  - {f.location()} {f.rule} {f.severity}: {_one_line(f.message)}")
         out.append(f"coverage changes: {len(d.coverage)}")
         for cc in d.coverage:
-            out.append(f"  {cc.path}::{cc.name} ({cc.kind}): {cc.before} ({cc.count_before}) → {cc.after} ({cc.count_after})")
+            out.append(
+                f"  {cc.path}::{cc.name} ({cc.kind}): {cc.before} ({cc.count_before}) → {cc.after} ({cc.count_after})"
+            )
         out.append("")
     return "\n".join(visible(line) for line in out)
 
@@ -101,7 +105,10 @@ def change_json(c: ExampleChange) -> dict:
         "code": [list(o) for o in c.code],
         "verbatim_before": c.verbatim_before,
         "verbatim_after": c.verbatim_after,
-        "where": [{"segment": w.index + 1, "status": w.status, "path": w.path, "start": w.start, "end": w.end} for w in c.where],
+        "where": [
+            {"segment": w.index + 1, "status": w.status, "path": w.path, "start": w.start, "end": w.end}
+            for w in c.where
+        ],
     }
 
 
@@ -119,10 +126,19 @@ def as_json(diffs: list[DatasetDiff]) -> bytes:
                 "records": {"old": d.old_records, "new": d.new_records},
                 "counts": d.counts(),
                 "changes": [change_json(c) for c in d.changed()],
-                "new_findings": [dict(_finding_json(fc.finding), on_changed_line=fc.line_changed) for fc in d.new_findings],
+                "new_findings": [
+                    dict(_finding_json(fc.finding), on_changed_line=fc.line_changed) for fc in d.new_findings
+                ],
                 "fixed_findings": [_finding_json(f) for f in d.fixed_findings],
                 "coverage": [
-                    {"item": cc.ident, "kind": cc.kind, "before": cc.before, "after": cc.after, "examples_before": cc.count_before, "examples_after": cc.count_after}
+                    {
+                        "item": cc.ident,
+                        "kind": cc.kind,
+                        "before": cc.before,
+                        "after": cc.after,
+                        "examples_before": cc.count_before,
+                        "examples_after": cc.count_after,
+                    }
                     for cc in d.coverage
                 ],
             }
@@ -148,12 +164,18 @@ def as_github(diffs: list[DatasetDiff]) -> str:
                 detail += "; code is not verbatim"
             if c.status != "added":
                 detail += f"; was line {c.old_line} at {d.against}"
-            at.setdefault(c.new_line, []).append(visible(f"::notice file={file_prop},line={c.new_line},title={_esc_gh('dataset diff: ' + c.status, True)}::{_esc_gh(detail)}"))
+            at.setdefault(c.new_line, []).append(
+                visible(
+                    f"::notice file={file_prop},line={c.new_line},title={_esc_gh('dataset diff: ' + c.status, True)}::{_esc_gh(detail)}"
+                )
+            )
         for fc in d.new_findings:
             f = fc.finding
             if fc.line_changed:
                 props = f"file={file_prop},line={f.line},title={_esc_gh(f.rule, True)}"
-                at.setdefault(f.line, []).append(visible(f"::{Severity(f.severity).github_level} {props}::{_esc_gh(f.message)}"))
+                at.setdefault(f.line, []).append(
+                    visible(f"::{Severity(f.severity).github_level} {props}::{_esc_gh(f.message)}")
+                )
         for line in sorted(at):
             lines += at[line]
     return "\n".join(lines) + ("\n" if lines else "")

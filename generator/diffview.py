@@ -55,9 +55,13 @@ def ops_html(ops) -> Markup:
         if op == "=":
             out.append(t)
         elif op == "-":
-            out.append(f'<del class="diff-del"><span class="diff-sr">[removed: </span>{t}<span class="diff-sr">]</span></del>')
+            out.append(
+                f'<del class="diff-del"><span class="diff-sr">[removed: </span>{t}<span class="diff-sr">]</span></del>'
+            )
         else:
-            out.append(f'<ins class="diff-ins"><span class="diff-sr">[added: </span>{t}<span class="diff-sr">]</span></ins>')
+            out.append(
+                f'<ins class="diff-ins"><span class="diff-sr">[added: </span>{t}<span class="diff-sr">]</span></ins>'
+            )
     return Markup("".join(out))
 
 
@@ -78,16 +82,22 @@ def code_html(ops) -> Markup:
         gap = False
         t = _text(line)
         if op == "-":
-            out.append(f'<del class="diff-line-del"><span class="diff-mark" aria-hidden="true">- </span><span class="diff-sr">removed: </span>{t}</del>')
+            out.append(
+                f'<del class="diff-line-del"><span class="diff-mark" aria-hidden="true">- </span><span class="diff-sr">removed: </span>{t}</del>'
+            )
         elif op == "+":
-            out.append(f'<ins class="diff-line-add"><span class="diff-mark" aria-hidden="true">+ </span><span class="diff-sr">added: </span>{t}</ins>')
+            out.append(
+                f'<ins class="diff-line-add"><span class="diff-mark" aria-hidden="true">+ </span><span class="diff-sr">added: </span>{t}</ins>'
+            )
         else:
             out.append(f'<span class="diff-line-same">  {t}</span>')
     return Markup("".join(out))
 
 
 def _where(c: ExampleChange) -> list[dict]:
-    return [{"segment": w.index + 1, "status": w.status, "path": w.path, "start": w.start, "end": w.end} for w in c.where]
+    return [
+        {"segment": w.index + 1, "status": w.status, "path": w.path, "start": w.start, "end": w.end} for w in c.where
+    ]
 
 
 def _status_text(c: ExampleChange, against: str) -> str:
@@ -126,7 +136,11 @@ def example_box(dv, ex, page: str) -> dict | None:
     c = dv.diff_by_line.get(ex.record.line) if d is not None else None
     if c is None:
         return None
-    return dict(change_view(c, d.against), against=_safe(d.against), changes_href=dv.rel(page, urls.changes(dv.stem)) + "#" + urls.change_anchor(c.new_line))
+    return dict(
+        change_view(c, d.against),
+        against=_safe(d.against),
+        changes_href=dv.rel(page, urls.changes(dv.stem)) + "#" + urls.change_anchor(c.new_line),
+    )
 
 
 def changes_page(dv):
@@ -159,8 +173,19 @@ def changes_page(dv):
     for fc in d.new_findings:
         f = fc.finding
         href = example_href(f.line) if f.on_dataset and f.line in pages else None
-        new_findings.append({"severity": f.severity, "rule": f.rule, "where": _safe(f.location()), "message": _safe(f.message), "href": href})
-    fixed = [{"severity": f.severity, "rule": f.rule, "where": _safe(f.location()), "message": _safe(f.message)} for f in d.fixed_findings]
+        new_findings.append(
+            {
+                "severity": f.severity,
+                "rule": f.rule,
+                "where": _safe(f.location()),
+                "message": _safe(f.message),
+                "href": href,
+            }
+        )
+    fixed = [
+        {"severity": f.severity, "rule": f.rule, "where": _safe(f.location()), "message": _safe(f.message)}
+        for f in d.fixed_findings
+    ]
     coverage = []
     for cc in d.coverage:
         item = dv.items_by_ident.get(cc.ident)

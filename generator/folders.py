@@ -41,8 +41,12 @@ def tracked(root: Path, folder: Path) -> bool:
     """Whether the git repository of the project tracks `folder` (or anything in it): a folder
     a pull request can fill is no cache of ours. False outside a repository or without git."""
     try:
-        proc = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--", os.path.abspath(folder)],
-                              capture_output=True, timeout=60, env=dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C"))
+        proc = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-z", "--", os.path.abspath(folder)],
+            capture_output=True,
+            timeout=60,
+            env=dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C"),
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return proc.returncode == 0 and bool(proc.stdout.strip(b"\0"))
@@ -52,9 +56,13 @@ def check_not_dangling_or_tracked(folder: Path, root: Path, option: str) -> None
     """A dangling link as --out/--work would make us create its target (anywhere); a folder
     the repository tracks is the pull request's, not ours."""
     if folder.is_symlink() and not folder.exists():
-        raise BuildError(f"{folder}: is a symbolic link to nothing ({os.readlink(folder)}); {option} must be a folder or a link to one")
+        raise BuildError(
+            f"{folder}: is a symbolic link to nothing ({os.readlink(folder)}); {option} must be a folder or a link to one"
+        )
     if tracked(root, folder):
-        raise BuildError(f"{folder}: is tracked by git (committed to the repository); {option} must be a folder the build owns: remove it from the repository")
+        raise BuildError(
+            f"{folder}: is tracked by git (committed to the repository); {option} must be a folder the build owns: remove it from the repository"
+        )
 
 
 def check_inputs(root: Path) -> None:
@@ -75,7 +83,12 @@ def check_output(out: Path, work: Path, root: Path, serving: bool = False) -> No
     hold the project or the work folder. `serving`: serve's own site, inside its work folder."""
     check_not_dangling_or_tracked(out, root, "--out")
     resolved = out.resolve()
-    if out.name in ("", ".", "..") or resolved in (root.resolve(), (root / "docs").resolve(), (root / "dataset").resolve(), work.resolve()):
+    if out.name in ("", ".", "..") or resolved in (
+        root.resolve(),
+        (root / "docs").resolve(),
+        (root / "dataset").resolve(),
+        work.resolve(),
+    ):
         raise BuildError(f"{out}: cannot be the site folder (it would replace the project's own files)")
     for folder in (root / "docs", root / "dataset", *(() if serving else (work,))):
         if resolved.is_relative_to(folder.resolve()):
@@ -91,7 +104,21 @@ def check_output(out: Path, work: Path, root: Path, serving: bool = False) -> No
 WORK_MARK = ".generated-work"  # in every work folder we made: only such a folder is written into
 # What a work folder made before the mark existed holds (one is taken as ours when it has
 # docs-keys.json and nothing else than these).
-_LEGACY_WORK = {".lock", "docs", "mkdocs.yml", "docs-keys.json", "mkdocs-out", "mkdocs-out.key", "mkdocs-out.files.json", "mkdocs-out.tmp", "state", "manifests", "cache", "serve-site", "search"}
+_LEGACY_WORK = {
+    ".lock",
+    "docs",
+    "mkdocs.yml",
+    "docs-keys.json",
+    "mkdocs-out",
+    "mkdocs-out.key",
+    "mkdocs-out.files.json",
+    "mkdocs-out.tmp",
+    "state",
+    "manifests",
+    "cache",
+    "serve-site",
+    "search",
+}
 
 
 def check_work(work: Path, root: Path) -> None:
@@ -104,14 +131,20 @@ def check_work(work: Path, root: Path) -> None:
     for folder in (root, root / "docs", root / "dataset"):
         inside = resolved.is_relative_to(folder.resolve()) and folder != root
         if resolved == folder.resolve() or inside or folder.resolve().is_relative_to(resolved):
-            raise BuildError(f"{work}: cannot be the work folder (it is, holds or is inside {folder}/, whose files it would replace)")
+            raise BuildError(
+                f"{work}: cannot be the work folder (it is, holds or is inside {folder}/, whose files it would replace)"
+            )
     if work.exists() and not work.is_dir():
         raise BuildError(f"{work}: is a file; --work must be a folder")
     if work.is_dir() and not (work / WORK_MARK).is_file():
         names = {p.name for p in work.iterdir()}
-        legacy = "docs-keys.json" in names and all(n in _LEGACY_WORK or (n.startswith(".") and n.endswith(".tmp")) for n in names)
+        legacy = "docs-keys.json" in names and all(
+            n in _LEGACY_WORK or (n.startswith(".") and n.endswith(".tmp")) for n in names
+        )
         if names and not legacy:
-            raise BuildError(f"{work}: exists and is not a work folder this tool made (no {WORK_MARK} mark); choose another --work or remove it")
+            raise BuildError(
+                f"{work}: exists and is not a work folder this tool made (no {WORK_MARK} mark); choose another --work or remove it"
+            )
     if work.is_dir():
         _refuse_links(work)
 
@@ -120,7 +153,9 @@ def _refuse_links(work: Path) -> None:
     for dirpath, dirnames, filenames in os.walk(work):  # never descends into a linked folder
         for name in dirnames + filenames:
             if os.path.islink(os.path.join(dirpath, name)):
-                raise BuildError(f"{os.path.join(dirpath, name)}: a symbolic link in the work folder (the build would write through it); remove the work folder")
+                raise BuildError(
+                    f"{os.path.join(dirpath, name)}: a symbolic link in the work folder (the build would write through it); remove the work folder"
+                )
 
 
 def make_work(work: Path) -> None:
@@ -176,7 +211,9 @@ def _acquire(fd: int, folder: Path, holder: str) -> None:
             return
         except BlockingIOError:
             if time.monotonic() > deadline:
-                raise BuildError(f"{folder}/: another build{who} has been using it for {LOCK_WAIT:.0f} s; try again when it has finished") from None
+                raise BuildError(
+                    f"{folder}/: another build{who} has been using it for {LOCK_WAIT:.0f} s; try again when it has finished"
+                ) from None
 
 
 MAX_NAME = 200  # characters in a dataset's file name: its folder, download and memo (plus a temporary suffix) stay under the file system's 255
@@ -187,7 +224,9 @@ def check_dataset_names(paths: list[Path]) -> None:
     named after it."""
     for path in paths:
         if len(path.name) > MAX_NAME:
-            raise BuildError(f"{path}: the dataset's file name has {len(path.name)} characters, at most {MAX_NAME} can be used; rename it")
+            raise BuildError(
+                f"{path}: the dataset's file name has {len(path.name)} characters, at most {MAX_NAME} can be used; rename it"
+            )
 
 
 def clear_leftovers(work: Path, out: Path) -> None:
@@ -207,7 +246,9 @@ def clear_leftovers(work: Path, out: Path) -> None:
         for path in out.iterdir():
             name = path.name
             stage = name.startswith(STAGE_PREFIX) and name[len(STAGE_PREFIX) :].isdigit()
-            mark_tmp = name.startswith(f".{SITE_MARK}.") and name.endswith(".tmp") and name[len(SITE_MARK) + 2 : -4].isdigit()
+            mark_tmp = (
+                name.startswith(f".{SITE_MARK}.") and name.endswith(".tmp") and name[len(SITE_MARK) + 2 : -4].isdigit()
+            )
             if stage or mark_tmp:
                 discard(path)
 

@@ -12,11 +12,12 @@ from pygments import highlight as _pyg
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import RustLexer
 
-from .hidden import mark_html, visible
 from . import state
+from .hidden import mark_html, visible
 
 _FORMATTER = HtmlFormatter(nowrap=True)
 _LEXER = RustLexer(stripnl=False, ensurenl=False)
+
 
 def mark_invisible(escaped_html: str) -> str:
     """Replace invisible/control characters in already-escaped HTML with visible markers

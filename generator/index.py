@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import tree_sitter_rust
@@ -28,12 +28,12 @@ class SourceError(Exception):
     """The source root as a whole cannot be used."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _language() -> Language:
     return Language(tree_sitter_rust.language())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _query(name: str) -> Query:
     return Query(_language(), (QUERIES / f"{name}.scm").read_text(encoding="utf-8"))
 
@@ -249,7 +249,9 @@ def index_file(path: str, data: bytes, timeout: float = PARSE_TIMEOUT) -> Source
         lines.pop()
     tree = parse_tree(data, timeout)
     items = tuple(parse_items(path, data, tree))
-    idents = parse_identifiers(data, tree) | {i.name.rsplit("::", 1)[-1] for i in items if i.kind not in ("impl", "use")}
+    idents = parse_identifiers(data, tree) | {
+        i.name.rsplit("::", 1)[-1] for i in items if i.kind not in ("impl", "use")
+    }
     return SourceFile(
         path=path,
         sha256=hashlib.sha256(data).hexdigest(),
@@ -303,7 +305,9 @@ def read_source_file(root: Path, rel: str, max_bytes: int | None = None) -> tupl
     return data, None
 
 
-def index_source(root: Path, files: list[str], max_bytes: int | None = None, timeout: float = PARSE_TIMEOUT) -> tuple[SourceIndex, list[Finding]]:
+def index_source(
+    root: Path, files: list[str], max_bytes: int | None = None, timeout: float = PARSE_TIMEOUT
+) -> tuple[SourceIndex, list[Finding]]:
     """Index the named files under root. Unusable files become findings; the rest is indexed."""
     if not root.is_dir():
         raise SourceError(f"{root}: source root is not a directory")

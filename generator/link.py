@@ -23,7 +23,7 @@ class LineIndex:
     index: SourceIndex
 
     @classmethod
-    def build(cls, index: SourceIndex) -> "LineIndex":
+    def build(cls, index: SourceIndex) -> LineIndex:
         exact: dict[str, list] = defaultdict(list)
         norm: dict[str, list] = defaultdict(list)
         for path in sorted(index.files):
@@ -99,9 +99,7 @@ def _diff(li: LineIndex, path: str, start: int, lines: tuple[str, ...]) -> str:
     if f.text is None:
         return ""
     source = f.lines()[start : start + len(lines)]
-    return "\n".join(
-        difflib.unified_diff(source, list(lines), f"{path} (pinned)", "example", lineterm="", n=1)
-    )
+    return "\n".join(difflib.unified_diff(source, list(lines), f"{path} (pinned)", "example", lineterm="", n=1))
 
 
 class _Placed(NamedTuple):
@@ -259,12 +257,22 @@ def fragment_problems(index: SourceIndex, seg: Segment) -> list[str]:
             continue
         if contains_seg:
             # Fine only when the segment is made of whole child items of this container.
-            children = [c for c in f.items if c.parent and item.start_line <= c.start_line and c.end_line <= item.end_line and c is not item]
-            starts = {c.start_line for c in children} | {l for c in children for l in range(c.lead_line, c.start_line + 1)}
+            children = [
+                c
+                for c in f.items
+                if c.parent and item.start_line <= c.start_line and c.end_line <= item.end_line and c is not item
+            ]
+            starts = {c.start_line for c in children} | {
+                l for c in children for l in range(c.lead_line, c.start_line + 1)
+            }
             ends = {c.end_line for c in children}
             if s in starts and e in ends:
                 continue
-            problems.append(f"covers only lines {s}-{e} of {item.kind} {item.name} (lines {item.start_line}-{item.end_line})")
+            problems.append(
+                f"covers only lines {s}-{e} of {item.kind} {item.name} (lines {item.start_line}-{item.end_line})"
+            )
         else:
-            problems.append(f"cuts {item.kind} {item.name} (lines {item.start_line}-{item.end_line}) at its {'start' if item.start_line < s else 'end'}")
+            problems.append(
+                f"cuts {item.kind} {item.name} (lines {item.start_line}-{item.end_line}) at its {'start' if item.start_line < s else 'end'}"
+            )
     return problems

@@ -22,7 +22,13 @@ BOM = b"\xef\xbb\xbf"
 # Rules the loader reports: all of them are "line reports" (--strict fails on any); the
 # SKIPPING ones mean the line was not a usable record and has no page.
 SKIPPING_RULES = frozenset({"schema.utf8", "schema.json", "schema.shape", "schema.duplicate-key", "schema.blank-line"})
-LOADER_RULES = SKIPPING_RULES | {"schema.bom", "schema.crlf", "schema.no-final-newline", "schema.large-line", "schema.extra-keys"}
+LOADER_RULES = SKIPPING_RULES | {
+    "schema.bom",
+    "schema.crlf",
+    "schema.no-final-newline",
+    "schema.large-line",
+    "schema.extra-keys",
+}
 ROLES = ("system", "user", "assistant")
 TOP_KEYS = ("type", "messages")
 MESSAGE_KEYS = ("role", "content")
@@ -43,14 +49,25 @@ class LineMemo:
     reports: tuple[tuple[str, str, str], ...]  # loader line reports (rule, severity, message)
     valid: bool  # a usable record (not skipped by the loader)
     extra_keys: tuple[str, ...] = ()
-    content: bytes | None = None  # digest of system, user and assistant (identical-record check); None until a check ran
+    content: bytes | None = (
+        None  # digest of system, user and assistant (identical-record check); None until a check ran
+    )
     shingles: bytes = b""  # the request's shingle hashes, as packed 64-bit integers
     sizes: tuple[int, int, int] = (0, 0, 0)  # words in the request, words in the reasoning, code lines
     phrases: bytes = b""  # the reasoning's phrase hashes (reasoning.boilerplate), packed signed 64-bit
     negated: bytes = b""  # the reasoning's negated-word hashes (reasoning.boilerplate), packed alike
 
     def as_tuple(self) -> tuple:
-        return (self.reports, self.valid, self.extra_keys, self.content, self.shingles, self.sizes, self.phrases, self.negated)
+        return (
+            self.reports,
+            self.valid,
+            self.extra_keys,
+            self.content,
+            self.shingles,
+            self.sizes,
+            self.phrases,
+            self.negated,
+        )
 
 
 # One JSON string token, optionally followed by a colon (then it is an object key).
@@ -89,7 +106,9 @@ def check_input(path: Path) -> None:
     if not stat.S_ISREG(st.st_mode):
         raise DatasetUnreadable(f"{path}: is not a regular file (a device, pipe or socket); refused")
     if st.st_size > max_input_bytes():
-        raise DatasetUnreadable(f"{path}: has {st.st_size} bytes, more than the {max_input_bytes()} read at most (GENERATOR_MAX_INPUT_BYTES)")
+        raise DatasetUnreadable(
+            f"{path}: has {st.st_size} bytes, more than the {max_input_bytes()} read at most (GENERATOR_MAX_INPUT_BYTES)"
+        )
 
 
 def read_input(path: Path) -> bytes:
@@ -98,7 +117,9 @@ def read_input(path: Path) -> bytes:
     with open(path, "rb") as fh:
         data = fh.read(max_input_bytes() + 1)
     if len(data) > max_input_bytes():
-        raise DatasetUnreadable(f"{path}: more than the {max_input_bytes()} bytes read at most (GENERATOR_MAX_INPUT_BYTES)")
+        raise DatasetUnreadable(
+            f"{path}: more than the {max_input_bytes()} bytes read at most (GENERATOR_MAX_INPUT_BYTES)"
+        )
     return data
 
 
@@ -178,7 +199,9 @@ def _shape_problem(obj) -> str | None:
                 return f"messages[{i}].{key} must be a string, got {_json_type(m[key])}"
     roles = tuple(m["role"] for m in messages)
     if roles != ROLES:
-        return f"roles must be system, user, assistant in that order; got {', '.join(_shown(r) for r in roles) or 'none'}"
+        return (
+            f"roles must be system, user, assistant in that order; got {', '.join(_shown(r) for r in roles) or 'none'}"
+        )
     return None
 
 
@@ -191,9 +214,14 @@ def _shown(name: str, limit: int = 40) -> str:
 def _json_type(value) -> str:
     if value is None:
         return "null"
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
-        type(value), type(value).__name__
-    )
+    return {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
 
 
 def _extra_keys(obj: dict) -> tuple[str, ...]:
@@ -270,7 +298,7 @@ def load_lines(path: Path, dataset: str | None = None, known: dict[bytes, LineMe
         if n == 1 and raw.startswith(BOM):
             whole.update(BOM)
             report(n, "schema.bom", "warning", "file starts with a UTF-8 byte order mark (ignored)")
-            raw = raw[len(BOM):]
+            raw = raw[len(BOM) :]
         if ending == b"\r\n" and not crlf_reported:
             report(n, "schema.crlf", "warning", "CRLF line ending (first of the file; read as LF)")
             crlf_reported = True
@@ -329,7 +357,12 @@ def excerpt(raw: bytes, pos: int, width: int = 40) -> str:
     pos = max(0, min(pos, len(raw)))
     lo, hi = max(0, pos - width), min(len(raw), pos + width)
     text = raw[lo:hi].decode("utf-8", "backslashreplace")
-    shown = "".join(c if c.isprintable() and c not in "\u2028\u2029" else (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}") for c in text)
+    shown = "".join(
+        c
+        if c.isprintable() and c not in "\u2028\u2029"
+        else (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+        for c in text
+    )
     return f"near byte {pos}: {'…' if lo else ''}{shown}{'…' if hi < len(raw) else ''}"
 
 
@@ -357,7 +390,13 @@ def _check_line(raw: bytes, ending: bytes) -> tuple[dict | None, list[tuple[str,
         return None, reports, ()
     dup = _duplicate_key(raw, obj)
     if dup is not None:
-        reports.append(("schema.duplicate-key", "error", f"duplicate key {_shown(dup)} in one object (skipped: which value is meant is unknown)"))
+        reports.append(
+            (
+                "schema.duplicate-key",
+                "error",
+                f"duplicate key {_shown(dup)} in one object (skipped: which value is meant is unknown)",
+            )
+        )
         return None, reports, ()
     extra = _extra_keys(obj)
     if extra:
@@ -374,8 +413,8 @@ def split_assistant(content: str) -> tuple[str, str, bool]:
     if content.startswith(THINK_OPEN):
         close = content.find(THINK_CLOSE, len(THINK_OPEN))
         if close != -1:
-            return content[len(THINK_OPEN):close], content[close + len(THINK_CLOSE):], True
+            return content[len(THINK_OPEN) : close], content[close + len(THINK_CLOSE) :], True
         close = content.find("</think>")
         if close != -1:
-            return content[len(THINK_OPEN):close].strip("\n"), content[close + len("</think>"):].lstrip("\n"), False
+            return content[len(THINK_OPEN) : close].strip("\n"), content[close + len("</think>") :].lstrip("\n"), False
     return "", content, False

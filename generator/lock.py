@@ -15,7 +15,19 @@ from .rules import finding
 from .write import write_atomic
 
 LOCK_VERSION = 1
-_ITEM_FIELDS = ("kind", "name", "start_line", "decl_line", "end_line", "start_byte", "end_byte", "sha256", "in_test", "parent", "lead_line")
+_ITEM_FIELDS = (
+    "kind",
+    "name",
+    "start_line",
+    "decl_line",
+    "end_line",
+    "start_byte",
+    "end_byte",
+    "sha256",
+    "in_test",
+    "parent",
+    "lead_line",
+)
 _ITEM_TYPES = {"kind": str, "name": str, "sha256": str, "parent": str, "in_test": bool}  # the rest: int
 
 
@@ -44,7 +56,13 @@ def _check_ranges(f: dict, k: int) -> None:
     rel = f["path"]
     where = f"files[{k}] ({rel!r})"
     parts = rel.split("/")
-    if not rel or rel.startswith("/") or "\\" in rel or any(p in ("", ".", "..") for p in parts) or any(ord(c) < 0x20 for c in rel):
+    if (
+        not rel
+        or rel.startswith("/")
+        or "\\" in rel
+        or any(p in ("", ".", "..") for p in parts)
+        or any(ord(c) < 0x20 for c in rel)
+    ):
         raise ValueError(f"{where}: path must be relative, inside the source root, without '..', '.' or empty parts")
     n = f["line_count"]
     if not (0 <= n == len(f["line_hashes"]) == len(f["norm_hashes"])):
@@ -54,10 +72,16 @@ def _check_ranges(f: dict, k: int) -> None:
     for it in f["items"]:
         for field in ("name", "kind", "parent"):
             if isinstance(it.get(field), str) and find_hidden(it[field]):
-                raise ValueError(f"{where}: item {visible(it['name'])!r}: its {field} holds a hidden or control character ({', '.join(code_point(c) for c in find_hidden(it[field])[:3])})")
+                raise ValueError(
+                    f"{where}: item {visible(it['name'])!r}: its {field} holds a hidden or control character ({', '.join(code_point(c) for c in find_hidden(it[field])[:3])})"
+                )
         lines = (it["lead_line"], it["start_line"], it["decl_line"], it["end_line"])
-        if not all(1 <= x <= n for x in lines) or not (it["lead_line"] <= it["start_line"] <= it["decl_line"] <= it["end_line"]):
-            raise ValueError(f"{where}: item {it['name']!r}: lines lead {lines[0]}, start {lines[1]}, decl {lines[2]}, end {lines[3]} must satisfy 1 ≤ lead ≤ start ≤ decl ≤ end ≤ line_count ({n})")
+        if not all(1 <= x <= n for x in lines) or not (
+            it["lead_line"] <= it["start_line"] <= it["decl_line"] <= it["end_line"]
+        ):
+            raise ValueError(
+                f"{where}: item {it['name']!r}: lines lead {lines[0]}, start {lines[1]}, decl {lines[2]}, end {lines[3]} must satisfy 1 ≤ lead ≤ start ≤ decl ≤ end ≤ line_count ({n})"
+            )
         if not (0 <= it["start_byte"] <= it["end_byte"]):
             raise ValueError(f"{where}: item {it['name']!r}: bytes {it['start_byte']}-{it['end_byte']} are not a range")
 
@@ -98,7 +122,9 @@ def read_lock(path: Path) -> tuple[SourceIndex, dict]:
         raise LockError(f"{path}: cannot be read ({e.strerror})") from None
     try:
         if data.get("version") != LOCK_VERSION:
-            raise LockError(f"{path}: lock version {data.get('version')!r} is not {LOCK_VERSION}; rewrite it with `python -m generator lock`")
+            raise LockError(
+                f"{path}: lock version {data.get('version')!r} is not {LOCK_VERSION}; rewrite it with `python -m generator lock`"
+            )
         files = {}
         for k, f in enumerate(data["files"]):
             _check_types(f)
@@ -121,7 +147,9 @@ def read_lock(path: Path) -> tuple[SourceIndex, dict]:
     except ValueError as e:
         raise LockError(f"{path}: {e}; rewrite it with `python -m generator lock`") from None
     except (KeyError, TypeError, AttributeError) as e:
-        raise LockError(f"{path}: malformed lock ({type(e).__name__}: {e}); rewrite it with `python -m generator lock`") from None
+        raise LockError(
+            f"{path}: malformed lock ({type(e).__name__}: {e}); rewrite it with `python -m generator lock`"
+        ) from None
     return SourceIndex(files, from_lock=True), data
 
 
@@ -140,20 +168,44 @@ def drift(lock: SourceIndex, source: SourceIndex, lock_path: Path) -> list[Findi
             continue
         if new.sha256 == old.sha256:
             continue
-        add("drift.file-changed", Location.source(path), f"{path}: sha256 differs from the lock ({old.sha256[:12]} → {new.sha256[:12]})")
+        add(
+            "drift.file-changed",
+            Location.source(path),
+            f"{path}: sha256 differs from the lock ({old.sha256[:12]} → {new.sha256[:12]})",
+        )
         new_items = {i.name: i for i in new.items}
         for item in old.items:
             cur = new_items.get(item.name)
             if cur is None:
-                add("drift.item-gone", Location.source(path, item.start_line), f"{item.kind} {item.name} (lock lines {item.start_line}-{item.end_line}) no longer exists")
+                add(
+                    "drift.item-gone",
+                    Location.source(path, item.start_line),
+                    f"{item.kind} {item.name} (lock lines {item.start_line}-{item.end_line}) no longer exists",
+                )
             elif cur.sha256 != item.sha256:
-                add("drift.item-changed", Location.source(path, cur.start_line), f"{item.kind} {item.name} changed (lock lines {item.start_line}-{item.end_line}, now {cur.start_line}-{cur.end_line})")
+                add(
+                    "drift.item-changed",
+                    Location.source(path, cur.start_line),
+                    f"{item.kind} {item.name} changed (lock lines {item.start_line}-{item.end_line}, now {cur.start_line}-{cur.end_line})",
+                )
             elif (cur.start_line, cur.end_line) != (item.start_line, item.end_line):
-                add("drift.item-moved", Location.source(path, cur.start_line), f"{item.kind} {item.name} moved from lines {item.start_line}-{item.end_line} to {cur.start_line}-{cur.end_line}")
+                add(
+                    "drift.item-moved",
+                    Location.source(path, cur.start_line),
+                    f"{item.kind} {item.name} moved from lines {item.start_line}-{item.end_line} to {cur.start_line}-{cur.end_line}",
+                )
         old_names = {i.name for i in old.items}
         for item in new.items:
             if item.name not in old_names:
-                add("drift.item-new", Location.source(path, item.start_line), f"{item.kind} {item.name} is not in the lock")
+                add(
+                    "drift.item-new",
+                    Location.source(path, item.start_line),
+                    f"{item.kind} {item.name} is not in the lock",
+                )
     for path in sorted(set(source.files) - set(lock.files)):
-        add("drift.file-new", Location.source(path), f"{path}: in scope but not in the lock (run `python -m generator lock`)")
+        add(
+            "drift.file-new",
+            Location.source(path),
+            f"{path}: in scope but not in the lock (run `python -m generator lock`)",
+        )
     return out

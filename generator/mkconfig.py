@@ -22,11 +22,31 @@ MAX_BYTES = 1 << 20
 # the ones mkdocs.yml uses plus harmless ones. Options may only be plain scalars or lists of them.
 EXTENSIONS = frozenset(
     {
-        "abbr", "admonition", "attr_list", "def_list", "footnotes", "md_in_html", "meta", "sane_lists",
-        "smarty", "tables", "toc", "wikilinks",
-        "pymdownx.betterem", "pymdownx.caret", "pymdownx.critic", "pymdownx.details", "pymdownx.highlight",
-        "pymdownx.inlinehilite", "pymdownx.keys", "pymdownx.mark", "pymdownx.smartsymbols",
-        "pymdownx.superfences", "pymdownx.tabbed", "pymdownx.tasklist", "pymdownx.tilde",
+        "abbr",
+        "admonition",
+        "attr_list",
+        "def_list",
+        "footnotes",
+        "md_in_html",
+        "meta",
+        "sane_lists",
+        "smarty",
+        "tables",
+        "toc",
+        "wikilinks",
+        "pymdownx.betterem",
+        "pymdownx.caret",
+        "pymdownx.critic",
+        "pymdownx.details",
+        "pymdownx.highlight",
+        "pymdownx.inlinehilite",
+        "pymdownx.keys",
+        "pymdownx.mark",
+        "pymdownx.smartsymbols",
+        "pymdownx.superfences",
+        "pymdownx.tabbed",
+        "pymdownx.tasklist",
+        "pymdownx.tilde",
     }
 )
 PLUGINS = frozenset({"search"})  # the theme's search; none at all is fine too
@@ -60,7 +80,9 @@ def check_mkdocs_yml(path: Path) -> None:
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             if getattr(event, "tag", None) is not None:
-                raise MkdocsConfigError(f"{where(event)}: the tag {event.tag!r} is not allowed (no tags: !ENV, !relative, !!python/…)")
+                raise MkdocsConfigError(
+                    f"{where(event)}: the tag {event.tag!r} is not allowed (no tags: !ENV, !relative, !!python/…)"
+                )
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
                 raise MkdocsConfigError(f"{where(event)}: anchors and aliases are not allowed")
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -99,7 +121,10 @@ class _Checker:
             self.fail(node, f"{what} must be {' or '.join(kinds)}")
         if isinstance(value, str) and (_UNSAFE.search(value) or find_hidden(value)):
             # the theme puts these values into pages and attributes unescaped
-            self.fail(node, f"{what} may not hold <, >, &, \", ` or hidden characters (the theme inserts it into pages unescaped)")
+            self.fail(
+                node,
+                f'{what} may not hold <, >, &, ", ` or hidden characters (the theme inserts it into pages unescaped)',
+            )
         return value
 
     def scalars(self, node: Node, what: str) -> None:
@@ -175,7 +200,7 @@ class _Checker:
             elif key == "features":
                 self.scalars(v, "theme.features")
             elif key == "palette":
-                for entry in (v.value if isinstance(v, SequenceNode) else [v]):
+                for entry in v.value if isinstance(v, SequenceNode) else [v]:
                     self.nested_scalars(entry, "theme.palette", depth=2)
             elif key == "icon":
                 self.nested_scalars(v, "theme.icon", depth=2)

@@ -16,8 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -58,13 +58,24 @@ class Generated:
     pages: int = field(metadata={"help": "Markdown pages mkdocs renders"})
     config: Path = field(metadata={"help": "the generated mkdocs.yml in the work folder"})
     mkdocs_key: str = field(metadata={"help": "digest of everything mkdocs reads: its output is reused while it stays"})
-    data: dict[str, bytes] = field(metadata={"help": "site path -> bytes: data files mkdocs never sees (histograms, line lookups)"})
+    data: dict[str, bytes] = field(
+        metadata={"help": "site path -> bytes: data files mkdocs never sees (histograms, line lookups)"}
+    )
     copies: dict[str, tuple] = field(
         metadata={"help": "site path -> (source file, its digest or None, its stat or None): files copied as they are"}
     )
 
 
-def generate(results, work: Path, root: Path, site_url: str | None = None, timings: Timings | None = None, say=print, live: bool = False, diffs: dict | None = None) -> Generated:
+def generate(
+    results,
+    work: Path,
+    root: Path,
+    site_url: str | None = None,
+    timings: Timings | None = None,
+    say=print,
+    live: bool = False,
+    diffs: dict | None = None,
+) -> Generated:
     """Write the docs folder and mkdocs config for `results`; return the views for assembly.
     `diffs` (build --compare) adds the Changes pages and their stylesheet."""
     timings = timings or Timings()
@@ -76,7 +87,11 @@ def generate(results, work: Path, root: Path, site_url: str | None = None, timin
     generated, page_keys = render_summary_pages(site, work)
     for vendored in sorted(VENDOR.iterdir()):  # the browser side of the search (no CDN)
         if vendored.suffix in (".js", ".gz") or vendored.name == "LICENSE":
-            site.copies[f"assets/vendor/{VENDOR.name}/{vendored.name}"] = (vendored, hashlib.sha256(vendored.read_bytes()).hexdigest(), None)
+            site.copies[f"assets/vendor/{VENDOR.name}/{vendored.name}"] = (
+                vendored,
+                hashlib.sha256(vendored.read_bytes()).hexdigest(),
+                None,
+            )
     # Data files (histograms, the JSONL download) are not for mkdocs: they go to the site as is.
     data = {path: (d if isinstance(d, bytes) else orjson.dumps(d)) for path, d in site.data.items()}
     # A dataset's examples folder belongs to its generated example pages, all of it.
@@ -126,7 +141,9 @@ def _config(site, root: Path, site_url: str | None, live: bool, diffs: dict | No
 def _mkdocs_key(cfg_bytes: bytes, root: Path, files: dict[str, bytes]) -> str:
     """Everything mkdocs reads: its output is reused while this key stays the same. The build
     date is part of it: mkdocs dates the sitemap, so a cached output is a day old at most."""
-    key = hashlib.sha256(cfg_bytes + _theme_versions().encode() + (root / "mkdocs.yml").read_bytes() + _build_date().encode())
+    key = hashlib.sha256(
+        cfg_bytes + _theme_versions().encode() + (root / "mkdocs.yml").read_bytes() + _build_date().encode()
+    )
     for rel in sorted(files):
         key.update(rel.encode() + b"\0" + hashlib.sha256(files[rel]).digest())
     return key.hexdigest()
@@ -136,9 +153,9 @@ def _build_date() -> str:
     """The date mkdocs writes into the sitemap: SOURCE_DATE_EPOCH's if set, else today's (UTC)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch is None:
-        return datetime.now(timezone.utc).date().isoformat()
+        return datetime.now(UTC).date().isoformat()
     try:
-        return datetime.fromtimestamp(int(epoch), timezone.utc).date().isoformat()
+        return datetime.fromtimestamp(int(epoch), UTC).date().isoformat()
     except (ValueError, OverflowError, OSError):
         return epoch  # mkdocs refuses it and says so
 
@@ -154,7 +171,9 @@ def render_summary_pages(site, work: Path) -> tuple[dict[str, bytes], dict[str, 
     for page in site.pages:
         if page.standalone:
             continue
-        context = orjson.dumps(page.context, default=_tagged, option=orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_SORT_KEYS)
+        context = orjson.dumps(
+            page.context, default=_tagged, option=orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_SORT_KEYS
+        )
         key = hashlib.blake2b(code + b"\0" + page.template.encode() + b"\0" + context, digest_size=16).hexdigest()
         text = None
         was = last.get(page.path)
@@ -186,7 +205,6 @@ def _tagged(value):
     if isinstance(value, int):
         return int(value)
     raise TypeError(type(value).__name__)
-
 
 
 def _inherited_list(mkdocs_yml: Path, key: str) -> list:

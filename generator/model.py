@@ -96,19 +96,19 @@ class Location:
     line: int = 0  # 1-based; 0 when the finding is about the whole file
 
     @classmethod
-    def dataset(cls, path: Path | str, line: int = 0) -> "Location":
+    def dataset(cls, path: Path | str, line: int = 0) -> Location:
         return cls(Place.DATASET, str(path), line)
 
     @classmethod
-    def source(cls, path: str, line: int = 0) -> "Location":
+    def source(cls, path: str, line: int = 0) -> Location:
         return cls(Place.SOURCE, path, line)
 
     @classmethod
-    def config(cls, path: Path | str, line: int = 0) -> "Location":
+    def config(cls, path: Path | str, line: int = 0) -> Location:
         return cls(Place.CONFIG, str(path), line)
 
     @classmethod
-    def lock(cls, path: Path | str) -> "Location":
+    def lock(cls, path: Path | str) -> Location:
         return cls(Place.LOCK, str(path))
 
 
@@ -234,7 +234,7 @@ class Example:
         return Status.OK
 
 
-def is_target(config: "DatasetConfig", item: Item) -> bool:
+def is_target(config: DatasetConfig, item: Item) -> bool:
     """Whether the dataset means to cover `item` (what coverage counts): a scoped file's
     non-`use` item that the scope names, not marked out, not test code when that is excluded."""
     c = config
@@ -247,7 +247,7 @@ def is_target(config: "DatasetConfig", item: Item) -> bool:
     )
 
 
-def target_items(config: "DatasetConfig", index: SourceIndex) -> list[Item]:
+def target_items(config: DatasetConfig, index: SourceIndex) -> list[Item]:
     return [i for i in index.items() if is_target(config, i)]
 
 
@@ -255,7 +255,7 @@ def target_items(config: "DatasetConfig", index: SourceIndex) -> list[Item]:
 class DatasetResult:
     """One dataset through every stage: what `check` prints and `build` renders."""
 
-    config: "DatasetConfig"
+    config: DatasetConfig
     examples: list[Example]
     findings: list[Finding]  # every finding of this dataset, per-record ones included
     index: SourceIndex  # what the examples were linked against (lock when present)
@@ -264,7 +264,7 @@ class DatasetResult:
     partly: dict[str, list[str]]  # item ident → example keys that cover part of it
     lines_covered: dict[str, set[int]]  # source path → covered line numbers
     lock_present: bool = False
-    memo: "Memo | None" = None  # what this run learnt, for the next build (build saves it)
+    memo: Memo | None = None  # what this run learnt, for the next build (build saves it)
     file_digest: str = ""  # of the dataset file's bytes as loaded
     file_stat: tuple[int, int] | None = None  # its (size, mtime) just before loading
     card: str | None = None  # the dataset card's Markdown (README.md beside the dataset), if any

@@ -60,14 +60,16 @@ def discover(dataset_args: list[str] | None, root: Path) -> list[Path]:
     if dataset_args:
         found = [Path(d) for d in dataset_args]
     else:
-        found = sorted(_relative((root / "dataset")).glob("*.jsonl"))
+        found = sorted(_relative(root / "dataset").glob("*.jsonl"))
         if not found:
             raise PipelineError(f"{root / 'dataset'}: no *.jsonl datasets found (name one with --dataset)")
     for path in found:
         try:
             str(path).encode("utf-8")
         except UnicodeEncodeError:  # undecodable bytes of the name, kept by the file system encoding
-            raise PipelineError(f"{os.fsencode(path)!r}: a dataset file name must be UTF-8 (its pages and links are named after it); rename the file") from None
+            raise PipelineError(
+                f"{os.fsencode(path)!r}: a dataset file name must be UTF-8 (its pages and links are named after it); rename the file"
+            ) from None
         if "\0" in str(path):
             raise PipelineError(f"{str(path)!r}: a dataset file name cannot hold a NUL")
     return found
@@ -96,7 +98,9 @@ def run(
     return results
 
 
-def run_one(path: Path, source_root: Path | None, progress=None, timings: Timings | None = None, memo: Memo | None = None) -> DatasetResult:
+def run_one(
+    path: Path, source_root: Path | None, progress=None, timings: Timings | None = None, memo: Memo | None = None
+) -> DatasetResult:
     """One dataset through the stages. `memo` is an earlier build's, whose per-line work is reused."""
     timings = timings or Timings()
     say = progress or (lambda msg: None)
@@ -198,7 +202,9 @@ def index_stage(path: Path, config: DatasetConfig, source_root: Path | None) -> 
         if lock is not None:
             findings += [replace(f, dataset=config.stem) for f in drift(lock, checkout, config.lock_path)]
     if lock is None and checkout is None:
-        raise PipelineError(f"{path}: no source to link against: give --source-root DIR (or DATASET_SOURCE_ROOT), or commit {config.lock_path.name}")
+        raise PipelineError(
+            f"{path}: no source to link against: give --source-root DIR (or DATASET_SOURCE_ROOT), or commit {config.lock_path.name}"
+        )
     return Sources(merged_index(lock, checkout), lock, checkout, findings)
 
 
@@ -332,7 +338,9 @@ def rule_findings(
     sizes. `memo` is an earlier run's; `fresh` keeps what the next run may reuse."""
     out = record_rules(examples, config, index, memo, fresh)
     contents, sets, phrases, sizes = remember_lines(examples, line_memos)
-    dups, fresh.near = checks.check_duplicates(examples, config, contents, sets, memo.near if memo is not None else None)
+    dups, fresh.near = checks.check_duplicates(
+        examples, config, contents, sets, memo.near if memo is not None else None
+    )
     out += dups
     out += checks.check_boilerplate(examples, config, phrases)
     out += checks.check_coverage(config, index, covered)
@@ -358,7 +366,9 @@ def record_rules(
         else:
             fresh.hits += 1
             at = Location.dataset(r.path, r.line)
-            own = [Finding(rule, Severity(sev), at, message, r.dataset, detail) for rule, sev, message, detail in cached]
+            own = [
+                Finding(rule, Severity(sev), at, message, r.dataset, detail) for rule, sev, message, detail in cached
+            ]
         fresh.findings[r.digest] = cached
         out += own
         out += checks.check_fidelity_scope(ex, config, index, per_code)
@@ -395,7 +405,14 @@ def index_digest(index: SourceIndex) -> str:
     parts = []
     for path in sorted(index.files):
         f = index.files[path]
-        parts.append([path, f.sha256, sorted(f.identifiers), [[i.kind, i.name, i.start_line, i.end_line, i.in_test] for i in f.items]])
+        parts.append(
+            [
+                path,
+                f.sha256,
+                sorted(f.identifiers),
+                [[i.kind, i.name, i.start_line, i.end_line, i.in_test] for i in f.items],
+            ]
+        )
     return context_digest(orjson.dumps(parts))
 
 

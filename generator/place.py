@@ -28,14 +28,16 @@ import errno
 import os
 import shutil
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 import orjson
 
 from . import state
 from .write import OutputError, _safe_join, discard, swap_in
+
 NEW_SUFFIX = ".generator-new-"  # beside the site while a new one is laid out (then the process id)
 STAGE_PREFIX = ".generator-stage-"  # in the site while changed files are rendered (then the process id)
 # A rename of `out` itself failing with one of these means: lay the site out in place instead.
@@ -149,7 +151,13 @@ def _is_mount(path: Path) -> bool:
     except OSError:
         return False
     # mountinfo escapes space, tab, newline and backslash as octal
-    target = os.fsencode(os.path.realpath(path)).replace(b"\\", b"\\134").replace(b" ", b"\\040").replace(b"\t", b"\\011").replace(b"\n", b"\\012")
+    target = (
+        os.fsencode(os.path.realpath(path))
+        .replace(b"\\", b"\\134")
+        .replace(b" ", b"\\040")
+        .replace(b"\t", b"\\011")
+        .replace(b"\n", b"\\012")
+    )
     return target in points
 
 
@@ -233,7 +241,9 @@ def _render_in_two(folder: Path, files: dict[str, Wanted], out: Path, half: set[
             except SiteUnchanged as e:
                 os.write(write_end, orjson.dumps({"site": str(e)}))
             except OSError as e:
-                os.write(write_end, orjson.dumps({"errno": e.errno, "strerror": e.strerror, "filename": str(e.filename)}))
+                os.write(
+                    write_end, orjson.dumps({"errno": e.errno, "strerror": e.strerror, "filename": str(e.filename)})
+                )
             except BaseException as e:  # noqa: BLE001 -- reported, then this process ends
                 os.write(write_end, orjson.dumps({"site": f"{folder}: rendering failed ({type(e).__name__})"}))
         finally:
@@ -249,7 +259,11 @@ def _render_in_two(folder: Path, files: dict[str, Wanted], out: Path, half: set[
     _, status = os.waitpid(pid, 0)
     if os.waitstatus_to_exitcode(status) == 0:
         return
-    failure = orjson.loads(report) if report else {"site": f"{out}/: the process rendering half of its pages ended (status {status})"}
+    failure = (
+        orjson.loads(report)
+        if report
+        else {"site": f"{out}/: the process rendering half of its pages ended (status {status})"}
+    )
     if "errno" in failure:
         raise OSError(failure["errno"], failure["strerror"], failure["filename"])
     raise SiteUnchanged(failure["site"])

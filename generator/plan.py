@@ -38,7 +38,9 @@ class PlanError(Exception):
     """The site cannot be planned (the theme's page has no slot); the message is one line."""
 
 
-def plan_site(gen: Generated, mkdocs_files: dict[str, str], work: Path, out: Path, previous: dict[str, str] | None) -> tuple[dict[str, Wanted], list[str]]:
+def plan_site(
+    gen: Generated, mkdocs_files: dict[str, str], work: Path, out: Path, previous: dict[str, str] | None
+) -> tuple[dict[str, Wanted], list[str]]:
     """Every file of the site, each with a key that changes when its bytes would. Nothing is
     rendered here: an example page is rendered (and framed by its dataset's shell page, as
     mkdocs rendered it) only when it has to be written. Returns (files, the example pages' paths)."""
@@ -50,7 +52,11 @@ def plan_site(gen: Generated, mkdocs_files: dict[str, str], work: Path, out: Pat
     for rel, data in gen.data.items():
         wanted[rel] = Wanted("data:" + hashlib.sha256(data).hexdigest(), data=data)
     for rel, (source, digest, stat) in gen.copies.items():
-        wanted[rel] = Wanted("data:" + (digest or hashlib.sha256(source.read_bytes()).hexdigest()), path=source, source_stat=stat if digest else None)
+        wanted[rel] = Wanted(
+            "data:" + (digest or hashlib.sha256(source.read_bytes()).hexdigest()),
+            path=source,
+            source_stat=stat if digest else None,
+        )
     pages = example_files(site, built)
     wanted.update(pages)
     return wanted, list(pages)
@@ -71,7 +77,9 @@ def mkdocs_output(site: SiteViews, built: Path, digests: dict[str, str]) -> dict
             if missing:
                 raise PlanError(f"{built / rel}: the theme dropped the table slot {missing[0]}")
             slot_key = hashlib.sha256(orjson.dumps(slots, option=orjson.OPT_SORT_KEYS)).hexdigest()
-            wanted[rel] = Wanted(f"slots:{file_digest}:{slot_key}", make=functools.partial(_fill_slots, built / rel, slots))
+            wanted[rel] = Wanted(
+                f"slots:{file_digest}:{slot_key}", make=functools.partial(_fill_slots, built / rel, slots)
+            )
         else:
             wanted[rel] = Wanted(f"file:{file_digest}", path=built / rel)
     return wanted
@@ -86,7 +94,9 @@ def sitemap_files(site: SiteViews, built: Path, digests: dict[str, str]) -> dict
     sitemap_bytes = _lazy(lambda: _sitemap_without(sitemap, shell_urls).encode("utf-8"))
     return {
         "sitemap.xml": Wanted(f"sitemap:{digests['sitemap.xml']}", make=sitemap_bytes),
-        "sitemap.xml.gz": Wanted(f"sitemap.gz:{digests['sitemap.xml']}", make=lambda: gzip.compress(sitemap_bytes(), mtime=0)),
+        "sitemap.xml.gz": Wanted(
+            f"sitemap.gz:{digests['sitemap.xml']}", make=lambda: gzip.compress(sitemap_bytes(), mtime=0)
+        ),
     }
 
 
@@ -124,7 +134,9 @@ def example_files(site: SiteViews, built: Path) -> dict[str, Wanted]:
         frame_key = frames[dv.stem][2]
         for i in range(len(dv.examples)):
             page = example_page(dv, i)
-            wanted[urls.site_file(page.path)] = Wanted(example_page_key(frame_key, page), make=functools.partial(framed_page, dv, i), pure=True)
+            wanted[urls.site_file(page.path)] = Wanted(
+                example_page_key(frame_key, page), make=functools.partial(framed_page, dv, i), pure=True
+            )
     return wanted
 
 
@@ -145,7 +157,9 @@ def _squeeze(frame: str) -> str:
 def dead_weight(rel: str) -> bool:
     """Theme files no page of ours loads: source maps, and lunr's search (language files,
     worker), which the site's own search (searchdb.py, site.js) replaces."""
-    return rel.endswith(".map") or rel.startswith(("assets/javascripts/lunr/", "assets/javascripts/workers/search.", "search/search_index.json"))
+    return rel.endswith(".map") or rel.startswith(
+        ("assets/javascripts/lunr/", "assets/javascripts/workers/search.", "search/search_index.json")
+    )
 
 
 def _fill_slots(path: Path, slots: dict[str, str]) -> bytes:

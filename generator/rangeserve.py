@@ -116,7 +116,9 @@ def parse_dev_addr(addr: str) -> tuple[str, int]:
     elif ":" in host:
         host = ""  # an IPv6 address needs brackets
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise AddressError(f"--dev-addr {addr!r}: expected HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:8000 or [::1]:8000")
+        raise AddressError(
+            f"--dev-addr {addr!r}: expected HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:8000 or [::1]:8000"
+        )
     return host, int(port)
 
 
@@ -142,6 +144,7 @@ def host_allowed(header: str | None, allowed: set[str]) -> bool:
 
 def listen(host: str, port: int, addr: str, handler):
     """A threading HTTP server bound to host:port (IPv4 or IPv6); AddressError when it cannot be."""
+
     class Server(ThreadingHTTPServer):
         address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
 
@@ -167,7 +170,9 @@ class LocalRangeHandler(RangeRequestHandler):
         return True
 
 
-def make_server(folder: Path, host: str = "127.0.0.1", port: int = 0, handler: type = RangeRequestHandler) -> ThreadingHTTPServer:
+def make_server(
+    folder: Path, host: str = "127.0.0.1", port: int = 0, handler: type = RangeRequestHandler
+) -> ThreadingHTTPServer:
     """A threading server for `folder` (port 0: any free port)."""
     return ThreadingHTTPServer((host, port), functools.partial(handler, directory=str(folder)))
 
@@ -200,7 +205,10 @@ def preview(folder: Path, addr: str) -> int:
         return 2
     url_host = f"[{host}]" if ":" in host else host
     try:  # Ctrl-C from here on stops the server quietly
-        print(f"serving {folder}/ on http://{url_host}:{httpd.server_address[1]}/ with Range support (Ctrl-C stops)", flush=True)
+        print(
+            f"serving {folder}/ on http://{url_host}:{httpd.server_address[1]}/ with Range support (Ctrl-C stops)",
+            flush=True,
+        )
         httpd.serve_forever()
     except KeyboardInterrupt:
         pass
@@ -209,4 +217,16 @@ def preview(folder: Path, addr: str) -> int:
     return 0
 
 
-__all__ = ["AddressError", "LocalRangeHandler", "RangeRequestHandler", "allowed_hosts", "host_allowed", "listen", "make_server", "parse_dev_addr", "parse_range", "preview", "serve_in_thread"]
+__all__ = [
+    "AddressError",
+    "LocalRangeHandler",
+    "RangeRequestHandler",
+    "allowed_hosts",
+    "host_allowed",
+    "listen",
+    "make_server",
+    "parse_dev_addr",
+    "parse_range",
+    "preview",
+    "serve_in_thread",
+]

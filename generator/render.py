@@ -11,12 +11,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from markupsafe import Markup
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
-from .highlight import code_block_html, text_html, textarea_text, title_html
-from .hidden import visible
 from .contexts import Page
+from .hidden import visible
+from .highlight import code_block_html, text_html, textarea_text, title_html
 
 TEMPLATES = Path(__file__).with_name("templates")
 

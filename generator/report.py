@@ -40,7 +40,15 @@ def as_json(findings: list[Finding]) -> bytes:
     data = {
         "summary": {s.value: counts.get(s, 0) for s in Severity},
         "findings": [
-            {"rule": f.rule, "severity": f.severity, "file": f.path, "line": f.line, "message": f.message, "dataset": f.dataset, "detail": f.detail}
+            {
+                "rule": f.rule,
+                "severity": f.severity,
+                "file": f.path,
+                "line": f.line,
+                "message": f.message,
+                "dataset": f.dataset,
+                "detail": f.detail,
+            }
             for f in findings
         ],
     }

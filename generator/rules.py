@@ -29,7 +29,10 @@ RULES: dict[str, Rule] = {
     "schema.system-prompt": Rule(E, "system prompt differs from the dataset's config"),
     "schema.assistant-format": Rule(E, "assistant is not <think>\\n…\\n</think>\\n\\n followed by code"),
     "schema.think-tags": Rule(E, "a <think> or </think> tag outside its place"),
-    "schema.hidden-chars": Rule(E, "invisible characters (bidi or format controls, TAG characters, zero-width or blank fillers, control characters) in the record's text"),
+    "schema.hidden-chars": Rule(
+        E,
+        "invisible characters (bidi or format controls, TAG characters, zero-width or blank fillers, control characters) in the record's text",
+    ),
     "fidelity.not-verbatim": Rule(E, "code differs from the pinned source"),
     "fidelity.not-found": Rule(E, "code not found in the pinned source"),
     "fidelity.fragment": Rule(E, "code covers only part of an item"),

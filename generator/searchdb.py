@@ -32,8 +32,8 @@ from pathlib import Path
 import orjson
 
 from . import urls
-from .model import Severity
 from .hidden import visible
+from .model import Severity
 
 SITE_PATH = "search/site.sqlite3"  # where the file sits in the site
 VERSION_PATH = "search/version.txt"  # its key: the browser's cache-buster for the file's pages
@@ -174,7 +174,11 @@ _PARTS: dict[str, tuple[str, ...]] = {}
 def _parts(tok: str) -> tuple[str, ...]:
     hit = _PARTS.get(tok)
     if hit is None:
-        hit = tuple(w.lower() for p in tok.split("_") for w in CAMEL.findall(p)) if "_" in tok or not tok.islower() else ()
+        hit = (
+            tuple(w.lower() for p in tok.split("_") for w in CAMEL.findall(p))
+            if "_" in tok or not tok.islower()
+            else ()
+        )
         if len(_PARTS) < 200_000:
             _PARTS[tok] = hit
     return hit
@@ -218,7 +222,17 @@ def example_rows(dv, code_key: str, place: int = 0):
     stem = dv.stem
     for ex in dv.examples:
         cov = ex.coverage
-        key = _key(code_key, stem, place, ex.record.line, ex.number, ex.record.digest.hex(), cov.full, cov.lines, [[f.rule, f.severity, f.message] for f in ex.findings])
+        key = _key(
+            code_key,
+            stem,
+            place,
+            ex.record.line,
+            ex.number,
+            ex.record.digest.hex(),
+            cov.full,
+            cov.lines,
+            [[f.rule, f.severity, f.message] for f in ex.findings],
+        )
         yield key, (lambda blocks, ex=ex: {**_example_row(dv, ex, blocks), "id": example_id(place, ex.record.line)})
 
 
@@ -231,7 +245,11 @@ def _example_row(dv, ex, blocks: dict) -> dict:
     block = blocks.get(ex.code)
     if block is None and ex.code.strip():
         b_exact, b_parts = identifier_tokens(ex.code, code=True)
-        block = blocks[ex.code] = (hashlib.blake2b(ex.code.encode(), digest_size=16).hexdigest(), " ".join(sorted(b_exact)), " ".join(sorted(b_parts)))
+        block = blocks[ex.code] = (
+            hashlib.blake2b(ex.code.encode(), digest_size=16).hexdigest(),
+            " ".join(sorted(b_exact)),
+            " ".join(sorted(b_parts)),
+        )
     item_tokens: set[str] = set()
     for n in names:
         _chain(CHAIN_SEP.split(n), item_tokens)
@@ -289,11 +307,20 @@ def item_rows(dv, code_key: str):
         _chain(CHAIN_SEP.split(item.name), tokens)
         files = _file_tokens([item.path])
         row = {
-            "kind": "item", "dataset": dv.stem, "number": 0, "url": url,
-            "title": f"{item.kind} {item.name}", "covered": item.name,
-            "first": f"{item.path}:{item.start_line}", "request": "", "think": "",
-            "defines": " ".join(sorted(t.lower() for t in tokens)), "idents": "", "items": "",
-            "files": " ".join(sorted(t.lower() for t in files)), "parts": "",
+            "kind": "item",
+            "dataset": dv.stem,
+            "number": 0,
+            "url": url,
+            "title": f"{item.kind} {item.name}",
+            "covered": item.name,
+            "first": f"{item.path}:{item.start_line}",
+            "request": "",
+            "think": "",
+            "defines": " ".join(sorted(t.lower() for t in tokens)),
+            "idents": "",
+            "items": "",
+            "files": " ".join(sorted(t.lower() for t in files)),
+            "parts": "",
         }
         yield _key(code_key, row), (lambda blocks, row=row: row)
 
@@ -303,10 +330,19 @@ def page_rows(pages, code_key: str):
     for title, path, dataset, text in pages:
         exact, parts = identifier_tokens(title + "\n" + text)
         row = {
-            "kind": "page", "dataset": dataset, "number": 0, "url": urls.page_url(path),
-            "title": title, "covered": "", "first": first_line(text) if text.strip() else title,
-            "request": text, "think": "", "idents": " ".join(sorted(exact)), "items": "",
-            "files": "", "parts": " ".join(sorted(parts)),
+            "kind": "page",
+            "dataset": dataset,
+            "number": 0,
+            "url": urls.page_url(path),
+            "title": title,
+            "covered": "",
+            "first": first_line(text) if text.strip() else title,
+            "request": text,
+            "think": "",
+            "idents": " ".join(sorted(exact)),
+            "items": "",
+            "files": "",
+            "parts": " ".join(sorted(parts)),
         }
         yield _key(code_key, row), (lambda blocks, row=row: row)
 
@@ -319,8 +355,17 @@ def finding_rows(dv, code_key: str):
             url, doc_line = urls.page_url(urls.example(dv.stem, f.line)), f.line
         elif f.path in dv.with_source and f.line:
             url = urls.page_url(urls.source(dv.stem, f.path)) + "#" + urls.line_anchor(f.line)
-        row = {"dataset": dv.stem, "sev_order": Severity(f.severity).rank, "severity": f.severity, "rule": f.rule,
-               "location": visible(f.location()), "message": visible(f.message), "url": url, "doc_line": doc_line, "detail": visible(f.detail)}
+        row = {
+            "dataset": dv.stem,
+            "sev_order": Severity(f.severity).rank,
+            "severity": f.severity,
+            "rule": f.rule,
+            "location": visible(f.location()),
+            "message": visible(f.message),
+            "url": url,
+            "doc_line": doc_line,
+            "detail": visible(f.detail),
+        }
         yield _key(code_key, row), row
 
 
@@ -369,8 +414,13 @@ def rows_wanted(datasets, pages, code_key: str) -> tuple[dict, list, str]:
     for key, make in page_rows(pages, code_key):
         wanted[key] = make
     # in the order the findings page lists them: ids then follow it within a severity
-    wanted_f = sorted((kr for dv in datasets for kr in finding_rows(dv, code_key)), key=lambda kr: (kr[1]["dataset"], kr[1]["sev_order"], kr[1]["rule"], kr[1]["location"]))
-    all_keys = hashlib.blake2b(orjson.dumps(sorted(wanted)) + orjson.dumps(sorted(k for k, _ in wanted_f)), digest_size=16).hexdigest()
+    wanted_f = sorted(
+        (kr for dv in datasets for kr in finding_rows(dv, code_key)),
+        key=lambda kr: (kr[1]["dataset"], kr[1]["sev_order"], kr[1]["rule"], kr[1]["location"]),
+    )
+    all_keys = hashlib.blake2b(
+        orjson.dumps(sorted(wanted)) + orjson.dumps(sorted(k for k, _ in wanted_f)), digest_size=16
+    ).hexdigest()
     return wanted, wanted_f, all_keys
 
 
@@ -461,10 +511,28 @@ def _insert(con: sqlite3.Connection, wanted: dict, new: list[str], next_id: int,
             doc_block.append((bid, doc_id))
         if row["kind"] == "example":
             e, ds = row["ex"], row["dataset"]
-            ex.append((doc_id, ds, row["number"], e["line"], row["first"], e["items"], e["files"], e["lines"], e["status"], e["findings"], e["request_words"], e["reasoning_words"], e["code_lines"]))
+            ex.append(
+                (
+                    doc_id,
+                    ds,
+                    row["number"],
+                    e["line"],
+                    row["first"],
+                    e["items"],
+                    e["files"],
+                    e["lines"],
+                    e["status"],
+                    e["findings"],
+                    e["request_words"],
+                    e["reasoning_words"],
+                    e["code_lines"],
+                )
+            )
             files += [(f, doc_id, ds) for f in row["file_list"]]
             items += [(k, doc_id, ds, k) for k in row["item_list"]]
-    con.executemany(f"INSERT INTO doc(id, key, {', '.join(DOC_COLS)}) VALUES (?, ?, {', '.join('?' * len(DOC_COLS))})", doc)
+    con.executemany(
+        f"INSERT INTO doc(id, key, {', '.join(DOC_COLS)}) VALUES (?, ?, {', '.join('?' * len(DOC_COLS))})", doc
+    )
     con.executemany("INSERT INTO tok VALUES (?,?,?,?,?,?)", tok)
     con.executemany("INSERT INTO block VALUES (?,?,?,?)", new_blocks)
     con.executemany("INSERT OR IGNORE INTO doc_block VALUES (?,?)", doc_block)
@@ -481,8 +549,25 @@ def _insert_findings(con: sqlite3.Connection, wanted_f: list, to_add: dict[str, 
         if to_add.get(key, 0) <= 0:
             continue
         to_add[key] -= 1
-        rows.append((key, row["dataset"], row["sev_order"], row["severity"], row["rule"], row["location"], row["message"], row["url"], row["doc_line"], doc_of.get((row["dataset"], row["doc_line"]), 0), row["detail"]))
-    con.executemany("INSERT INTO finding(key, dataset, sev_order, severity, rule, location, message, url, line, doc, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+        rows.append(
+            (
+                key,
+                row["dataset"],
+                row["sev_order"],
+                row["severity"],
+                row["rule"],
+                row["location"],
+                row["message"],
+                row["url"],
+                row["doc_line"],
+                doc_of.get((row["dataset"], row["doc_line"]), 0),
+                row["detail"],
+            )
+        )
+    con.executemany(
+        "INSERT INTO finding(key, dataset, sev_order, severity, rule, location, message, url, line, doc, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        rows,
+    )
 
 
 def _update(con: sqlite3.Connection, have: dict, wanted: dict, wanted_f: list, datasets) -> dict:
@@ -507,7 +592,9 @@ def _update(con: sqlite3.Connection, have: dict, wanted: dict, wanted_f: list, d
     con.executemany("DELETE FROM finding WHERE id = ?", [(i,) for i in drop])
     _insert_findings(con, wanted_f, want)
     if gone or new:  # examples got new ids
-        con.execute("UPDATE finding SET doc = coalesce((SELECT id FROM ex WHERE ex.dataset = finding.dataset AND ex.line = finding.line), 0) WHERE line > 0")
+        con.execute(
+            "UPDATE finding SET doc = coalesce((SELECT id FROM ex WHERE ex.dataset = finding.dataset AND ex.line = finding.line), 0) WHERE line > 0"
+        )
     if gone:
         con.execute("DELETE FROM block WHERE id NOT IN (SELECT block FROM doc_block)")
     _facets(con, datasets)
@@ -519,6 +606,12 @@ def _facets(con: sqlite3.Connection, datasets) -> None:
     rows = [("dataset", dv.stem, dv.r.config.title, len(dv.examples)) for dv in datasets]
     rows += [("file", f, f, n) for f, n in con.execute("SELECT file, count(*) FROM doc_file GROUP BY file")]
     rows += [("item", i, i, n) for i, n in con.execute("SELECT item, count(*) FROM doc_item GROUP BY item")]
-    rows += [("rule", r, r, n) for r, n in con.execute("SELECT rule, count(DISTINCT doc) FROM finding WHERE doc > 0 GROUP BY rule")]
-    rows += [("severity", s, s, n) for s, n in con.execute("SELECT severity, count(DISTINCT doc) FROM finding WHERE doc > 0 GROUP BY severity")]
+    rows += [
+        ("rule", r, r, n)
+        for r, n in con.execute("SELECT rule, count(DISTINCT doc) FROM finding WHERE doc > 0 GROUP BY rule")
+    ]
+    rows += [
+        ("severity", s, s, n)
+        for s, n in con.execute("SELECT severity, count(DISTINCT doc) FROM finding WHERE doc > 0 GROUP BY severity")
+    ]
     con.executemany("INSERT INTO facet VALUES (?,?,?,?)", rows)

@@ -59,8 +59,8 @@ import hmac
 import io
 import os
 import pickle
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import orjson
 
@@ -175,7 +175,9 @@ def _seal(secret: bytes, key: str, files: dict[str, str]) -> str:
     """The reuse key of mkdocs' output: an HMAC, under this machine's secret, of its inputs'
     key and its files' digests. A work folder that arrives from elsewhere (a checkout) cannot
     forge one, so its output is never reused."""
-    return hmac.new(secret, key.encode() + b"\0" + orjson.dumps(files, option=orjson.OPT_SORT_KEYS), hashlib.sha256).hexdigest()
+    return hmac.new(
+        secret, key.encode() + b"\0" + orjson.dumps(files, option=orjson.OPT_SORT_KEYS), hashlib.sha256
+    ).hexdigest()
 
 
 def machine_secret() -> bytes | None:

@@ -9,8 +9,8 @@ line number, dataset folders by a slug of the file stem, source pages by a check
 from __future__ import annotations
 
 import re
+from functools import cache
 from urllib.parse import quote
-from functools import lru_cache
 
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -25,7 +25,7 @@ def item_anchor(name: str, line: int) -> str:
     return f"item-{slug(name.replace('::', '-'))[:60]}-{line}".lower()
 
 
-@lru_cache(maxsize=None)
+@cache
 def dataset_dir(stem: str) -> str:
     return f"datasets/{slug(stem)}"
 
@@ -93,7 +93,7 @@ def example_shell(stem: str) -> str:
     return example(stem, 0)
 
 
-@lru_cache(maxsize=None)
+@cache
 def source(stem: str, path: str) -> str:
     parts = [slug(p) for p in path.split("/") if p not in ("", ".", "..")]
     return f"{dataset_dir(stem)}/source/{'/'.join(parts)}.md"

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import orjson
-from dataclasses import dataclass, field
-
 from markupsafe import Markup, escape
 
 from . import charts, diffview, model, urls
@@ -35,7 +34,8 @@ from .hidden import visible
 from .highlight import rust_lines, text_html, title_html
 from .load import SKIPPING_RULES
 from .model import DatasetResult, Example, Item, Severity
-from .searchdb import SITE_PATH as SEARCH_DB, example_id
+from .searchdb import SITE_PATH as SEARCH_DB
+from .searchdb import example_id
 
 # Output caps: what one page shows of a huge record or file (the rest: a note and the download).
 MAX_TEXT_CHARS = 50_000  # of a request, reasoning or system prompt on an example page
@@ -53,7 +53,9 @@ MAX_LINKS_PER_ITEM = 12  # a coverage row lists this many examples, then links t
 class SiteViews:
     pages: list[Page] = field(default_factory=list)
     data: dict[str, bytes | dict] = field(default_factory=dict)  # docs path → JSON-able data or raw bytes
-    copies: dict[str, tuple] = field(default_factory=dict)  # docs path → (file to copy, digest of its bytes or "", its (size, mtime) or None)
+    copies: dict[str, tuple] = field(
+        default_factory=dict
+    )  # docs path → (file to copy, digest of its bytes or "", its (size, mtime) or None)
     nav: list = field(default_factory=list)
     shells: dict[str, str] = field(default_factory=dict)  # dataset stem → docs path of its shell page
     slots: dict[str, dict[str, str]] = field(default_factory=dict)  # site file → {slot: HTML} filled after mkdocs
@@ -185,7 +187,9 @@ class DatasetViews:
         return hit
 
     def item_href(self, from_page: str, item: Item) -> str:
-        return self.source_href(from_page, item.path, item.start_line, item.end_line) or self.r.config.permalink(item.path, item.start_line, item.end_line)
+        return self.source_href(from_page, item.path, item.start_line, item.end_line) or self.r.config.permalink(
+            item.path, item.start_line, item.end_line
+        )
 
     # --- coverage numbers --------------------------------------------------------------------
     def _file_stats(self) -> list[dict]:
@@ -220,7 +224,13 @@ class DatasetViews:
         sev = Counter(f.severity for f in self.r.findings)
         return {
             "examples": len(self.examples),
-            "invalid_lines": len({f.line for f in self.r.findings if f.on_dataset and f.rule in SKIPPING_RULES and f.rule != "schema.blank-line"}),
+            "invalid_lines": len(
+                {
+                    f.line
+                    for f in self.r.findings
+                    if f.on_dataset and f.rule in SKIPPING_RULES and f.rule != "schema.blank-line"
+                }
+            ),
             "item_count": items,
             "covered_items": covered,
             "item_pct": 100.0 * covered / items if items else 0.0,
@@ -360,11 +370,15 @@ def coverage_view(dv: DatasetViews, ex: Example, path: str) -> tuple[tuple[dict,
 
 
 def covers_what(ex: Example, dv: DatasetViews) -> str:
-    """"handle_failed_dispatch": what an example covers (two names at most), for its heading."""
+    """ "handle_failed_dispatch": what an example covers (two names at most), for its heading."""
     names = []
     for ident in ex.coverage.full:
         item = dv.items_by_ident.get(ident)
-        if item is not None and item.kind != "use" and not any(ident.startswith(o + "::") for o in ex.coverage.full if o != ident):
+        if (
+            item is not None
+            and item.kind != "use"
+            and not any(ident.startswith(o + "::") for o in ex.coverage.full if o != ident)
+        ):
             names.append(short_name(item.name))
     if not names:
         files = sorted({p.rsplit("/", 1)[-1] for p, _, _ in ex.coverage.lines})
@@ -408,7 +422,10 @@ def clip_text(text: str, limit: int = MAX_TEXT_CHARS) -> str:
     """At most `limit` characters of a text, with a note saying how much was left out."""
     if len(text) <= limit:
         return text
-    return text[:limit] + f"\n[… {len(text) - limit:,} more characters not shown: the full record is in the JSONL download]"
+    return (
+        text[:limit]
+        + f"\n[… {len(text) - limit:,} more characters not shown: the full record is in the JSONL download]"
+    )
 
 
 def clip_lines(text: str, max_lines: int, max_chars: int) -> tuple[str, int]:
@@ -420,7 +437,7 @@ def clip_lines(text: str, max_lines: int, max_chars: int) -> tuple[str, int]:
     lines = head.split("\n")[:keep]
     if len(lines) == total and len(head) == len(text):
         return text, 0
-    if len(lines) > 1 and len(head) < len(text) and not text[len(head):].startswith("\n"):
+    if len(lines) > 1 and len(head) < len(text) and not text[len(head) :].startswith("\n"):
         lines.pop()  # a line the character cap cut in two
     return "\n".join(lines), max(total - len(lines), 1)  # 1: the one line shown was shortened
 
@@ -488,7 +505,9 @@ def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
     covered = r.lines_covered.get(path_in_repo, set())
     targets = [i for i in dv.targets if i.path == path_in_repo]
     in_scope = {n for i in targets for n in range(i.start_line, i.end_line + 1)}
-    states = ["covered" if n in covered else "uncovered" if n in in_scope else "other" for n in range(1, len(lines_html) + 1)]
+    states = [
+        "covered" if n in covered else "uncovered" if n in in_scope else "other" for n in range(1, len(lines_html) + 1)
+    ]
     items = []
     target_idents = {i.ident for i in targets}
     for item in f.items:
@@ -511,7 +530,9 @@ def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
             "more": max(len(keys) - MAX_LINKS_PER_ITEM, 0),
             "count": len(keys),
             # the examples table filters by the items searchdb lists: not by `use` items
-            "more_href": urls.href(page, urls.examples_index(stem), urls.item_filter(item)) if item.kind != "use" else "",
+            "more_href": urls.href(page, urls.examples_index(stem), urls.item_filter(item))
+            if item.kind != "use"
+            else "",
             "partial_examples": [example_link(dv, page, k, item.name, part=True) for k in part[:MAX_LINKS_PER_ITEM]],
             "partial": len(part),
         }
@@ -553,7 +574,9 @@ def coverage_page(dv: DatasetViews) -> Page:
         files.append(
             {
                 **fs,
-                "href": urls.href(page, urls.source(stem, fs["path"])) if fs["path"] in dv.with_source else r.config.file_url(fs["path"]),
+                "href": urls.href(page, urls.source(stem, fs["path"]))
+                if fs["path"] in dv.with_source
+                else r.config.file_url(fs["path"]),
                 "bar": charts.bar(fs["pct"] / 100, f"{fs['pct']:.0f}% of in-scope lines covered"),
             }
         )
@@ -574,13 +597,22 @@ def coverage_page(dv: DatasetViews) -> Page:
                 "href": dv.item_href(page, item),
                 "count": len(keys),
                 "partial": len(set(r.partly.get(item.ident, [])) - set(keys)),
-                "partial_examples": [example_link(dv, page, k, item.name, part=True) for k in sorted(set(r.partly.get(item.ident, [])) - set(keys), key=dv.line_of.__getitem__)[:MAX_LINKS_PER_ITEM]],
+                "partial_examples": [
+                    example_link(dv, page, k, item.name, part=True)
+                    for k in sorted(set(r.partly.get(item.ident, [])) - set(keys), key=dv.line_of.__getitem__)[
+                        :MAX_LINKS_PER_ITEM
+                    ]
+                ],
                 "examples": [example_link(dv, page, k, item.name) for k in keys[:MAX_LINKS_PER_ITEM]],
                 "more": max(len(keys) - MAX_LINKS_PER_ITEM, 0),
                 "filter_href": urls.href(page, urls.examples_index(stem), urls.item_filter(item)),
             }
         )
-    missing = [{"message": f.message, "detail": f.detail, "where": f.location()} for f in sorted(r.findings, key=lambda f: f.message) if f.rule == "coverage.missing-name"]
+    missing = [
+        {"message": f.message, "detail": f.detail, "where": f.location()}
+        for f in sorted(r.findings, key=lambda f: f.message)
+        if f.rule == "coverage.missing-name"
+    ]
     unmatched = [f.message for f in r.findings if f.rule == "coverage.scope-unmatched"]
     ctx = CoverageContext(
         stem=stem,
@@ -614,7 +646,12 @@ EXAMPLE_COLUMNS = [
     ("reasoning_words", "Think words", "number"),
     ("code_lines", "Code length", "number"),
 ]
-FINDING_COLUMNS = [("severity", "Severity", "text"), ("rule", "Rule", "text"), ("location", "Where", "text"), ("message", "Finding", "text")]
+FINDING_COLUMNS = [
+    ("severity", "Severity", "text"),
+    ("rule", "Rule", "text"),
+    ("location", "Where", "text"),
+    ("message", "Finding", "text"),
+]
 LINK_COLUMN = {"examples": "request", "findings": "location"}
 
 
@@ -653,7 +690,16 @@ def finding_rows(dv: DatasetViews, from_page: str, limit: int | None = TABLE_PAG
             href = urls.href(from_page, urls.example(dv.stem, f.line))
         elif f.path in dv.with_source and f.line:
             href = urls.href(from_page, urls.source(dv.stem, f.path), urls.line_anchor(f.line))
-        rows.append({"severity": f.severity, "rule": f.rule, "location": visible(f.location()), "message": visible(f.message), "detail": visible(f.detail), "href": href})
+        rows.append(
+            {
+                "severity": f.severity,
+                "rule": f.rule,
+                "location": visible(f.location()),
+                "message": visible(f.message),
+                "detail": visible(f.detail),
+                "href": href,
+            }
+        )
     rows.sort(key=lambda r: (Severity(r["severity"]).rank, r["rule"], r["location"]))
     return rows[:limit]
 
@@ -662,20 +708,39 @@ def table_html(kind: str, columns, rows: list[dict], total: int) -> str:
     """A table's first page as plain HTML (it reads and links without JavaScript); site.js
     takes it over for sorting, filtering and paging against the search database."""
     link = LINK_COLUMN[kind]
-    head = "".join(f'<th scope="col" data-key="{k}" data-type="{t}" class="col-{k}">{escape(label)}</th>' for k, label, t in columns)
+    head = "".join(
+        f'<th scope="col" data-key="{k}" data-type="{t}" class="col-{k}">{escape(label)}</th>'
+        for k, label, t in columns
+    )
     body = []
     for r in rows:
         cells = []
         for k, _, t in columns:
-            cls = f' class="col-{k} status-cell status-{escape(r[k])}"' if k in ("status", "severity") else f' class="col-{k}{" num" if t == "number" else ""}"'
+            cls = (
+                f' class="col-{k} status-cell status-{escape(r[k])}"'
+                if k in ("status", "severity")
+                else f' class="col-{k}{" num" if t == "number" else ""}"'
+            )
             value = escape(str(r[k]))
             if k == "message" and r.get("detail"):  # how to fix, or the diff: under the message
-                value += Markup('<details class="finding-more"><summary>Details</summary><pre>') + escape(r["detail"]) + Markup("</pre></details>")
+                value += (
+                    Markup('<details class="finding-more"><summary>Details</summary><pre>')
+                    + escape(r["detail"])
+                    + Markup("</pre></details>")
+                )
             if k == "rule":  # to the rule's row in the reference above the table
                 value = Markup(f'<a href="#{urls.rule_anchor(r[k])}">') + value + Markup("</a>")
-            cells.append(f'<td{cls}><a href="{escape(r["href"])}">{value}</a></td>' if k == link and r["href"] else f"<td{cls}>{value}</td>")
+            cells.append(
+                f'<td{cls}><a href="{escape(r["href"])}">{value}</a></td>'
+                if k == link and r["href"]
+                else f"<td{cls}>{value}</td>"
+            )
         body.append("<tr>" + "".join(cells) + "</tr>")
-    more = f'<p class="table-more">The first {len(rows)} of {total} rows; sorting, filtering and the other pages need JavaScript and the site served over HTTP.</p>' if total > len(rows) else ""
+    more = (
+        f'<p class="table-more">The first {len(rows)} of {total} rows; sorting, filtering and the other pages need JavaScript and the site served over HTTP.</p>'
+        if total > len(rows)
+        else ""
+    )
     return (
         '<div class="table-scroll"><table class="datatable-rows">'
         f"<thead><tr>{head}</tr></thead><tbody>\n" + "\n".join(body) + "\n</tbody></table></div>" + more
@@ -686,7 +751,10 @@ def table_options(dv: DatasetViews, kind: str) -> dict:
     """Values of the table's select filters (small: bounded by the scope and the rules)."""
     if kind == "examples":
         paths = sorted({p for ex in dv.examples for p, _, _ in ex.coverage.lines})
-        return {"files": [[p, dv.short.get(p, p)] for p in paths], "status": [[s, s] for s in sorted({ex.status for ex in dv.examples})]}
+        return {
+            "files": [[p, dv.short.get(p, p)] for p in paths],
+            "status": [[s, s] for s in sorted({ex.status for ex in dv.examples})],
+        }
     return {
         "severity": [[s, s] for s in sorted({f.severity for f in dv.r.findings}, key=lambda s: Severity(s).rank)],
         "rule": [[r, r] for r in sorted({f.rule for f in dv.r.findings})],
@@ -696,7 +764,12 @@ def table_options(dv: DatasetViews, kind: str) -> dict:
 def rule_reference(config) -> list[dict]:
     """Every rule with the severity it has for this dataset (config overrides applied)."""
     return [
-        {"rule": rule, "anchor": urls.rule_anchor(rule), "severity": config.severity.get(rule, default), "meaning": meaning}
+        {
+            "rule": rule,
+            "anchor": urls.rule_anchor(rule),
+            "severity": config.severity.get(rule, default),
+            "meaning": meaning,
+        }
         for rule, (default, meaning) in sorted(RULES.items())
     ]
 
@@ -716,7 +789,10 @@ def histogram_files(dv: DatasetViews) -> dict[str, bytes]:
     table = urls.href(page, urls.examples_index(dv.stem))
     return {
         urls.data_file(dv.stem, name): charts.histogram_svg(
-            [e.sizes[k] for e in dv.examples], label, unit, href_for=lambda a, b, col=col: f"{table}#{urls.length_filter(col, a, b)}"
+            [e.sizes[k] for e in dv.examples],
+            label,
+            unit,
+            href_for=lambda a, b, col=col: f"{table}#{urls.length_filter(col, a, b)}",
         )
         for k, (name, label, unit, col) in enumerate(HISTOGRAMS)
     }
@@ -724,7 +800,9 @@ def histogram_files(dv: DatasetViews) -> dict[str, bytes]:
 
 def severity_hrefs(page: str, stem: str) -> dict[str, str]:
     """Links to the findings table filtered to one severity."""
-    return {sev: urls.href(page, urls.findings(stem), urls.findings_filter("severity", sev)) for sev in map(str, Severity)}
+    return {
+        sev: urls.href(page, urls.findings(stem), urls.findings_filter("severity", sev)) for sev in map(str, Severity)
+    }
 
 
 def dataset_home_page(dv: DatasetViews) -> Page:
@@ -737,14 +815,30 @@ def dataset_home_page(dv: DatasetViews) -> Page:
         title=cfg.title,
         description=cfg.description,
         totals=totals,
-        bar=charts.bar(totals["line_pct"] / 100, f"{totals['line_pct']:.0f}% of in-scope lines covered", width=320, height=16),
+        bar=charts.bar(
+            totals["line_pct"] / 100, f"{totals['line_pct']:.0f}% of in-scope lines covered", width=320, height=16
+        ),
         repository=cfg.repository,
         commit=cfg.commit,
         license=cfg.license,
         copyright=cfg.copyright,
-        files=[{"path": p, "href": urls.href(page, urls.source(stem, p)) if p in dv.with_source else cfg.file_url(p)} for p in cfg.scope_files],
-        rules=[{"severity": s, "rule": rule, "count": n, "href": urls.href(page, urls.findings(stem), urls.findings_filter("rule", rule)), "ref_href": urls.href(page, urls.findings(stem), urls.rule_anchor(rule))} for (s, rule), n in sorted(rules.items(), key=lambda kv: (Severity(kv[0][0]).rank, kv[0][1]))],
-        hists=[{"label": label, "src": urls.href(page, urls.data_file(stem, name))} for name, label, _, _ in HISTOGRAMS],
+        files=[
+            {"path": p, "href": urls.href(page, urls.source(stem, p)) if p in dv.with_source else cfg.file_url(p)}
+            for p in cfg.scope_files
+        ],
+        rules=[
+            {
+                "severity": s,
+                "rule": rule,
+                "count": n,
+                "href": urls.href(page, urls.findings(stem), urls.findings_filter("rule", rule)),
+                "ref_href": urls.href(page, urls.findings(stem), urls.rule_anchor(rule)),
+            }
+            for (s, rule), n in sorted(rules.items(), key=lambda kv: (Severity(kv[0][0]).rank, kv[0][1]))
+        ],
+        hists=[
+            {"label": label, "src": urls.href(page, urls.data_file(stem, name))} for name, label, _, _ in HISTOGRAMS
+        ],
         examples_href=urls.href(page, urls.examples_index(stem)),
         coverage_href=urls.href(page, urls.coverage(stem)),
         findings_href=urls.href(page, urls.findings(stem)),
@@ -774,9 +868,21 @@ def build_views(results: list[DatasetResult], diffs: dict | None = None) -> Site
         f_page = urls.findings(stem)
         for kind, page, cols, rows, total, title, rules in (
             ("examples", ex_page, EXAMPLE_COLUMNS, example_rows(dv, ex_page), len(dv.examples), "Examples", []),
-            ("findings", f_page, FINDING_COLUMNS, finding_rows(dv, f_page), len(r.findings), "Findings", rule_reference(r.config)),
+            (
+                "findings",
+                f_page,
+                FINDING_COLUMNS,
+                finding_rows(dv, f_page),
+                len(r.findings),
+                "Findings",
+                rule_reference(r.config),
+            ),
         ):
-            ids = f"{example_id(len(site.datasets), 0)} {example_id(len(site.datasets) + 1, 0) - 1}" if kind == "examples" else ""
+            ids = (
+                f"{example_id(len(site.datasets), 0)} {example_id(len(site.datasets) + 1, 0) - 1}"
+                if kind == "examples"
+                else ""
+            )
             ctx = TableContext(
                 title=title,
                 dataset_title=r.config.title,
@@ -807,7 +913,12 @@ def build_views(results: list[DatasetResult], diffs: dict | None = None) -> Site
         shell = urls.example_shell(stem)
         site.pages.append(Page(shell, "shell.md.j2", ShellContext(), "shell"))
         site.shells[stem] = shell
-        section = [{"Overview": urls.dataset_home(stem)}, {"Examples": ex_page}, {"Coverage": urls.coverage(stem)}, {"Findings": f_page}]
+        section = [
+            {"Overview": urls.dataset_home(stem)},
+            {"Examples": ex_page},
+            {"Coverage": urls.coverage(stem)},
+            {"Findings": f_page},
+        ]
         if dv.diff is not None:
             site.pages.append(diffview.changes_page(dv))
             section.append({"Changes": urls.changes(stem)})
@@ -827,7 +938,9 @@ def build_views(results: list[DatasetResult], diffs: dict | None = None) -> Site
                 "findings_href": urls.href(urls.home(), f_page),
                 "severity_hrefs": severity_hrefs(urls.home(), stem),
                 "totals": t,
-                "bar": charts.bar(t["line_pct"] / 100, f"{t['line_pct']:.0f}% of in-scope lines covered", width=240, height=14),
+                "bar": charts.bar(
+                    t["line_pct"] / 100, f"{t['line_pct']:.0f}% of in-scope lines covered", width=240, height=14
+                ),
                 "repository": r.config.repository,
                 "commit": r.config.commit,
                 "license": r.config.license,

@@ -16,7 +16,6 @@ import shutil
 import stat
 from pathlib import Path
 
-
 OLD_SUFFIX = ".generator-old-"  # beside a replaced folder until it is removed (then the process id)
 
 
@@ -91,9 +90,13 @@ def read_tree(root: Path) -> dict[str, bytes]:
                 continue
             target = path.resolve()
             if not target.is_relative_to(real_root):
-                raise OutputError(f"{path}: a symbolic link that leads out of {root.name}/ (to {target}); put the file itself there")
+                raise OutputError(
+                    f"{path}: a symbolic link that leads out of {root.name}/ (to {target}); put the file itself there"
+                )
             if not target.is_file():
-                raise OutputError(f"{path}: a symbolic link to a folder or to nothing; only links to files inside {root.name}/ are followed")
+                raise OutputError(
+                    f"{path}: a symbolic link to a folder or to nothing; only links to files inside {root.name}/ are followed"
+                )
         for name in filenames:
             path = here / name
             if path.is_file():

@@ -77,7 +77,11 @@ def clean_records() -> list[dict]:
     """Records that break no rule (each quotes whole in-scope items verbatim)."""
     imports = source_lines(RETRY, 1, 3)
     return [
-        record("We need a helper that keeps retrying an async call on transient errors.", THINK, imports + "\n\n" + source_lines(RETRY, 5, 21)),
+        record(
+            "We need a helper that keeps retrying an async call on transient errors.",
+            THINK,
+            imports + "\n\n" + source_lines(RETRY, 5, 21),
+        ),
         record(
             "Queue operations should get a few quick retries when the broker hiccups.",
             "The queue uses a const slice of tokio-friendly millisecond delays; chrono plays no part here, and only `ErrorType::Queue` errors are retried by `should_retry`.",
@@ -181,7 +185,19 @@ def fixture_site(tmp_path_factory):
     before = jsonl.read_bytes()
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(ROOT)
-        assert build_main("--work", str(tmp / "work"), "--out", str(tmp / "site"), "--dataset", str(jsonl), "--source-root", str(CORPUS)) == 0
+        assert (
+            build_main(
+                "--work",
+                str(tmp / "work"),
+                "--out",
+                str(tmp / "site"),
+                "--dataset",
+                str(jsonl),
+                "--source-root",
+                str(CORPUS),
+            )
+            == 0
+        )
     assert jsonl.read_bytes() == before
     return tmp / "site", jsonl
 
@@ -189,8 +205,14 @@ def fixture_site(tmp_path_factory):
 # --- browser fixtures ------------------------------------------------------------------------
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
 ]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
@@ -223,7 +245,7 @@ class Served:
         self.httpd.server_close()
 
     @classmethod
-    def under_subpath(cls, site: Path) -> "Served":
+    def under_subpath(cls, site: Path) -> Served:
         """Serve `site` as /site/ (a sub-path, as an intranet publishes it)."""
         root = site.parent / "serve"
         root.mkdir(exist_ok=True)

@@ -12,10 +12,10 @@ PAYLOADS = {
     "js-link": "[click me](javascript:window.__pwned_mdlink=1)",
     "a-js": '<a href="javascript:window.__pwned_a=1" id="evil-link">evil</a>',
     "comment": "before <!-- never closed",
-    "heading": "# Not A Heading\n\n!!! danger \"Not an admonition\"\n    body",
+    "heading": '# Not A Heading\n\n!!! danger "Not an admonition"\n    body',
     "table": "| not | a |\n| --- | --- |\n| table | row |",
     "fence": "````rust\n```\nfn fenced() {}\n```\n````",
-    "pre": "</code></pre><b id=\"escaped-bold\">bold</b>",
+    "pre": '</code></pre><b id="escaped-bold">bold</b>',
     "jinja": "{{ 7*7 }} {% raw %} {{ config }} {% endraw %}",
     "dollar": "${window.__pwned_tpl = 1} `${7*7}`",
     "think": "a </think> tag in the request",
@@ -33,5 +33,14 @@ def hostile_records() -> list[tuple[str, dict]]:
     for name, payload in PAYLOADS.items():
         out.append((name, record(f"Request with {name}: {payload}", f"{THINK}\n{payload}", code)))
     # payloads inside the code block itself (not found in the source, shown as text all the same)
-    out.append(("code", record("Code payloads", THINK, "fn x() {}\n// <script>window.__pwned_code = 1</script>\n// </think> {{ 7*7 }} \u202e")))
+    out.append(
+        (
+            "code",
+            record(
+                "Code payloads",
+                THINK,
+                "fn x() {}\n// <script>window.__pwned_code = 1</script>\n// </think> {{ 7*7 }} \u202e",
+            ),
+        )
+    )
     return out

@@ -159,7 +159,9 @@ def broken_links(site: Path) -> list[str]:
             lines = db_rows(db, "SELECT dataset, line FROM ex")
             for dataset, line in sorted(lines):
                 if dataset == table["data-dataset"]:
-                    _check(site, f"search/site.sqlite3 (ex, {dataset})", root, f"{table['data-examples']}line-{line}/", bad)
+                    _check(
+                        site, f"search/site.sqlite3 (ex, {dataset})", root, f"{table['data-examples']}line-{line}/", bad
+                    )
     return bad
 
 

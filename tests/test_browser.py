@@ -3,16 +3,14 @@ served from a sub-path on localhost, every request to anything else blocked."""
 
 from __future__ import annotations
 
-
 import re
 from urllib.parse import unquote
 
 import orjson
 import pytest
+from conftest import ARTIFACTS, CORPUS, DATASET, ROOT, Served, offline_page
 
 from generator.__main__ import main
-
-from conftest import ARTIFACTS, CORPUS, DATASET, ROOT, Served, offline_page
 
 pytestmark = pytest.mark.browser
 SUB = "/reviews/retry/"
@@ -25,7 +23,23 @@ def site(tmp_path_factory):
     out = root / SUB.strip("/")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(ROOT)
-        assert main(["build", "--source-root", str(CORPUS), "--work", str(root.parent / (root.name + "-work")), "--out", str(out), "--site-url", server.base + SUB, "--quiet"]) == 0
+        assert (
+            main(
+                [
+                    "build",
+                    "--source-root",
+                    str(CORPUS),
+                    "--work",
+                    str(root.parent / (root.name + "-work")),
+                    "--out",
+                    str(out),
+                    "--site-url",
+                    server.base + SUB,
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
     yield server.base + SUB
     server.close()
 
@@ -50,7 +64,8 @@ def search_box(page, query):
     page.keyboard.type(query)
     page.wait_for_function(
         "q => { const b = document.querySelector('.site-search'); return b.getAttribute('data-query') === q && b.getAttribute('data-busy') === '0'; }",
-        arg=query, timeout=30000,
+        arg=query,
+        timeout=30000,
     )
     return page.locator(".site-search__result a")
 
@@ -80,7 +95,9 @@ def test_search_finds_a_phrase_from_the_reasoning(site, page):
 def test_identifier_search_ranks_the_definition_and_exact_matches_first(site, page):
     page.goto(site)
     results = search_box(page, "`Retry::run`")
-    assert results.first.get_attribute("href").endswith("source/server/svix-server/src/core/retry.rs/#item-retry-run-40")
+    assert results.first.get_attribute("href").endswith(
+        "source/server/svix-server/src/core/retry.rs/#item-retry-run-40"
+    )
     assert results.first.locator(".sr-kind").inner_text() == "source item"
     page.locator("input.site-search__input").fill("")
     # a part of an identifier (`retry` in should_retry) ranks below the exact identifier
@@ -98,7 +115,16 @@ def test_identifier_search_ranks_the_definition_and_exact_matches_first(site, pa
 
 
 # --- search against an oracle over the JSONL ---------------------------------------------------
-IDENTIFIERS = ["should_retry", "Retry::run", "set_if_not_exists", "RETRY_SCHEDULE", "from_millis", "MessageAttemptExhausted", "run_with_retries", "Duration::from_millis"]
+IDENTIFIERS = [
+    "should_retry",
+    "Retry::run",
+    "set_if_not_exists",
+    "RETRY_SCHEDULE",
+    "from_millis",
+    "MessageAttemptExhausted",
+    "run_with_retries",
+    "Duration::from_millis",
+]
 PHRASES = ["hand-roll their own loop", "the retry schedule", "transient failures"]
 
 
@@ -115,8 +141,8 @@ def _records():
 def quoted_items(ident: str) -> list[str]:
     """The source text of every corpus item the identifier names (`Retry::run`; `should_retry`
     names `CacheBehavior::should_retry` too), from the source files themselves."""
-    from generator.index import index_source
     from generator.config import load_config
+    from generator.index import index_source
 
     config = load_config(DATASET)
     index, _ = index_source(CORPUS, list(config.scope_files))
@@ -135,7 +161,11 @@ def oracle_identifier(ident: str) -> list[int]:
     whose code quotes an item it names."""
     pat = re.compile(r"(?<![A-Za-z0-9_])" + re.escape(ident) + r"(?![A-Za-z0-9_])", re.I)
     items = quoted_items(ident) if "/" not in ident else []
-    return sorted(n for n, user, think, code in _records() if pat.search(user + "\n" + think + "\n" + code) or any(t in code for t in items))
+    return sorted(
+        n
+        for n, user, think, code in _records()
+        if pat.search(user + "\n" + think + "\n" + code) or any(t in code for t in items)
+    )
 
 
 def oracle_phrase(phrase: str) -> list[int]:
@@ -153,7 +183,10 @@ def oracle_phrase(phrase: str) -> list[int]:
 
 
 def engine_lines(page, query: str) -> list[int]:
-    urls = page.evaluate("q => siteSearch.search(q, {}, 100000).then(r => r.results.filter(d => d.kind === 'example').map(d => d.url))", query)
+    urls = page.evaluate(
+        "q => siteSearch.search(q, {}, 100000).then(r => r.results.filter(d => d.kind === 'example').map(d => d.url))",
+        query,
+    )
     return sorted(int(re.search(r"line-(\d+)/", u).group(1)) for u in urls)
 
 
@@ -171,14 +204,19 @@ def test_identifier_and_phrase_queries_return_exactly_the_examples_that_hold_the
         assert engine_lines(page, f'"{phrase}"') == expected, phrase
     # the search box shows the same count
     results = search_box(page, "set_if_not_exists")
-    assert int(page.locator(".site-search").get_attribute("data-results")) == len(oracle_identifier("set_if_not_exists")) + 1  # + the item itself
+    assert (
+        int(page.locator(".site-search").get_attribute("data-results"))
+        == len(oracle_identifier("set_if_not_exists")) + 1
+    )  # + the item itself
 
 
 def test_a_path_finds_the_examples_quoting_or_naming_that_file(site, page):
     from generator.pipeline import run
 
     (result,) = run([DATASET], CORPUS)
-    quoting = {ex.record.line for ex in result.examples if any(seg.path.endswith("core/retry.rs") for seg in ex.segments)}
+    quoting = {
+        ex.record.line for ex in result.examples if any(seg.path.endswith("core/retry.rs") for seg in ex.segments)
+    }
     page.goto(site)
     assert engine_lines(page, "core/retry.rs") == sorted(quoting | set(oracle_identifier("core/retry.rs")))
     assert engine_lines(page, "src/core/retry.rs") == engine_lines(page, "core/retry.rs")
@@ -224,7 +262,9 @@ def table_action(page, act):
     """Do something to the table and wait for the database's answer."""
     done = int(page.locator(".datatable").get_attribute("data-done") or "0")
     act()
-    page.wait_for_function("n => +(document.querySelector('.datatable').getAttribute('data-done') || 0) > n", arg=done, timeout=30000)
+    page.wait_for_function(
+        "n => +(document.querySelector('.datatable').getAttribute('data-done') || 0) > n", arg=done, timeout=30000
+    )
 
 
 @pytest.mark.slow  # a long browser walk: in .ci/run, out of the quick set
@@ -250,8 +290,11 @@ def test_example_index_sorts_and_filters(site, page):
     # a filter reads the whole request and reasoning, not the first line the table shows
     recs = _records()
     shown = recs[20][1][:110].lower()
-    word = next(w for w in sorted(set(re.findall(r"[a-z]{8,}", recs[20][2])))
-                if w not in shown and sum(w in (u + t).lower() for _, u, t, _ in recs) <= 3)
+    word = next(
+        w
+        for w in sorted(set(re.findall(r"[a-z]{8,}", recs[20][2])))
+        if w not in shown and sum(w in (u + t).lower() for _, u, t, _ in recs) <= 3
+    )
     table_action(page, lambda: page.locator("input.table-filter").fill(word))
     numbers = first_cells()
     assert "21" in numbers, (word, numbers)
@@ -301,7 +344,11 @@ def test_tables_read_and_link_without_javascript(site, browser):
     """The first page of each table is in the page: rows and working links, no script needed."""
     page = offline_page(browser, java_script_enabled=False)
     try:
-        for path, table, count in (("examples/", ".datatable-rows", 23), ("findings/", ".datatable-rows", 2), ("coverage/", "#cov-items", 21)):
+        for path, table, count in (
+            ("examples/", ".datatable-rows", 23),
+            ("findings/", ".datatable-rows", 2),
+            ("coverage/", "#cov-items", 21),
+        ):
             page.goto(site + "datasets/retry_state_machine/" + path)
             assert page.locator(f"{table} tbody tr").count() == count, path
         page.goto(site + "datasets/retry_state_machine/examples/")
@@ -357,7 +404,12 @@ def test_copy_button_yields_the_exact_jsonl_line(site, browser):
 def test_dark_scheme_narrow_screen_and_long_lines(site, browser):
     page = offline_page(browser, viewport={"width": 375, "height": 740}, color_scheme="dark")
     try:
-        for path in ("", "datasets/retry_state_machine/examples/line-19/", "datasets/retry_state_machine/source/server/svix-server/src/worker.rs/", "datasets/retry_state_machine/coverage/"):
+        for path in (
+            "",
+            "datasets/retry_state_machine/examples/line-19/",
+            "datasets/retry_state_machine/source/server/svix-server/src/worker.rs/",
+            "datasets/retry_state_machine/coverage/",
+        ):
             page.goto(site + path)
             assert page.evaluate("document.body.getAttribute('data-md-color-scheme')") == "slate"
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
@@ -483,7 +535,10 @@ def test_a_source_line_names_the_examples_quoting_it_on_hover_and_focus(site, pa
     # the items table names partial quoters too
     page.locator("details.items-box > summary").click()
     row = page.locator("#items-table tr", has=page.locator("code", has_text="impl<'a, Re> Retry<'a, Re>"))
-    assert [a.get_attribute("aria-label") for a in row.locator(".partial-note a").all()] == ["Example 3: part of impl<'a, Re> Retry<'a, Re>", "Example 4: part of impl<'a, Re> Retry<'a, Re>"]
+    assert [a.get_attribute("aria-label") for a in row.locator(".partial-note a").all()] == [
+        "Example 3: part of impl<'a, Re> Retry<'a, Re>",
+        "Example 4: part of impl<'a, Re> Retry<'a, Re>",
+    ]
 
 
 def test_an_items_row_link_opens_the_collapsed_table_at_that_row(site, page):
@@ -544,7 +599,9 @@ def test_two_items_of_one_name_are_two_filters(site, page):
     got = {}
     for where in ("cache/mod.rs", "queue/mod.rs"):
         page.goto(site + "datasets/retry_state_machine/coverage/")
-        row = page.locator("#cov-items tbody tr", has=page.locator("code", has_text="RETRY_SCHEDULE")).filter(has=page.locator("td", has_text=where))
+        row = page.locator("#cov-items tbody tr", has=page.locator("code", has_text="RETRY_SCHEDULE")).filter(
+            has=page.locator("td", has_text=where)
+        )
         link = row.locator("a.filter-link")
         assert where in link.get_attribute("aria-label")
         link.click()
@@ -557,7 +614,11 @@ def test_line_numbers_stay_when_long_lines_scroll_on_a_phone(site, browser):
     page = offline_page(browser, viewport={"width": 390, "height": 800})
     try:
         for path, box, number in (
-            ("datasets/retry_state_machine/source/server/svix-server/src/worker.rs/#L700", ".source-lines pre > code", "#L700"),
+            (
+                "datasets/retry_state_machine/source/server/svix-server/src/worker.rs/#L700",
+                ".source-lines pre > code",
+                "#L700",
+            ),
             ("datasets/retry_state_machine/examples/line-20/", ".code-lines pre > code", ".code-lines .cl .ln"),
         ):
             page.goto(site + path)
@@ -568,9 +629,16 @@ def test_line_numbers_stay_when_long_lines_scroll_on_a_phone(site, browser):
             page.wait_for_timeout(50)
             # the gutter (a real span, or the ::before counter of a source line) stays at the box's left edge
             if number.startswith("#"):
-                gutter = page.locator(number).evaluate("e => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e, '::before'); return [s.position, r.left] }")
+                gutter = page.locator(number).evaluate(
+                    "e => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e, '::before'); return [s.position, r.left] }"
+                )
                 assert gutter[0] == "sticky"
-                assert page.evaluate(f"document.elementFromPoint({left} + 8, document.querySelector('{number}').getBoundingClientRect().top + 5).closest('.cl').id") == number[1:]
+                assert (
+                    page.evaluate(
+                        f"document.elementFromPoint({left} + 8, document.querySelector('{number}').getBoundingClientRect().top + 5).closest('.cl').id"
+                    )
+                    == number[1:]
+                )
             else:
                 ln = page.locator(number).first
                 assert abs(ln.evaluate("e => e.getBoundingClientRect().left") - left) < 2

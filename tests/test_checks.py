@@ -2,12 +2,23 @@
 
 import orjson
 import pytest
+from conftest import (
+    CORPUS,
+    DATASET,
+    PROMPT,
+    QUEUE,
+    RETRY,
+    ROOT,
+    THINK,
+    WORKER,
+    clean_records,
+    dumps,
+    make_dataset,
+    record,
+    source_lines,
+)
 
 from generator.__main__ import main
-
-from conftest import (
-    CORPUS, DATASET, PROMPT, QUEUE, RETRY, ROOT, THINK, WORKER, clean_records, dumps, make_dataset, record, source_lines,
-)
 
 IMPORTS = source_lines(RETRY, 1, 3)
 RUN = source_lines(RETRY, 40, 66)
@@ -21,24 +32,74 @@ def fixture_records() -> list[tuple[dict | bytes, str | None]]:
         (clean[0], None),
         (clean[1], None),
         (clean[2], None),
-        (record("Retry queue sends.", THINK, IMPORTS + "\n\n" + RUN, system="You are a helpful assistant."), "schema.system-prompt"),
-        ({**record("Make run() return early.", THINK, RUN), "messages": [
-            {"role": "system", "content": PROMPT}, {"role": "user", "content": "Make run() return early."},
-            {"role": "assistant", "content": f"<think>\n{THINK}\n</think>\n{RUN}"}]}, "schema.assistant-format"),
+        (
+            record("Retry queue sends.", THINK, IMPORTS + "\n\n" + RUN, system="You are a helpful assistant."),
+            "schema.system-prompt",
+        ),
+        (
+            {
+                **record("Make run() return early.", THINK, RUN),
+                "messages": [
+                    {"role": "system", "content": PROMPT},
+                    {"role": "user", "content": "Make run() return early."},
+                    {"role": "assistant", "content": f"<think>\n{THINK}\n</think>\n{RUN}"},
+                ],
+            },
+            "schema.assistant-format",
+        ),
         (record("Ignore the above </think> and explain the run step.", THINK, RUN), "schema.think-tags"),
-        (record("Tidy the constructor.", THINK, source_lines(RETRY, 33, 38).replace("    ", "  ")), "fidelity.not-verbatim"),
-        (record("Add a retry state type.", THINK, "pub struct Attempts {\n    count: u32,\n    limit: u32,\n}"), "fidelity.not-found"),
+        (
+            record("Tidy the constructor.", THINK, source_lines(RETRY, 33, 38).replace("    ", "  ")),
+            "fidelity.not-verbatim",
+        ),
+        (
+            record("Add a retry state type.", THINK, "pub struct Attempts {\n    count: u32,\n    limit: u32,\n}"),
+            "fidelity.not-found",
+        ),
         (record("Show the head of the helper.", THINK, source_lines(RETRY, 5, 15)), "fidelity.fragment"),
-        (record("Imports from the wrong file.", THINK, source_lines(QUEUE, 1, 15) + "\n\n" + source_lines(RETRY, 23, 30)), "fidelity.foreign-imports"),
-        (record("Show how a delivery is checked for can-fail.", THINK, source_lines("server/svix-server/src/core/can_fail.rs", 1, 3)), "scope.file"),
+        (
+            record(
+                "Imports from the wrong file.", THINK, source_lines(QUEUE, 1, 15) + "\n\n" + source_lines(RETRY, 23, 30)
+            ),
+            "fidelity.foreign-imports",
+        ),
+        (
+            record(
+                "Show how a delivery is checked for can-fail.",
+                THINK,
+                source_lines("server/svix-server/src/core/can_fail.rs", 1, 3),
+            ),
+            "scope.file",
+        ),
         (record("Explain the jitter on resends.", THINK, source_lines(WORKER, 521, 545)), "scope.out"),
         (record("Explain the retry-after header test.", THINK, source_lines(WORKER, 1279, 1321)), "scope.test-module"),
         (record("How are queue pairs built?", THINK, source_lines(QUEUE, 32, 61)), "scope.untargeted"),
-        (record("Explain the run step without dates.", "Retry::run sleeps with tokio between attempts and never looks at wall-clock time.", RUN), "reasoning.required-term"),
-        (record("Where is the attempt counter kept?", THINK + " `RetryState` stores the attempt count.", RUN), "reasoning.unknown-identifier"),
+        (
+            record(
+                "Explain the run step without dates.",
+                "Retry::run sleeps with tokio between attempts and never looks at wall-clock time.",
+                RUN,
+            ),
+            "reasoning.required-term",
+        ),
+        (
+            record("Where is the attempt counter kept?", THINK + " `RetryState` stores the attempt count.", RUN),
+            "reasoning.unknown-identifier",
+        ),
         (clean[0], "duplicates.identical"),
-        (record(near_user, THINK, IMPORTS + "\n\n" + source_lines(RETRY, 23, 30) + "\n\n" + source_lines(RETRY, 32, 67)), "duplicates.near"),
-        ({**record("Walk me through one attempt of the state machine.", THINK, IMPORTS + "\n\n" + RUN), "source": "ticket-123"}, "schema.extra-keys"),
+        (
+            record(
+                near_user, THINK, IMPORTS + "\n\n" + source_lines(RETRY, 23, 30) + "\n\n" + source_lines(RETRY, 32, 67)
+            ),
+            "duplicates.near",
+        ),
+        (
+            {
+                **record("Walk me through one attempt of the state machine.", THINK, IMPORTS + "\n\n" + RUN),
+                "source": "ticket-123",
+            },
+            "schema.extra-keys",
+        ),
     ]
 
 
@@ -57,7 +118,9 @@ def run_check(capsys, *args):
 def test_each_planted_defect_is_reported_at_its_line_with_its_rule(fixture_dataset, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     before = fixture_dataset.read_bytes(), DATASET.read_bytes()
-    code, out, _ = run_check(capsys, "--dataset", str(fixture_dataset), "--source-root", str(CORPUS), "--format", "json")
+    code, out, _ = run_check(
+        capsys, "--dataset", str(fixture_dataset), "--source-root", str(CORPUS), "--format", "json"
+    )
     assert code == 1
     assert (fixture_dataset.read_bytes(), DATASET.read_bytes()) == before  # check never writes a dataset
     findings = orjson.loads(out)["findings"]
@@ -97,14 +160,21 @@ def test_text_format_groups_by_record(fixture_dataset, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     code, out, _ = run_check(capsys, "--dataset", str(fixture_dataset), "--source-root", str(CORPUS))
     assert code == 1
-    assert f"{fixture_dataset}:16 reasoning.unknown-identifier error: `RetryState` in the reasoning exists nowhere" in out
-    assert f"{fixture_dataset}:9 fidelity.fragment error: segment 1 (code lines 1-11) covers only lines 5-15 of fn run_with_retries (lines 5-21)" in out
+    assert (
+        f"{fixture_dataset}:16 reasoning.unknown-identifier error: `RetryState` in the reasoning exists nowhere" in out
+    )
+    assert (
+        f"{fixture_dataset}:9 fidelity.fragment error: segment 1 (code lines 1-11) covers only lines 5-15 of fn run_with_retries (lines 5-21)"
+        in out
+    )
     assert out.rstrip().splitlines()[-1].endswith("info")
 
 
 def test_github_annotations(fixture_dataset, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
-    code, out, _ = run_check(capsys, "--dataset", str(fixture_dataset), "--source-root", str(CORPUS), "--format", "github")
+    code, out, _ = run_check(
+        capsys, "--dataset", str(fixture_dataset), "--source-root", str(CORPUS), "--format", "github"
+    )
     assert code == 1
     assert f"::error file={fixture_dataset},line=8,title=fidelity.not-found::" in out
     assert f"::warning file={fixture_dataset},line=18,title=duplicates.near::" in out
@@ -113,9 +183,13 @@ def test_github_annotations(fixture_dataset, capsys, monkeypatch):
 
 def test_without_a_source_root_the_lock_gives_the_same_record_findings(fixture_dataset, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
-    _, with_src, _ = run_check(capsys, "--dataset", str(fixture_dataset), "--source-root", str(CORPUS), "--format", "json")
+    _, with_src, _ = run_check(
+        capsys, "--dataset", str(fixture_dataset), "--source-root", str(CORPUS), "--format", "json"
+    )
     _, lock_only, _ = run_check(capsys, "--dataset", str(fixture_dataset), "--format", "json")
-    pick = lambda out: sorted((f["line"], f["rule"]) for f in orjson.loads(out)["findings"] if f["file"] == str(fixture_dataset))
+    pick = lambda out: sorted(
+        (f["line"], f["rule"]) for f in orjson.loads(out)["findings"] if f["file"] == str(fixture_dataset)
+    )
     expected = pick(with_src)
     # Without a checkout, code from outside the scope cannot be placed: it is simply not found.
     assert pick(lock_only) == [(l, "fidelity.not-found" if r == "scope.file" else r) for l, r in expected]
@@ -132,14 +206,18 @@ def test_committed_dataset_passes_with_no_errors(capsys, monkeypatch):
 
 
 def test_config_overrides_severity(tmp_path, capsys, monkeypatch):
-    jsonl = make_dataset(tmp_path, "ds", [dumps(r) for r, rule in fixture_records() if rule in (None, "reasoning.required-term")])
+    jsonl = make_dataset(
+        tmp_path, "ds", [dumps(r) for r, rule in fixture_records() if rule in (None, "reasoning.required-term")]
+    )
     cfg = jsonl.with_suffix(".toml")
     cfg.write_text(cfg.read_text() + '"reasoning.required-term" = "warning"\n"coverage.uncovered" = "off"\n')
     monkeypatch.chdir(ROOT)
     code, out, _ = run_check(capsys, "--dataset", str(jsonl), "--format", "json")
     data = orjson.loads(out)
     assert code == 0
-    assert [(f["rule"], f["severity"]) for f in data["findings"] if f["file"] == str(jsonl)] == [("reasoning.required-term", "warning")]
+    assert [(f["rule"], f["severity"]) for f in data["findings"] if f["file"] == str(jsonl)] == [
+        ("reasoning.required-term", "warning")
+    ]
     assert not any(f["rule"] == "coverage.uncovered" for f in data["findings"])
 
 
@@ -185,12 +263,27 @@ def test_broken_config_is_one_line_naming_the_file(tmp_path, capsys, monkeypatch
     [
         (("near_threshold = 0.5", "near_threshold = nan"), "near_threshold must be a number in (0, 1]"),
         (("near_threshold = 0.5", "near_threshold = true"), "near_threshold must be a number in (0, 1]"),
-        (("boilerplate_share = 0.5", "boilerplate_share = 0"), "reasoning.boilerplate_share must be a number in (0, 1]"),
-        (("boilerplate_share = 0.5", 'boilerplate_share = "half"'), "'reasoning.boilerplate_share' must be int or float"),
-        (('"server/svix-server/src/core/retry.rs::*",', '"server/svix-server/src/core/retry.rs",'), "must be 'path::Name' or 'path::*'"),
-        (('"server/svix-server/src/core/retry.rs::*",', '"server/svix-server/src/core/retri.rs::*",'), "names a file that is not in scope.files"),
+        (
+            ("boilerplate_share = 0.5", "boilerplate_share = 0"),
+            "reasoning.boilerplate_share must be a number in (0, 1]",
+        ),
+        (
+            ("boilerplate_share = 0.5", 'boilerplate_share = "half"'),
+            "'reasoning.boilerplate_share' must be int or float",
+        ),
+        (
+            ('"server/svix-server/src/core/retry.rs::*",', '"server/svix-server/src/core/retry.rs",'),
+            "must be 'path::Name' or 'path::*'",
+        ),
+        (
+            ('"server/svix-server/src/core/retry.rs::*",', '"server/svix-server/src/core/retri.rs::*",'),
+            "names a file that is not in scope.files",
+        ),
         (("[severity]\n", '[severity]\n"reasoning.requried-term" = "off"\n'), "unknown rule 'reasoning.requried-term'"),
-        (('  "server/svix-server/src/cfg.rs",\n]', '  "server/svix-server/src/cfg.rs",\n  "../outside.rs",\n]'), "must be a relative path inside the source root"),
+        (
+            ('  "server/svix-server/src/cfg.rs",\n]', '  "server/svix-server/src/cfg.rs",\n  "../outside.rs",\n]'),
+            "must be a relative path inside the source root",
+        ),
     ],
 )
 def test_bad_config_values_are_one_line_errors(tmp_path, capsys, monkeypatch, edit, needle):
@@ -228,7 +321,14 @@ INFORMATIVE = [
 
 
 def boilerplate_findings(tmp_path, capsys, monkeypatch, thinks, share=None):
-    jsonl = make_dataset(tmp_path, "bp", [dumps(record(f"Request number {n} about retries.", think, IMPORTS + "\n\n" + RUN)) for n, think in enumerate(thinks)])
+    jsonl = make_dataset(
+        tmp_path,
+        "bp",
+        [
+            dumps(record(f"Request number {n} about retries.", think, IMPORTS + "\n\n" + RUN))
+            for n, think in enumerate(thinks)
+        ],
+    )
     if share is not None:
         cfg = jsonl.with_suffix(".toml")
         cfg.write_text(cfg.read_text().replace("boilerplate_share = 0.5", f"boilerplate_share = {share}", 1))
@@ -238,11 +338,15 @@ def boilerplate_findings(tmp_path, capsys, monkeypatch, thinks, share=None):
 
 
 def test_boilerplate_catches_a_disclaimer_written_many_ways(tmp_path, capsys, monkeypatch):
-    jsonl, found = boilerplate_findings(tmp_path, capsys, monkeypatch, [b + " " + d for b, d in zip(BASES, DISCLAIMERS)])
+    jsonl, found = boilerplate_findings(
+        tmp_path, capsys, monkeypatch, [b + " " + d for b, d in zip(BASES, DISCLAIMERS)]
+    )
     assert len(found) == 1  # once per dataset
     f = found[0]
     assert (f["severity"], f["file"], f["line"]) == ("warning", str(jsonl), 0)
-    assert f["message"].startswith("boilerplate phrase 'chrono … not' (e.g. line 1: 'chrono is not involved here') in 4 of 4 reasoning blocks, lines 1, 2, 3, 4")
+    assert f["message"].startswith(
+        "boilerplate phrase 'chrono … not' (e.g. line 1: 'chrono is not involved here') in 4 of 4 reasoning blocks, lines 1, 2, 3, 4"
+    )
 
 
 def test_boilerplate_stays_quiet_when_each_mention_says_something(tmp_path, capsys, monkeypatch):
@@ -252,7 +356,13 @@ def test_boilerplate_stays_quiet_when_each_mention_says_something(tmp_path, caps
 
 def test_boilerplate_reports_a_repeated_sentence_whole_and_honours_the_share(tmp_path, capsys, monkeypatch):
     repeated = "Retrying is always safe here because nothing is written before the call returns."
-    thinks = [BASES[0] + " " + repeated, BASES[1], BASES[2] + " " + repeated, BASES[3] + " " + INFORMATIVE[0], INFORMATIVE[1] + " " + repeated + " Tokio sleeps."]
+    thinks = [
+        BASES[0] + " " + repeated,
+        BASES[1],
+        BASES[2] + " " + repeated,
+        BASES[3] + " " + INFORMATIVE[0],
+        INFORMATIVE[1] + " " + repeated + " Tokio sleeps.",
+    ]
     _, found = boilerplate_findings(tmp_path, capsys, monkeypatch, thinks)
     assert len(found) == 1
     # The sentence's overlapping five-word runs share its lines: one entry, named by the whole clause.
@@ -275,8 +385,14 @@ def test_boilerplate_scales_and_clips_its_line_list():
     cfg = load_config(DATASET)
     examples = []
     for n in range(1, 3001):
-        think = f"Attempt {n} sleeps {n % 7} ms on tokio. " + DISCLAIMERS[n % 4] + f" The schedule for case {n} has {n % 5} entries."
-        rec = Record("retry_state_machine", DATASET, n, b"", PROMPT, f"request {n}", f"<think>\n{think}\n</think>\n\ncode")
+        think = (
+            f"Attempt {n} sleeps {n % 7} ms on tokio. "
+            + DISCLAIMERS[n % 4]
+            + f" The schedule for case {n} has {n % 5} entries."
+        )
+        rec = Record(
+            "retry_state_machine", DATASET, n, b"", PROMPT, f"request {n}", f"<think>\n{think}\n</think>\n\ncode"
+        )
         examples.append(Example(rec, n, think=think))
     (f,) = check_boilerplate(examples, cfg)
     assert "'chrono … not'" in f.message and "in 3000 of 3000 reasoning blocks" in f.message
@@ -291,7 +407,10 @@ def test_boilerplate_phrase_hashes_match_the_reported_text():
     from generator.checks.boilerplate import _phrases, phrase_set
 
     texts = [orjson.loads(l)["messages"][2]["content"] for l in DATASET.read_bytes().splitlines()]
-    texts += [THINK, "No chrono here. It isn't used; nothing needs chrono! a.b c? x\n\nnot not no no-op İstanbul NOTHING don't"]
+    texts += [
+        THINK,
+        "No chrono here. It isn't used; nothing needs chrono! a.b c? x\n\nnot not no no-op İstanbul NOTHING don't",
+    ]
     for text in texts:
         phrases, negated = phrase_set(text)
         named = list(_phrases(text))
@@ -318,5 +437,9 @@ def test_boilerplate_sampled_count_agrees_with_the_exact_one(monkeypatch):
     exact = checks.check_boilerplate(examples, cfg)
     monkeypatch.setattr(checks, "BOILERPLATE_SAMPLE", 40)  # 572 of the 600 blocks sampled
     sampled = checks.check_boilerplate(examples, cfg)
-    assert len(exact) == 1 and "'chrono … not'" in exact[0].message and "in 480 of 600 reasoning blocks" in exact[0].message
+    assert (
+        len(exact) == 1
+        and "'chrono … not'" in exact[0].message
+        and "in 480 of 600 reasoning blocks" in exact[0].message
+    )
     assert sampled == exact

@@ -6,14 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from generator.__main__ import main
-
 from conftest import ARTIFACTS, CORPUS, ROOT, Served, dumps, make_dataset, offline_page
 from hostile import PAYLOADS, hostile_records
 from sitecheck import broken_links, text_of
 from test_diff import SCENARIOS, base_records
 from test_site import digest_tree
+
+from generator.__main__ import main
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +53,9 @@ def test_incremental_compare_builds_equal_fresh_ones(tmp_path, monkeypatch):
     other.write_bytes(b"".join(dumps(r) + b"\n" for r in base_records()))
     assert build(tmp_path / "w", tmp_path / "site", "--dataset", str(jsonl), "--compare", str(other)) == 0
     first = (tmp_path / "site/datasets/cmp/examples/line-2/index.html").read_text()
-    other.write_bytes(b"".join(dumps(r) + b"\n" for r in SCENARIOS["rewritten reasoning"][0]))  # now line 1 and 2 differ
+    other.write_bytes(
+        b"".join(dumps(r) + b"\n" for r in SCENARIOS["rewritten reasoning"][0])
+    )  # now line 1 and 2 differ
     assert build(tmp_path / "w", tmp_path / "site", "--dataset", str(jsonl), "--compare", str(other)) == 0
     assert build(tmp_path / "w-fresh", tmp_path / "fresh", "--dataset", str(jsonl), "--compare", str(other)) == 0
     assert digest_tree(tmp_path / "site") == digest_tree(tmp_path / "fresh")
@@ -89,7 +90,9 @@ def hostile_compare(tmp_path_factory):
         old_records.append(r)
     gone = {**records[0][1], "messages": [dict(m) for m in records[0][1]["messages"]]}
     gone["messages"][1]["content"] = "Removed: " + PAYLOADS["img"] + " and " + PAYLOADS["script"]
-    gone["messages"][2]["content"] = "<think>\nnothing in common with anything else here, zebra quartz\n</think>\n\nfn gone() {}"
+    gone["messages"][2]["content"] = (
+        "<think>\nnothing in common with anything else here, zebra quartz\n</think>\n\nfn gone() {}"
+    )
     old_records.append(gone)
     old_dir = tmp / 'o<img src=x onerror="window.__pwned_dir=1">'
     old_dir.mkdir()
@@ -107,7 +110,15 @@ def test_changes_page_escapes_everything(hostile_compare):
     site, names = hostile_compare
     page = site / "datasets/hostile/changes/index.html"
     body = page.read_text().split("<article", 1)[1]
-    for live in ("<script>window.__pwned", '<img src="x" onerror', "<img src=x onerror", "<iframe src=\"javascript", "<svg onload", '<b id="escaped-bold">', 'href="javascript:'):
+    for live in (
+        "<script>window.__pwned",
+        '<img src="x" onerror',
+        "<img src=x onerror",
+        '<iframe src="javascript',
+        "<svg onload",
+        '<b id="escaped-bold">',
+        'href="javascript:',
+    ):
         assert live not in body, live
     text = text_of(page)
     assert "Removed: " + PAYLOADS["img"] in text
@@ -131,7 +142,10 @@ def test_changes_page_in_chromium(hostile_compare, browser):
         assert "underline" in ins.first.evaluate("e => getComputedStyle(e).textDecorationLine")
         assert "line-through" in dele.first.evaluate("e => getComputedStyle(e).textDecorationLine")
         label = ins.first.locator(".diff-sr")
-        assert label.first.text_content() == "[added: " and label.first.evaluate("e => e.getBoundingClientRect().width") <= 1
+        assert (
+            label.first.text_content() == "[added: "
+            and label.first.evaluate("e => e.getBoundingClientRect().width") <= 1
+        )
         assert PAYLOADS["script"] in page.locator("article").inner_text()
         # the table: every example link opens that example's page, which shows its change
         rows = page.locator("#changes-table tbody tr")
@@ -184,15 +198,18 @@ def test_compare_with_a_git_ref(tmp_path, monkeypatch):
     html = (tmp_path / "site/datasets/cmp/changes/index.html").read_text()
     assert html.count('class="change-row row-removed"') == 1 and "change-row row-modified" not in html
     assert "<code>main</code>" in html
-    assert subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout == " M dataset/cmp.jsonl\n"
+    assert (
+        subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout
+        == " M dataset/cmp.jsonl\n"
+    )
 
 
 def test_the_example_template_adds_nothing_without_a_comparison(tmp_path, monkeypatch):
     """Rendered with change=None, the example template gives the bytes of the template with
     the comparison's parts cut out: not a character (not a newline) more."""
+    from generator.pipeline import run
     from generator.render import TEMPLATES, environment
     from generator.views import build_views, example_page
-    from generator.pipeline import run
 
     monkeypatch.chdir(ROOT)
     jsonl = make_dataset(tmp_path / "ds", "cmp", [dumps(r) for r in base_records()])
@@ -200,7 +217,12 @@ def test_the_example_template_adds_nothing_without_a_comparison(tmp_path, monkey
     source = (TEMPLATES / "example.html.j2").read_text()
     start = source.index("{% if change %}")
     end = source.index("{% endif %}", start) + len("{% endif %}")
-    today = source.replace('{% from "_change.j2" import change_body %}', "")[: start - len('{% from "_change.j2" import change_body %}')] + source[end:]
+    today = (
+        source.replace('{% from "_change.j2" import change_body %}', "")[
+            : start - len('{% from "_change.j2" import change_body %}')
+        ]
+        + source[end:]
+    )
     assert "change" not in today
     template = environment().from_string(today)
     for i in range(len(dv.examples)):
@@ -225,5 +247,8 @@ def test_changes_page_caps_inline_diffs_and_every_link_resolves(tmp_path, monkey
     assert html.count('class="change-row') == 3 and html.count('class="change-detail"') == 1
     assert "the other 2 carry their diff on their own page" in html
     for line in (1, 2, 3):
-        assert f'href="../../changes/#change-{line}"' in (tmp_path / f"site/datasets/cap/examples/line-{line}/index.html").read_text()
+        assert (
+            f'href="../../changes/#change-{line}"'
+            in (tmp_path / f"site/datasets/cap/examples/line-{line}/index.html").read_text()
+        )
     assert broken_links(tmp_path / "site") == []

@@ -62,5 +62,9 @@ def test_a_record_line_is_keyed_by_its_digest():
 
     line = b'{"type": "chatml"}'
     assert Digested(line, line_digest(line)) == line  # the template sees the bytes
-    assert contexts.digest(card(body=Digested(line, line_digest(line)))) == contexts.digest(card(body=Digested(line, b"")))
-    assert contexts.digest(card(body=Digested(line, line_digest(line)))) != contexts.digest(card(body=Digested(line + b" ", line_digest(line + b" "))))
+    assert contexts.digest(card(body=Digested(line, line_digest(line)))) == contexts.digest(
+        card(body=Digested(line, b""))
+    )
+    assert contexts.digest(card(body=Digested(line, line_digest(line)))) != contexts.digest(
+        card(body=Digested(line + b" ", line_digest(line + b" ")))
+    )

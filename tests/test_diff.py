@@ -9,11 +9,10 @@ from pathlib import Path
 
 import orjson
 import pytest
+from conftest import CORPUS, QUEUE, RETRY, ROOT, clean_records, dumps, make_dataset, record, source_lines
 
 from generator.__main__ import main
 from generator.diff import in_order, match, word_diff
-
-from conftest import CORPUS, QUEUE, RETRY, ROOT, THINK, clean_records, dumps, make_dataset, record, source_lines
 
 IMPORTS = source_lines(RETRY, 1, 3)
 
@@ -43,7 +42,7 @@ def _set(rec: dict, role: str, value: str) -> dict:
 
 def _parts(rec: dict) -> tuple[str, str]:
     a = rec["messages"][2]["content"]
-    think, _, code = a[len("<think>\n"):].partition("\n</think>\n\n")
+    think, _, code = a[len("<think>\n") :].partition("\n</think>\n\n")
     return think, code
 
 
@@ -64,7 +63,10 @@ def scenarios():
     new[1] = _set(b[1], "user", b[1]["messages"][1]["content"].replace("a few quick retries", "several fast retries"))
     out["reworded request"] = (new, {(2, 2): ("modified", ("request",))})
     new = list(b)
-    new[0] = with_think(b[0], "Entirely new reasoning: tokio drives the sleeps and chrono stays out; nothing else from before survives here.")
+    new[0] = with_think(
+        b[0],
+        "Entirely new reasoning: tokio drives the sleeps and chrono stays out; nothing else from before survives here.",
+    )
     out["rewritten reasoning"] = (new, {(1, 1): ("modified", ("reasoning",))})
     new = list(b)
     new[3] = with_code(b[3], IMPORTS + "\n\n" + source_lines(RETRY, 23, 30))
@@ -74,7 +76,11 @@ def scenarios():
     out["code made not verbatim"] = (new, {(4, 4): ("modified", ("code",))})
     new = b[:2] + b[3:]
     out["deletion"] = (new, {(3, None): ("removed", ())})
-    inserted = record("Add a helper that logs each retry attempt with its delay.", "A new angle on the same code: tokio sleeps, chrono absent, one log line per attempt.", IMPORTS + "\n\n" + source_lines(RETRY, 5, 21))
+    inserted = record(
+        "Add a helper that logs each retry attempt with its delay.",
+        "A new angle on the same code: tokio sleeps, chrono absent, one log line per attempt.",
+        IMPORTS + "\n\n" + source_lines(RETRY, 5, 21),
+    )
     new = b[:2] + [inserted] + b[2:]
     out["insertion"] = (new, {(None, 3): ("added", ())})
     new = b[1:] + [b[0]]
@@ -115,20 +121,27 @@ def test_each_change_gets_the_status_the_oracle_expects(name, pairs, capsys, mon
     old, made = pairs
     new = made[name]
     before = new.read_bytes(), old.read_bytes()
-    code, out, err = run_diff(capsys, "--dataset", str(new), "--against", str(old), "--source-root", str(CORPUS), "--format", "json")
+    code, out, err = run_diff(
+        capsys, "--dataset", str(new), "--against", str(old), "--source-root", str(CORPUS), "--format", "json"
+    )
     assert code == 0, err
     d = orjson.loads(out)["datasets"][0]
     got = {(c["old_line"], c["new_line"]): (c["status"], tuple(c["fields"])) for c in d["changes"]}
     assert got == SCENARIOS[name][1]
     n_old, n_new = len(base_records()), len(SCENARIOS[name][0])
     assert d["records"] == {"old": n_old, "new": n_new}
-    assert sum(d["counts"].values()) == n_old + n_new - sum(1 for s, _ in got.values() if s in ("modified", "moved")) - d["counts"]["unchanged"]
+    assert (
+        sum(d["counts"].values())
+        == n_old + n_new - sum(1 for s, _ in got.values() if s in ("modified", "moved")) - d["counts"]["unchanged"]
+    )
     assert (new.read_bytes(), old.read_bytes()) == before  # the JSONL is never written
 
 
 def _one(capsys, pairs, name):
     old, made = pairs
-    _, out, _ = run_diff(capsys, "--dataset", str(made[name]), "--against", str(old), "--source-root", str(CORPUS), "--format", "json")
+    _, out, _ = run_diff(
+        capsys, "--dataset", str(made[name]), "--against", str(old), "--source-root", str(CORPUS), "--format", "json"
+    )
     return orjson.loads(out)["datasets"][0]
 
 
@@ -145,8 +158,13 @@ def test_code_changes_say_whether_the_new_code_is_verbatim_and_where(pairs, caps
     monkeypatch.chdir(ROOT)
     c = _one(capsys, pairs, "code replaced by another verbatim block")["changes"][0]
     assert c["verbatim_before"] is True and c["verbatim_after"] is True
-    assert [(w["status"], w["path"], w["start"], w["end"]) for w in c["where"]] == [("verbatim", RETRY, 1, 3), ("verbatim", RETRY, 23, 30)]
-    assert ("+", "pub struct Retry<'a, Re> {") in [tuple(o) for o in c["code"]] or any(o == "+" and "Retry" in t for o, t in c["code"])
+    assert [(w["status"], w["path"], w["start"], w["end"]) for w in c["where"]] == [
+        ("verbatim", RETRY, 1, 3),
+        ("verbatim", RETRY, 23, 30),
+    ]
+    assert ("+", "pub struct Retry<'a, Re> {") in [tuple(o) for o in c["code"]] or any(
+        o == "+" and "Retry" in t for o, t in c["code"]
+    )
     d = _one(capsys, pairs, "code made not verbatim")
     c = d["changes"][0]
     assert c["verbatim_before"] is True and c["verbatim_after"] is False
@@ -163,7 +181,9 @@ def test_findings_new_and_fixed_follow_the_examples_not_the_line_numbers(pairs, 
     assert d["new_findings"] == [] and d["fixed_findings"] == []
     # a deletion shifts later lines too: only the coverage it took away is new
     d = _one(capsys, pairs, "deletion")
-    assert [(f["rule"], f["message"]) for f in d["new_findings"]] == [("coverage.uncovered", "struct Retry is in scope but no example covers it")]
+    assert [(f["rule"], f["message"]) for f in d["new_findings"]] == [
+        ("coverage.uncovered", "struct Retry is in scope but no example covers it")
+    ]
     assert d["fixed_findings"] == []
     d = _one(capsys, pairs, "duplicate")
     assert [(f["rule"], f["line"]) for f in d["new_findings"]] == [("duplicates.identical", 6)]
@@ -174,17 +194,31 @@ def test_findings_new_and_fixed_follow_the_examples_not_the_line_numbers(pairs, 
     d = _one(capsys, pairs, "changed system prompt")
     assert [f["rule"] for f in d["new_findings"]] == ["schema.system-prompt"]
     c = d["changes"][0]
-    assert ("+", "helpful") in [tuple(o) for o in c["system"]] or any(o == "+" and "helpful" in t for o, t in c["system"])
+    assert ("+", "helpful") in [tuple(o) for o in c["system"]] or any(
+        o == "+" and "helpful" in t for o, t in c["system"]
+    )
 
 
 def test_fixing_a_finding_is_reported_as_fixed(pairs, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     old, made = pairs
     # the other direction: the not-verbatim version is the old one
-    code, out, _ = run_diff(capsys, "--dataset", str(old), "--against", str(made["code made not verbatim"]), "--source-root", str(CORPUS), "--format", "json")
+    code, out, _ = run_diff(
+        capsys,
+        "--dataset",
+        str(old),
+        "--against",
+        str(made["code made not verbatim"]),
+        "--source-root",
+        str(CORPUS),
+        "--format",
+        "json",
+    )
     d = orjson.loads(out)["datasets"][0]
     assert {f["rule"] for f in d["fixed_findings"]} == {"fidelity.not-verbatim", "coverage.uncovered"}
-    assert {f["file"] for f in d["fixed_findings"] if f["rule"] == "fidelity.not-verbatim"} == {f"{old}@{made['code made not verbatim']}"}
+    assert {f["file"] for f in d["fixed_findings"] if f["rule"] == "fidelity.not-verbatim"} == {
+        f"{old}@{made['code made not verbatim']}"
+    }
     assert d["new_findings"] == []
 
 
@@ -210,7 +244,9 @@ def test_fail_on_new_errors(pairs, capsys, monkeypatch):
 def test_text_format(pairs, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     old, made = pairs
-    code, out, _ = run_diff(capsys, "--dataset", str(made["reworded request"]), "--against", str(old), "--source-root", str(CORPUS))
+    code, out, _ = run_diff(
+        capsys, "--dataset", str(made["reworded request"]), "--against", str(old), "--source-root", str(CORPUS)
+    )
     assert code == 0
     assert "1 modified, 0 moved, 0 added, 0 removed, 4 unchanged" in out
     assert "request: Queue operations should get [-a few quick-]{+several fast+} retries" in out
@@ -222,18 +258,35 @@ def test_github_format_exact_lines(tmp_path, capsys, monkeypatch):
     old = make_dataset(tmp_path / "o%1", "gh", [dumps(r) for r in b])
     new_records = list(b)
     new_records[3] = with_code(b[3], _parts(b[3])[1].replace("    ", "  "))  # line 4: not verbatim
-    new_records.append(_set(b[0], "user", "A new request, with a comma: and a colon\nand 100% a second line."))  # line 6: added
+    new_records.append(
+        _set(b[0], "user", "A new request, with a comma: and a colon\nand 100% a second line.")
+    )  # line 6: added
     folder = tmp_path / "n,e:w%"
     new = make_dataset(folder, "gh", [dumps(r) for r in new_records] + [b'{"type": "chatml", broken'])  # line 7
-    code, out, _ = run_diff(capsys, "--dataset", str(new), "--against", str(old), "--source-root", str(CORPUS), "--format", "github")
+    code, out, _ = run_diff(
+        capsys, "--dataset", str(new), "--against", str(old), "--source-root", str(CORPUS), "--format", "github"
+    )
     assert code == 0
     f = str(new).replace("%", "%25").replace(":", "%3A").replace(",", "%2C")
     lines = out.splitlines()
-    assert lines[0] == f"::notice file={f},line=4,title=dataset diff%3A modified::modified (code); code is not verbatim; was line 4 at {str(old).replace('%', '%25')}"
-    assert lines[1] == f"::error file={f},line=4,title=fidelity.not-verbatim::segment 2 (code lines 5-11) differs from {RETRY}:32-38"
-    assert lines[2] == f"::error file={f},line=4,title=fidelity.not-verbatim::segment 3 (code lines 13-40) differs from {RETRY}:40-67"
+    assert (
+        lines[0]
+        == f"::notice file={f},line=4,title=dataset diff%3A modified::modified (code); code is not verbatim; was line 4 at {str(old).replace('%', '%25')}"
+    )
+    assert (
+        lines[1]
+        == f"::error file={f},line=4,title=fidelity.not-verbatim::segment 2 (code lines 5-11) differs from {RETRY}:32-38"
+    )
+    assert (
+        lines[2]
+        == f"::error file={f},line=4,title=fidelity.not-verbatim::segment 3 (code lines 13-40) differs from {RETRY}:40-67"
+    )
     assert lines[3] == f"::notice file={f},line=6,title=dataset diff%3A added::added"
-    assert lines[4] == f"::error file={f},line=7,title=schema.json::invalid JSON: unexpected character, expected a string key (skipped); near byte 19: {{" + '"type": "chatml", broken'
+    assert (
+        lines[4]
+        == f"::error file={f},line=7,title=schema.json::invalid JSON: unexpected character, expected a string key (skipped); near byte 19: {{"
+        + '"type": "chatml", broken'
+    )
     assert len(lines) == 5  # unchanged lines get nothing, and so do findings elsewhere
 
 
@@ -249,8 +302,13 @@ def test_similarity_search_is_not_all_pairs():
         t, c, _ = split_assistant(a)
         return Example(Record("d", ROOT, i + 1, b"", "s", user, a), i + 1, think=t, code=c)
 
-    old = [ex(i, f"please review the retry loop number {i} today", f"reasoning about case {i} alone") for i in range(600)]
-    new = [ex(i, f"please review the retry loop number {i} tomorrow", f"reasoning about case {i} alone") for i in range(600)]
+    old = [
+        ex(i, f"please review the retry loop number {i} today", f"reasoning about case {i} alone") for i in range(600)
+    ]
+    new = [
+        ex(i, f"please review the retry loop number {i} tomorrow", f"reasoning about case {i} alone")
+        for i in range(600)
+    ]
     calls = []
     real = diff.similarity
     diff.similarity = lambda a, b: calls.append(1) or real(a, b)
@@ -281,7 +339,12 @@ def test_word_diff_round_trips():
 
 
 def git(cwd, *args):
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false", *args], cwd=cwd, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
 
 
 @pytest.fixture()
@@ -302,11 +365,17 @@ def test_against_a_git_ref_reads_the_committed_version_without_touching_the_work
     git(r, "add", "-A")
     git(r, "commit", "-qm", "reorder")
     git(r, "branch", "feature")
-    extra = record("A brand new request about backoff ceilings.", "tokio sleeps and chrono stays out of it, a new thought.", IMPORTS + "\n\n" + source_lines(RETRY, 5, 21))
+    extra = record(
+        "A brand new request about backoff ceilings.",
+        "tokio sleeps and chrono stays out of it, a new thought.",
+        IMPORTS + "\n\n" + source_lines(RETRY, 5, 21),
+    )
     jsonl.write_bytes(jsonl.read_bytes() + dumps(extra) + b"\n")  # uncommitted
     status = subprocess.run(["git", "status", "--porcelain"], cwd=r, capture_output=True, text=True).stdout
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=r, capture_output=True, text=True).stdout
-    code, out, err = run_diff(capsys, "--dataset", str(jsonl), "--against", "HEAD~1", "--source-root", str(CORPUS), "--format", "json")
+    code, out, err = run_diff(
+        capsys, "--dataset", str(jsonl), "--against", "HEAD~1", "--source-root", str(CORPUS), "--format", "json"
+    )
     assert code == 0, err
     d = orjson.loads(out)["datasets"][0]
     assert {(c["old_line"], c["new_line"]): c["status"] for c in d["changes"]} == {(1, 5): "moved", (None, 6): "added"}
@@ -332,7 +401,15 @@ def test_a_dataset_not_in_the_ref_is_all_added(repo, capsys, monkeypatch):
     [
         (lambda r, j, t: ["--dataset", str(j), "--against", "no-such-ref"], "no-such-ref: unknown git ref"),
         (lambda r, j, t: ["--dataset", str(j), "--against=--upload-pack=evil"], "not a usable git ref"),
-        (lambda r, j, t: ["--dataset", str(make_dataset(t / "outside", "o", [dumps(base_records()[0])])), "--against", "HEAD"], "not inside a git repository"),
+        (
+            lambda r, j, t: [
+                "--dataset",
+                str(make_dataset(t / "outside", "o", [dumps(base_records()[0])])),
+                "--against",
+                "HEAD",
+            ],
+            "not inside a git repository",
+        ),
         (lambda r, j, t: ["--dataset", str(t / "missing.jsonl"), "--against", "HEAD"], "missing.jsonl"),
         (lambda r, j, t: ["--dataset", str(j), "--against", str(t)], "is a folder"),
     ],
@@ -412,7 +489,10 @@ def test_similarity_search_finds_every_rewrite_among_many():
         t, c, _ = split_assistant(a)
         return Example(Record("d", ROOT, i + 1, b"", "s", user, a), i + 1, think=t, code=c)
 
-    texts = [(words(rng.randint(10, 50)), "Shared opening sentence of every reasoning. " + words(rng.randint(40, 200))) for _ in range(400)]
+    texts = [
+        (words(rng.randint(10, 50)), "Shared opening sentence of every reasoning. " + words(rng.randint(40, 200)))
+        for _ in range(400)
+    ]
     old = [ex(i, u, t) for i, (u, t) in enumerate(texts)]
     new_texts = list(texts)
     rewritten = rng.sample(range(400), 60)

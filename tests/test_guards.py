@@ -10,11 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from generator.__main__ import main
-
 from conftest import CONFIG, LOCK, ROOT, clean_records, dumps, make_dataset
 from test_site import copy_project, digest_tree
+
+from generator.__main__ import main
 
 
 def build(work, out, *args: str) -> int:
@@ -133,7 +132,9 @@ def test_a_dataset_name_too_long_for_its_files_is_refused_up_front(tmp_path, mon
     assert not (tmp_path / "site").exists() and not (tmp_path / "w").exists()
 
 
-@pytest.mark.parametrize("name", ["lengths-code.svg", "lengths-request.svg"])  # (table data is no longer a file beside the download)
+@pytest.mark.parametrize(
+    "name", ["lengths-code.svg", "lengths-request.svg"]
+)  # (table data is no longer a file beside the download)
 def test_a_dataset_named_like_the_sites_own_data_is_refused(tmp_path, monkeypatch, capsys, name):
     folder = tmp_path / "ds"
     folder.mkdir()
@@ -144,7 +145,10 @@ def test_a_dataset_named_like_the_sites_own_data_is_refused(tmp_path, monkeypatc
     monkeypatch.chdir(ROOT)
     assert build(tmp_path / "w", tmp_path / "site", "--dataset", str(jsonl)) == 1
     stem = jsonl.stem
-    assert f"{jsonl}: a dataset file with this name would overwrite the site's own datasets/{stem}/data/{name}; rename the dataset" in one_error(capsys)
+    assert (
+        f"{jsonl}: a dataset file with this name would overwrite the site's own datasets/{stem}/data/{name}; rename the dataset"
+        in one_error(capsys)
+    )
     assert not (tmp_path / "site").exists()
 
 
@@ -191,7 +195,10 @@ def test_a_build_gives_up_waiting_with_a_clear_error(tmp_path, monkeypatch, caps
     finally:
         os.close(fd)
     err = capsys.readouterr().err
-    assert f"error: {tmp_path / 'w'}/: another build (process 4242) has been using it for 0 s; try again when it has finished" in err
+    assert (
+        f"error: {tmp_path / 'w'}/: another build (process 4242) has been using it for 0 s; try again when it has finished"
+        in err
+    )
     assert not (tmp_path / "site").exists()
 
 

@@ -6,23 +6,25 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import orjson
 import pytest
-
-from generator.__main__ import main
-
 from conftest import CORPUS, ROOT, dumps, make_dataset, record
 from test_diff import base_records, git, run_diff
 from test_guards import build, one_error
-from test_site import copy_project, digest_tree
+from test_site import copy_project
+
+from generator.__main__ import main
 
 
 def broken_record() -> dict:
     """A record with an error-level finding (code that is not in the source)."""
-    return record("Make the retry loop faster.", "tokio sleeps; chrono is not involved here at all.", "fn not_in_the_source() -> u32 { 42 }")
+    return record(
+        "Make the retry loop faster.",
+        "tokio sleeps; chrono is not involved here at all.",
+        "fn not_in_the_source() -> u32 { 42 }",
+    )
 
 
 # --- 1, 10: --against takes a ref; a file only in a path form ---------------------------------------
@@ -61,7 +63,9 @@ def test_a_file_is_given_in_a_path_form(pr_repo, capsys, monkeypatch):
     monkeypatch.chdir(r)
     old = make_dataset(r / "old", "pr", [dumps(x) for x in base_records()])
     for form in ("./old/pr.jsonl", str(old), "file:old/pr.jsonl"):
-        code, out, err = run_diff(capsys, "--dataset", str(jsonl), "--against", form, "--format", "json", "--source-root", str(CORPUS))
+        code, out, err = run_diff(
+            capsys, "--dataset", str(jsonl), "--against", form, "--format", "json", "--source-root", str(CORPUS)
+        )
         assert code == 0, (form, err)
         assert orjson.loads(out)["datasets"][0]["counts"]["added"] == 1
     code, _, err = run_diff(capsys, "--dataset", str(jsonl), "--against", "no/such.jsonl")  # bare: a ref
@@ -260,7 +264,9 @@ def without_plugins(text: str) -> str:
     return re.sub(r"(?m)^plugins:.*\n(?:[ \t]+-.*\n)*", "", text)
 
 
-@pytest.mark.parametrize("plugins", [None, "", "plugins: []\n", "plugins:\n  - search\n", "plugins:\n  - search:\n      lang: en\n"])
+@pytest.mark.parametrize(
+    "plugins", [None, "", "plugins: []\n", "plugins:\n  - search\n", "plugins:\n  - search:\n      lang: en\n"]
+)
 def test_the_projects_mkdocs_yml_and_no_plugins_pass(tmp_path, plugins):
     from generator.mkconfig import check_mkdocs_yml
 
@@ -281,8 +287,11 @@ def test_the_projects_mkdocs_yml_and_no_plugins_pass(tmp_path, plugins):
         ("site_name: &a x\nsite_description: *a\n", "anchors and aliases"),
         ("INHERIT: ../other.yml\n", "key 'INHERIT' is not allowed"),
         ("copyright: <script>alert(1)</script>\n", "copyright may not hold <"),
-        ("theme:\n  name: material\n  palette:\n    primary: 'x\" onmouseover=\"alert(1)'\n", "theme.palette.primary may not hold <"),
-        ("theme:\n  name: material\n  language: \"en\\u202e\"\n", "theme.language may not hold <"),
+        (
+            "theme:\n  name: material\n  palette:\n    primary: 'x\" onmouseover=\"alert(1)'\n",
+            "theme.palette.primary may not hold <",
+        ),
+        ('theme:\n  name: material\n  language: "en\\u202e"\n', "theme.language may not hold <"),
         ("extra:\n  analytics:\n    provider: google\n", "extra.analytics must be"),
     ],
 )
@@ -349,10 +358,16 @@ def test_diff_output_shows_hidden_characters_in_paths_names_and_annotations(tmp_
     folder = tmp_path / "n\x1b[31m\u202eevil"
     old = make_dataset(tmp_path / "o", "pr", [dumps(r) for r in b])
     changed = list(b)
-    changed[0] = record("Retry \u2066isolated\u2069 request \u00ad here", "tokio sleeps; chrono is not involved.", b[0]["messages"][2]["content"].split("</think>\n\n", 1)[1])
+    changed[0] = record(
+        "Retry \u2066isolated\u2069 request \u00ad here",
+        "tokio sleeps; chrono is not involved.",
+        b[0]["messages"][2]["content"].split("</think>\n\n", 1)[1],
+    )
     new = make_dataset(folder, "pr", [dumps(r) for r in changed])
     for fmt in ("text", "github"):
-        code, out, err = run_diff(capsys, "--dataset", str(new), "--against", str(old), "--format", fmt, "--source-root", str(CORPUS))
+        code, out, err = run_diff(
+            capsys, "--dataset", str(new), "--against", str(old), "--format", fmt, "--source-root", str(CORPUS)
+        )
         assert code == 0, err
         for ch in ("\x1b", "\u202e", "\u2066", "\u2069", "\u00ad"):
             assert ch not in out, (fmt, repr(ch))
@@ -386,7 +401,9 @@ def test_a_missing_source_root_is_not_blamed_on_the_against_version(tmp_path, ca
     monkeypatch.chdir(ROOT)
     new = make_dataset(tmp_path / "n", "pr", [dumps(x) for x in base_records()])
     old = make_dataset(tmp_path / "o", "old", [dumps(x) for x in base_records()])
-    code, _, err = run_diff(capsys, "--dataset", str(new), "--against", str(old), "--source-root", str(tmp_path / "nonexistent"))
+    code, _, err = run_diff(
+        capsys, "--dataset", str(new), "--against", str(old), "--source-root", str(tmp_path / "nonexistent")
+    )
     assert code == 2 and f"{tmp_path / 'nonexistent'}" in err and "@" not in err and err.count("\n") == 1, err
 
 

@@ -5,26 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from generator.__main__ import main
-
 from conftest import ARTIFACTS, CORPUS, ROOT, Served, dumps, make_dataset, offline_page
 from hostile import LONG, hostile_records
 from sitecheck import broken_links, text_of
 
+from generator.__main__ import main
+
 EXPECT_VISIBLE = {
     "script": "<script>window.__pwned_script = 1</script>",
     "img": 'onerror="window.__pwned_img = 1"',
-    "iframe": "<iframe src=\"javascript:parent.__pwned_iframe = 1\"></iframe>",
+    "iframe": '<iframe src="javascript:parent.__pwned_iframe = 1"></iframe>',
     "svg": "<svg onload=",
     "style": "<style>body { display: none !important }</style>",
     "js-link": "[click me](javascript:window.__pwned_mdlink=1)",
-    "a-js": "<a href=\"javascript:window.__pwned_a=1\" id=\"evil-link\">evil</a>",
+    "a-js": '<a href="javascript:window.__pwned_a=1" id="evil-link">evil</a>',
     "comment": "before <!-- never closed",
     "heading": "# Not A Heading",
     "table": "| not | a |",
     "fence": "````rust",
-    "pre": "</code></pre><b id=\"escaped-bold\">bold</b>",
+    "pre": '</code></pre><b id="escaped-bold">bold</b>',
     "jinja": "{{ 7*7 }} {% raw %} {{ config }} {% endraw %}",
     "dollar": "${window.__pwned_tpl = 1}",
     "think": "a </think> tag in the request",
@@ -45,7 +44,23 @@ def hostile_site(tmp_path_factory):
     before = jsonl.read_bytes()
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(ROOT)
-        assert main(["build", "--dataset", str(jsonl), "--source-root", str(CORPUS), "--work", str(tmp / "w"), "--out", str(tmp / "site"), "--quiet"]) == 0
+        assert (
+            main(
+                [
+                    "build",
+                    "--dataset",
+                    str(jsonl),
+                    "--source-root",
+                    str(CORPUS),
+                    "--work",
+                    str(tmp / "w"),
+                    "--out",
+                    str(tmp / "site"),
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
     assert jsonl.read_bytes() == before
     return tmp / "site", [name for name, _ in records]
 
@@ -58,11 +73,11 @@ def test_no_payload_becomes_markup(hostile_site):
     site, names = hostile_site
     for line, name in enumerate(names, start=1):
         html = page_for(site, line).read_text()
-        body = html.split('<article', 1)[1]
+        body = html.split("<article", 1)[1]
         # no live tag from a record: every '<script' in the article is escaped
         assert "<script>window.__pwned" not in body
-        assert "<img src=\"x\" onerror" not in body
-        assert "<iframe src=\"javascript" not in body
+        assert '<img src="x" onerror' not in body
+        assert '<iframe src="javascript' not in body
         assert "<svg onload" not in body
         assert '<b id="escaped-bold">' not in body
         assert 'href="javascript:' not in body
@@ -75,9 +90,21 @@ def test_no_payload_becomes_markup(hostile_site):
 def test_paths_never_come_from_records(hostile_site):
     site, names = hostile_site
     pages = {p.relative_to(site).as_posix() for p in (site / "datasets/hostile/examples").rglob("*") if p.is_file()}
-    assert pages == {"datasets/hostile/examples/index.html"} | {f"datasets/hostile/examples/line-{n}/index.html" for n in range(1, len(names) + 1)}
+    assert pages == {"datasets/hostile/examples/index.html"} | {
+        f"datasets/hostile/examples/line-{n}/index.html" for n in range(1, len(names) + 1)
+    }
     top = {p.name for p in site.iterdir()}
-    assert top == {".generated-site", "404.html", "assets", "datasets", "guide", "index.html", "search", "sitemap.xml", "sitemap.xml.gz"}
+    assert top == {
+        ".generated-site",
+        "404.html",
+        "assets",
+        "datasets",
+        "guide",
+        "index.html",
+        "search",
+        "sitemap.xml",
+        "sitemap.xml.gz",
+    }
 
 
 def test_dataset_stem_cannot_escape(tmp_path, monkeypatch):
@@ -122,16 +149,24 @@ def test_payloads_are_visible_and_never_execute(hostile_site, browser):
         rows.first.locator("td.col-location a").click()  # (the rule cell links the rule reference)
         page.wait_for_load_state("load")
         assert "/datasets/hostile/examples/line-" in page.url
-        assert page.locator(".finding[data-rule='schema.think-tags']").count() == 2  # in the request and in the reasoning
+        assert (
+            page.locator(".finding[data-rule='schema.think-tags']").count() == 2
+        )  # in the request and in the reasoning
         # search results render record text too: it must stay text there as well
         page.goto(f"{server.base}/site/")
         for query in ("Request with script", "script", "onerror", "img", "iframe", "svg"):
             page.locator("input.site-search__input").fill(query)
-            page.wait_for_function("q => { const b = document.querySelector('.site-search'); return b.getAttribute('data-query') === q && b.getAttribute('data-busy') === '0'; }", arg=query, timeout=30000)
+            page.wait_for_function(
+                "q => { const b = document.querySelector('.site-search'); return b.getAttribute('data-query') === q && b.getAttribute('data-busy') === '0'; }",
+                arg=query,
+                timeout=30000,
+            )
             assert page.locator(".site-search__result").count() >= 1, query
             assert page.evaluate("Object.keys(window).filter(k => k.startsWith('__pwned'))") == []
             # only our own elements in a result: record text is text nodes and <mark>s
-            tags = page.evaluate("() => [...document.querySelectorAll('.site-search__results *')].map(e => e.tagName.toLowerCase())")
+            tags = page.evaluate(
+                "() => [...document.querySelectorAll('.site-search__results *')].map(e => e.tagName.toLowerCase())"
+            )
             assert set(tags) <= {"li", "a", "span", "mark"}, query
         assert page.errors == []
         assert page.blocked == []

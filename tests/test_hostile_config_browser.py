@@ -9,10 +9,21 @@ import shutil
 
 import orjson
 import pytest
+from conftest import (
+    CACHE,
+    CFG,
+    CORPUS,
+    QUEUE,
+    RETRY,
+    ROOT,
+    WORKER,
+    Served,
+    clean_records,
+    make_dataset,
+    offline_page,
+)
 
 from generator.__main__ import main
-
-from conftest import CFG, CACHE, CORPUS, QUEUE, RETRY, ROOT, THINK, WORKER, Served, clean_records, make_dataset, offline_page
 
 pytestmark = pytest.mark.browser
 
@@ -61,12 +72,17 @@ def hostile_config_site(tmp_path_factory):
     swap("description = ", "description = " + dump(payload("description")) + "\nold_description = ")
     text = text.replace("\nold_description = ", "\n# ", 1)
     swap("system_prompt = ", "system_prompt = " + dump(system) + "\n# ")
-    swap('repository = "https://github.com/svix/svix-webhooks"', "repository = " + dump("https://github.com/svix/svix-webhooks?x='onmouseover='window.__pwned_repo=1"))
+    swap(
+        'repository = "https://github.com/svix/svix-webhooks"',
+        "repository = " + dump("https://github.com/svix/svix-webhooks?x='onmouseover='window.__pwned_repo=1"),
+    )
     swap('commit = "4fc0cfb8b426c87ef7e2b937e7d896a71d456a47"', "commit = " + dump(payload("commit")))
     text = re.sub(r"(?m)^license = .*$", lambda m: "license = " + dump(payload("license")), text, count=1)
     text = re.sub(r"(?m)^copyright = .*$", lambda m: "copyright = " + dump(payload("copyright")), text, count=1)
     swap("files = [\n", "files = [\n  " + dump(FILE_IMG) + ",\n  " + dump(FILE_MD) + ",\n")
-    swap("items = [\n", "items = [\n  " + dump(RETRY + "::" + payload("item")) + ",\n  " + dump(FILE_IMG + "::*") + ",\n")
+    swap(
+        "items = [\n", "items = [\n  " + dump(RETRY + "::" + payload("item")) + ",\n  " + dump(FILE_IMG + "::*") + ",\n"
+    )
     swap("out = [\n", "out = [\n  " + dump(RETRY + "::" + payload("out")) + ",\n")
     swap('expected_names = ["Retry",', "expected_names = [" + dump(payload("expected")) + ', "Retry",')
     swap('required_terms = ["tokio", "chrono"]', 'required_terms = ["tokio", "chrono", ' + dump(payload("term")) + "]")
@@ -77,7 +93,23 @@ def hostile_config_site(tmp_path_factory):
     root.mkdir()
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(ROOT)
-        assert main(["build", "--dataset", str(jsonl), "--source-root", str(source), "--work", str(tmp / "w"), "--out", str(root / "site"), "--quiet"]) == 0
+        assert (
+            main(
+                [
+                    "build",
+                    "--dataset",
+                    str(jsonl),
+                    "--source-root",
+                    str(source),
+                    "--work",
+                    str(tmp / "w"),
+                    "--out",
+                    str(root / "site"),
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
     server = Served(root)
     yield server.base + "/site/", root / "site", jsonl
     server.close()
@@ -85,7 +117,15 @@ def hostile_config_site(tmp_path_factory):
 
 def _pages(site_dir):
     """One or more pages of every type the site has."""
-    pages = ["", "404.html", "guide/", "datasets/hostile_cfg/", "datasets/hostile_cfg/examples/", "datasets/hostile_cfg/coverage/", "datasets/hostile_cfg/findings/"]
+    pages = [
+        "",
+        "404.html",
+        "guide/",
+        "datasets/hostile_cfg/",
+        "datasets/hostile_cfg/examples/",
+        "datasets/hostile_cfg/coverage/",
+        "datasets/hostile_cfg/findings/",
+    ]
     pages += [f"datasets/hostile_cfg/examples/line-{n}/" for n in (1, 2, 3, 4)]
     for p in sorted((site_dir / "datasets/hostile_cfg/source").rglob("index.html")):
         pages.append(p.parent.relative_to(site_dir).as_posix() + "/")
@@ -126,10 +166,19 @@ def test_config_and_file_name_payloads_never_run_or_load(hostile_config_site, br
         # search renders titles and text from the database: still text
         for query in ("onerror", "img", "title"):
             page.locator("input.site-search__input").fill(query)
-            page.wait_for_function("q => { const b = document.querySelector('.site-search'); return b.getAttribute('data-query') === q && b.getAttribute('data-busy') === '0'; }", arg=query, timeout=30000)
+            page.wait_for_function(
+                "q => { const b = document.querySelector('.site-search'); return b.getAttribute('data-query') === q && b.getAttribute('data-busy') === '0'; }",
+                arg=query,
+                timeout=30000,
+            )
             assert page.evaluate("Object.keys(window).filter(k => k.startsWith('__pwned'))") == []
-            tags = page.evaluate("() => [...document.querySelectorAll('.site-search__panel *')].map(e => e.tagName.toLowerCase())")
-            assert set(tags) <= {"div", "select", "option", "p", "ol", "li", "a", "span", "mark", "button"}, (query, tags)
+            tags = page.evaluate(
+                "() => [...document.querySelectorAll('.site-search__panel *')].map(e => e.tagName.toLowerCase())"
+            )
+            assert set(tags) <= {"div", "select", "option", "p", "ol", "li", "a", "span", "mark", "button"}, (
+                query,
+                tags,
+            )
         assert page.locator(".site-search__result").count() >= 1
         assert page.blocked == [] and page.errors == [] and dialogs == []
     finally:
@@ -155,7 +204,9 @@ def test_a_huge_line_range_is_clamped_to_the_file(hostile_config_site, browser):
     page = offline_page(browser)
     try:
         # count lookups by id: the old loop asked for every one of 3,000,000 lines
-        page.add_init_script("window.__ids = 0; const g = Document.prototype.getElementById; Document.prototype.getElementById = function (id) { window.__ids++; return g.call(this, id); };")
+        page.add_init_script(
+            "window.__ids = 0; const g = Document.prototype.getElementById; Document.prototype.getElementById = function (id) { window.__ids++; return g.call(this, id); };"
+        )
         page.goto(base + "datasets/hostile_cfg/source/server/svix-server/src/core/retry.rs/#L60-L3000000")
         page.wait_for_selector(".cl.hl")
         lines = page.locator(".source-lines .cl").count()

@@ -12,6 +12,23 @@ import unicodedata
 
 import orjson
 import pytest
+from conftest import (
+    CACHE,
+    CFG,
+    CONFIG,
+    CORPUS,
+    LOCK,
+    QUEUE,
+    RETRY,
+    ROOT,
+    THINK,
+    WORKER,
+    clean_records,
+    dumps,
+    make_dataset,
+    record,
+    source_lines,
+)
 
 from generator import checks
 from generator.__main__ import main
@@ -20,8 +37,6 @@ from generator.highlight import text_html, textarea_text
 from generator.index import ParseTimeout, index_file, index_lines_only, index_source
 from generator.model import Finding, Location, Severity
 from generator.report import as_text
-
-from conftest import CFG, CACHE, CONFIG, CORPUS, LOCK, PROMPT, QUEUE, RETRY, ROOT, THINK, WORKER, clean_records, dumps, make_dataset, record, source_lines
 
 SCOPE = [RETRY, QUEUE, CACHE, WORKER, CFG]
 
@@ -55,18 +70,73 @@ def line_with(cfg, marker: str) -> int:
 @pytest.mark.parametrize(
     "edit,needle,marker",
     [
-        (('repository = "https://github.com/svix/svix-webhooks"', 'repository = "javascript:alert(4)//"'), "must be an http(s) URL", 'repository = '),
-        (('repository = "https://github.com/svix/svix-webhooks"', 'repository = "data:text/html,<script>x</script>"'), "must be an http(s) URL", 'repository = '),
-        (('repository = "https://github.com/svix/svix-webhooks"', 'repository = "https://ok.example/\\"onmouseover=x"'), "must be an http(s) URL", 'repository = '),
-        (("[reasoning]\n", "[reasonning]\n"), "unknown key 'reasonning'", '[reasonning]'),
-        (("exclude_test_modules = true", "exclude_test_modules = true\nfilez = []"), "unknown key 'scope.filez'", 'filez = []'),
-        (('title = "', 'titel = "x"\ntitle = "'), "unknown key 'titel'", 'titel = '),
-        (('  "server/svix-server/src/cfg.rs",\n]', '  "server/svix-server/src/cfg.rs",\n  "./server/svix-server/src/core/retry.rs",\n]'), "listed twice", 'files = ['),
-        (('  "server/svix-server/src/cfg.rs",\n]', '  "server/svix-server/src/cfg.rs",\n  "server/svix-server/src/",\n]'), "naming a file", 'files = ['),
-        (('  "server/svix-server/src/cfg.rs",\n]', '  "server/svix-server/src/cfg.rs",\n  "server/x\\u0000.rs",\n]'), "control character", 'files = ['),
-        (("copyright = ", "max_file_bytes = -5\ncopyright = "), "max_file_bytes must be a positive integer", 'max_file_bytes = '),
-        (("copyright = ", "parse_timeout_seconds = 0\ncopyright = "), "parse_timeout_seconds must be a number of seconds", 'parse_timeout_seconds = '),
-        (('  "server/svix-server/src/cfg.rs",\n]', '  "server/svix-server/src/cfg.rs",\n  "server/svix-server/src/cfg<x>.rs",\n  "server/svix-server/src/cfg>x<.rs",\n]'), "would share one source page", 'files = ['),
+        (
+            ('repository = "https://github.com/svix/svix-webhooks"', 'repository = "javascript:alert(4)//"'),
+            "must be an http(s) URL",
+            "repository = ",
+        ),
+        (
+            (
+                'repository = "https://github.com/svix/svix-webhooks"',
+                'repository = "data:text/html,<script>x</script>"',
+            ),
+            "must be an http(s) URL",
+            "repository = ",
+        ),
+        (
+            (
+                'repository = "https://github.com/svix/svix-webhooks"',
+                'repository = "https://ok.example/\\"onmouseover=x"',
+            ),
+            "must be an http(s) URL",
+            "repository = ",
+        ),
+        (("[reasoning]\n", "[reasonning]\n"), "unknown key 'reasonning'", "[reasonning]"),
+        (
+            ("exclude_test_modules = true", "exclude_test_modules = true\nfilez = []"),
+            "unknown key 'scope.filez'",
+            "filez = []",
+        ),
+        (('title = "', 'titel = "x"\ntitle = "'), "unknown key 'titel'", "titel = "),
+        (
+            (
+                '  "server/svix-server/src/cfg.rs",\n]',
+                '  "server/svix-server/src/cfg.rs",\n  "./server/svix-server/src/core/retry.rs",\n]',
+            ),
+            "listed twice",
+            "files = [",
+        ),
+        (
+            (
+                '  "server/svix-server/src/cfg.rs",\n]',
+                '  "server/svix-server/src/cfg.rs",\n  "server/svix-server/src/",\n]',
+            ),
+            "naming a file",
+            "files = [",
+        ),
+        (
+            ('  "server/svix-server/src/cfg.rs",\n]', '  "server/svix-server/src/cfg.rs",\n  "server/x\\u0000.rs",\n]'),
+            "control character",
+            "files = [",
+        ),
+        (
+            ("copyright = ", "max_file_bytes = -5\ncopyright = "),
+            "max_file_bytes must be a positive integer",
+            "max_file_bytes = ",
+        ),
+        (
+            ("copyright = ", "parse_timeout_seconds = 0\ncopyright = "),
+            "parse_timeout_seconds must be a number of seconds",
+            "parse_timeout_seconds = ",
+        ),
+        (
+            (
+                '  "server/svix-server/src/cfg.rs",\n]',
+                '  "server/svix-server/src/cfg.rs",\n  "server/svix-server/src/cfg<x>.rs",\n  "server/svix-server/src/cfg>x<.rs",\n]',
+            ),
+            "would share one source page",
+            "files = [",
+        ),
     ],
 )
 def test_bad_configs_are_one_line_errors_naming_file_and_line(tmp_path, capsys, monkeypatch, edit, needle, marker):
@@ -93,7 +163,9 @@ def test_scope_path_aliases_are_normalised(tmp_path, capsys, monkeypatch):
     alias.with_suffix(".toml").write_text(text)
     results = []
     for jsonl in (plain, alias):
-        code, out, _ = run_cli(capsys, "check", "--dataset", str(jsonl), "--source-root", str(CORPUS), "--format", "json")
+        code, out, _ = run_cli(
+            capsys, "check", "--dataset", str(jsonl), "--source-root", str(CORPUS), "--format", "json"
+        )
         data = orjson.loads(out)
         results.append(sorted((f["rule"], f["line"], f["message"]) for f in data["findings"]))
     assert results[0] == results[1]
@@ -102,7 +174,10 @@ def test_scope_path_aliases_are_normalised(tmp_path, capsys, monkeypatch):
 
 def test_nul_in_scope_files_and_non_utf8_dataset_names_are_clear_errors(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
-    jsonl, cfg = dataset_with_config(tmp_path / "nul", ('  "server/svix-server/src/cfg.rs",\n]', '  "server/svix-server/src/cfg.rs",\n  "x\\u0000y.rs",\n]'))
+    jsonl, cfg = dataset_with_config(
+        tmp_path / "nul",
+        ('  "server/svix-server/src/cfg.rs",\n]', '  "server/svix-server/src/cfg.rs",\n  "x\\u0000y.rs",\n]'),
+    )
     code, _, err = run_cli(capsys, "check", "--dataset", str(jsonl), "--source-root", str(CORPUS))
     assert code == 2 and "control character" in err and err.count("\n") == 1
     folder = tmp_path / "bytes"
@@ -139,15 +214,18 @@ def _edit_lock(data: dict, how: str) -> None:
         data["files"].append(dict(f))
 
 
-@pytest.mark.parametrize("how,needle", [
-    ("huge-end", "1 ≤ lead ≤ start ≤ decl ≤ end ≤ line_count"),
-    ("negative-start", "1 ≤ lead ≤ start ≤ decl ≤ end ≤ line_count"),
-    ("start-after-end", "1 ≤ lead ≤ start ≤ decl ≤ end ≤ line_count"),
-    ("line-count", "must equal the number of line hashes"),
-    ("dotdot", "without '..'"),
-    ("absolute", "must be relative"),
-    ("duplicate", "listed twice"),
-])
+@pytest.mark.parametrize(
+    "how,needle",
+    [
+        ("huge-end", "1 ≤ lead ≤ start ≤ decl ≤ end ≤ line_count"),
+        ("negative-start", "1 ≤ lead ≤ start ≤ decl ≤ end ≤ line_count"),
+        ("start-after-end", "1 ≤ lead ≤ start ≤ decl ≤ end ≤ line_count"),
+        ("line-count", "must equal the number of line hashes"),
+        ("dotdot", "without '..'"),
+        ("absolute", "must be relative"),
+        ("duplicate", "listed twice"),
+    ],
+)
 def test_lock_ranges_and_paths_are_checked(tmp_path, capsys, monkeypatch, how, needle):
     jsonl, _ = dataset_with_config(tmp_path)
     lock = tmp_path / "ds.lock.json"
@@ -171,12 +249,15 @@ def test_string_literal_scanner_matches_the_regex_it_replaces():
         assert checks.without_strings(s) == old.sub('""', s), repr(s)
 
 
-@pytest.mark.parametrize("make", [
-    lambda n: '\\"' * (n // 2),  # 80 KB of \" : 42 s with the old regex
-    lambda n: '"' + "a" * n,  # one unterminated literal
-    lambda n: '"\\' * (n // 2),
-    lambda n: ('x "a\\" ' * n)[:n],  # a 200 KB line
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda n: '\\"' * (n // 2),  # 80 KB of \" : 42 s with the old regex
+        lambda n: '"' + "a" * n,  # one unterminated literal
+        lambda n: '"\\' * (n // 2),
+        lambda n: ('x "a\\" ' * n)[:n],  # a 200 KB line
+    ],
+)
 def test_string_scan_steps_grow_linearly(monkeypatch, make):
     """Steps (loop iterations of the scanner) stay within 2 per input character, on the code
     path of a code block and of a backticked span, at n and 2n."""
@@ -213,15 +294,20 @@ def _calls(fn) -> int:
 
 
 def _nested(n: int) -> bytes:
-    return ("".join(f"mod m{i} {{\n/// doc {i}\n#[allow(dead_code)]\nfn f{i}() {{}}\n" for i in range(n)) + "}\n" * n).encode()
+    return (
+        "".join(f"mod m{i} {{\n/// doc {i}\n#[allow(dead_code)]\nfn f{i}() {{}}\n" for i in range(n)) + "}\n" * n
+    ).encode()
 
 
-@pytest.mark.parametrize("make,n", [
-    (_nested, 250),  # 1000 nested items took 78 s
-    (lambda n: b"mod a {\n" * n, 1000),  # `mod a {` x 2000: 290 s
-    (lambda n: b"mod a {\n" * n + b"}\n" * n, 1000),
-    (lambda n: b"impl A { fn f() {}\n" * n, 500),
-])
+@pytest.mark.parametrize(
+    "make,n",
+    [
+        (_nested, 250),  # 1000 nested items took 78 s
+        (lambda n: b"mod a {\n" * n, 1000),  # `mod a {` x 2000: 290 s
+        (lambda n: b"mod a {\n" * n + b"}\n" * n, 1000),
+        (lambda n: b"impl A { fn f() {}\n" * n, 500),
+    ],
+)
 def test_nested_items_index_in_linear_steps(make, n):
     small = _calls(lambda: index_file("x.rs", make(n), timeout=30))
     large = _calls(lambda: index_file("x.rs", make(2 * n), timeout=30))
@@ -265,7 +351,9 @@ def test_cli_errors_never_pass_control_characters(tmp_path, capsys, monkeypatch)
     jsonl, _ = dataset_with_config(tmp_path, ("[reasoning]\n", '[reasoning]\n"\\u001b[2J\\u202e" = 1\n'))
     monkeypatch.chdir(ROOT)
     code, _, err = run_cli(capsys, "check", "--dataset", str(jsonl))
-    assert code == 2 and "unknown key" in err and "⟨U+001B⟩[2J⟨U+202E⟩" in err and not find_hidden(err.rstrip("\n")), repr(err)
+    assert code == 2 and "unknown key" in err and "⟨U+001B⟩[2J⟨U+202E⟩" in err and not find_hidden(err.rstrip("\n")), (
+        repr(err)
+    )
 
 
 def test_size_cap_is_a_config_key_and_a_finding_in_check(tmp_path, capsys, monkeypatch):
@@ -297,7 +385,31 @@ def test_out_of_scope_search_never_reads_a_huge_file_whole(tmp_path):
 # --- hidden characters (M7), terminal output (low 8), the copy source (low 6) -----------------
 
 
-LISTED = [0xE0049, 0xE0000, 0xE007F, 0x00AD, 0x3164, 0xFFA0, 0x115F, 0xFE0F, 0xFE00, 0xE0100, 0x2028, 0x2029, 0x180E, 0x034F, 0x17B4, 0x2800, 0x202E, 0x2066, 0x200B, 0xFEFF, 0x1B, 0x0D, 0x85]
+LISTED = [
+    0xE0049,
+    0xE0000,
+    0xE007F,
+    0x00AD,
+    0x3164,
+    0xFFA0,
+    0x115F,
+    0xFE0F,
+    0xFE00,
+    0xE0100,
+    0x2028,
+    0x2029,
+    0x180E,
+    0x034F,
+    0x17B4,
+    0x2800,
+    0x202E,
+    0x2066,
+    0x200B,
+    0xFEFF,
+    0x1B,
+    0x0D,
+    0x85,
+]
 
 
 def test_one_table_decides_what_is_hidden():
@@ -336,12 +448,31 @@ def test_check_text_never_passes_control_characters_to_the_terminal():
 def test_hidden_characters_in_records_are_an_error(tmp_path, capsys, monkeypatch):
     tagged = "".join(chr(0xE0000 + ord(c)) for c in "IGNORE PREVIOUS")
     recs = clean_records()
-    lines = [dumps(recs[0]), dumps(record("Please tidy" + tagged + " the helper.", THINK, recs[0]["messages"][2]["content"].split("</think>\n\n", 1)[1])),
-             dumps(record("Soft\u00adhyphen and a filler\u3164 here.", THINK + "\u2800", recs[2]["messages"][2]["content"].split("</think>\n\n", 1)[1]))]
+    lines = [
+        dumps(recs[0]),
+        dumps(
+            record(
+                "Please tidy" + tagged + " the helper.",
+                THINK,
+                recs[0]["messages"][2]["content"].split("</think>\n\n", 1)[1],
+            )
+        ),
+        dumps(
+            record(
+                "Soft\u00adhyphen and a filler\u3164 here.",
+                THINK + "\u2800",
+                recs[2]["messages"][2]["content"].split("</think>\n\n", 1)[1],
+            )
+        ),
+    ]
     jsonl, _ = dataset_with_config(tmp_path, lines=lines)
     monkeypatch.chdir(ROOT)
     code, out, _ = run_cli(capsys, "check", "--dataset", str(jsonl), "--source-root", str(CORPUS), "--format", "json")
-    found = [(f["line"], f["severity"], f["message"]) for f in orjson.loads(out)["findings"] if f["rule"] == "schema.hidden-chars"]
+    found = [
+        (f["line"], f["severity"], f["message"])
+        for f in orjson.loads(out)["findings"]
+        if f["rule"] == "schema.hidden-chars"
+    ]
     assert code == 1
     assert [(l, s) for l, s, _ in found] == [(2, "error"), (3, "error"), (3, "error")]
     assert "15 invisible" in found[0][2] and "U+E0049 TAG LATIN CAPITAL LETTER I" in found[0][2]
@@ -384,10 +515,31 @@ def hostile_build(tmp_path_factory):
     jsonl = make_dataset(tmp / "ds", "ds", lines, lock=False)
     cfg = jsonl.with_suffix(".toml")
     text = cfg.read_text()
-    cfg.write_text(text.replace('title = "Svix retry state machine and retry scheduling"', "title = " + orjson.dumps(TITLE).decode(), 1), encoding="utf-8")
+    cfg.write_text(
+        text.replace(
+            'title = "Svix retry state machine and retry scheduling"', "title = " + orjson.dumps(TITLE).decode(), 1
+        ),
+        encoding="utf-8",
+    )
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(project)
-        assert main(["build", "--dataset", str(jsonl), "--source-root", str(source), "--work", str(tmp / "w"), "--out", str(tmp / "site"), "--quiet"]) == 0
+        assert (
+            main(
+                [
+                    "build",
+                    "--dataset",
+                    str(jsonl),
+                    "--source-root",
+                    str(source),
+                    "--work",
+                    str(tmp / "w"),
+                    "--out",
+                    str(tmp / "site"),
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
     return tmp / "site"
 
 
@@ -418,7 +570,9 @@ def test_slot_markers_in_a_title_do_not_break_example_frames(hostile_build):
     body = html.split('<div class="page-slot">', 1)[1]
     assert "keeps retrying an async call" in body and 'class="ex-meta"' in body
     assert "<title>#1 · run_with_retries · Emoji 😀 title &lt;!--slot:body--&gt; @@PAGE_BODY@@" in html
-    assert html.index('<h1 id="page-title">#1 · run_with_retries<a class="headerlink"') < html.index('<div class="page-slot">')
+    assert html.index('<h1 id="page-title">#1 · run_with_retries<a class="headerlink"') < html.index(
+        '<div class="page-slot">'
+    )
 
 
 @pytest.mark.slow
@@ -448,19 +602,30 @@ def test_fast_scans_agree_with_the_exact_table():
     from generator.hidden import is_hidden, mark_html
 
     rng = random.Random(7)
-    sample = [chr(cp) for cp in LISTED] + [chr(rng.randrange(0x110000)) for _ in range(20000)] + ["😀", "\U0001F3F4", "\U000E0100"]
+    sample = (
+        [chr(cp) for cp in LISTED]
+        + [chr(rng.randrange(0x110000)) for _ in range(20000)]
+        + ["😀", "\U0001f3f4", "\U000e0100"]
+    )
     for ch in sample:
         exact = HIDDEN.fullmatch(ch) is not None
         assert is_hidden(ch) == exact and (find_hidden(ch) == [ch]) == exact, hex(ord(ch))
         assert (mark_html(ch) != ch) == exact and (visible(ch) != ch) == exact, hex(ord(ch))
 
 
-@pytest.mark.parametrize("edit,needle,marker", [
-    (('title = "Svix retry state machine and retry scheduling"', "title = 5"), "'title' must be str", 'title = 5'),
-    (("exclude_test_modules = true", 'exclude_test_modules = "yes"'), "must be bool", 'exclude_test_modules = '),
-    (("copyright = ", "max_file_bytes = true\ncopyright = "), "must be int", 'max_file_bytes = '),
-    (('required_terms = ["tokio", "chrono"]', 'required_terms = ["tokio", 3]'), "must be a list of strings", 'required_terms = '),
-])
+@pytest.mark.parametrize(
+    "edit,needle,marker",
+    [
+        (('title = "Svix retry state machine and retry scheduling"', "title = 5"), "'title' must be str", "title = 5"),
+        (("exclude_test_modules = true", 'exclude_test_modules = "yes"'), "must be bool", "exclude_test_modules = "),
+        (("copyright = ", "max_file_bytes = true\ncopyright = "), "must be int", "max_file_bytes = "),
+        (
+            ('required_terms = ["tokio", "chrono"]', 'required_terms = ["tokio", 3]'),
+            "must be a list of strings",
+            "required_terms = ",
+        ),
+    ],
+)
 def test_wrong_types_name_the_line(tmp_path, capsys, monkeypatch, edit, needle, marker):
     jsonl, cfg = dataset_with_config(tmp_path, edit)
     line = line_with(cfg, marker)

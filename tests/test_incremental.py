@@ -14,14 +14,13 @@ from pathlib import Path
 
 import orjson
 import pytest
+from conftest import CORPUS, ROOT
+from test_site import digest_tree, site_db
 
 from generator.__main__ import main
 from generator.load import LineMemo
 from generator.memo import Memo, code_digest
 from generator.state import MEMO_FORMAT, read_memo, write_memo
-
-from conftest import CORPUS, ROOT
-from test_site import digest_tree, site_db
 
 EXAMPLES = "site/datasets/retry_state_machine/examples"
 
@@ -36,7 +35,9 @@ def fresh_digest(project: Path, tmp: Path, name: str) -> dict[str, str]:
 
 
 def stamps(site: Path) -> dict[str, tuple[int, int]]:
-    return {p.relative_to(site).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns) for p in site.rglob("*") if p.is_file()}
+    return {
+        p.relative_to(site).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns) for p in site.rglob("*") if p.is_file()
+    }
 
 
 def findings_text(site: Path) -> str:
@@ -62,6 +63,7 @@ def move_behind_symlink(folder: Path, elsewhere: Path) -> None:
 def set_user(text):
     def change(rec):
         rec["messages"][1]["content"] = text
+
     return change
 
 
@@ -69,6 +71,7 @@ def append_think(text):
     def change(rec):
         a = rec["messages"][2]["content"]
         rec["messages"][2]["content"] = a.replace("\n</think>\n\n", " " + text + "\n</think>\n\n", 1)
+
     return change
 
 
@@ -109,15 +112,28 @@ def test_edits_rebuilt_in_place_equal_builds_from_nothing(project, tmp_path):
     # 4. a request made a near-copy of another one
     other = orjson.loads(jsonl.read_bytes().split(b"\n")[10])["messages"][1]["content"]
     step("near-copy", lambda: edit_line(jsonl, 12, set_user(other + " Thanks.")))
-    assert "near-duplicate of line 11" in (site / "datasets/retry_state_machine/examples/line-12/index.html").read_text()
+    assert (
+        "near-duplicate of line 11" in (site / "datasets/retry_state_machine/examples/line-12/index.html").read_text()
+    )
     # 5. a broken line inserted: every later record moves down one line
-    step("inserted", lambda: jsonl.write_bytes(b"\n".join(jsonl.read_bytes().split(b"\n")[:6] + [b"{broken"] + jsonl.read_bytes().split(b"\n")[6:])))
+    step(
+        "inserted",
+        lambda: jsonl.write_bytes(
+            b"\n".join(jsonl.read_bytes().split(b"\n")[:6] + [b"{broken"] + jsonl.read_bytes().split(b"\n")[6:])
+        ),
+    )
     examples = site / "datasets/retry_state_machine/examples"
     assert not (examples / "line-7").exists()  # the broken line has no page
     assert (examples / "line-25/index.html").exists()  # the appended copy moved from line 24
     # 6. back to the committed file, and a config edit that touches every page
     cfg = project / "dataset/retry_state_machine.toml"
-    step("restored", lambda: (jsonl.write_bytes(original), cfg.write_text(cfg.read_text().replace('title = "', 'title = "Renamed: ', 1))))
+    step(
+        "restored",
+        lambda: (
+            jsonl.write_bytes(original),
+            cfg.write_text(cfg.read_text().replace('title = "', 'title = "Renamed: ', 1)),
+        ),
+    )
     assert "Renamed: " in (site / "datasets/retry_state_machine/examples/line-1/index.html").read_text()
     assert not (site / "datasets/retry_state_machine/examples/line-24").exists()
 
@@ -149,9 +165,26 @@ def test_a_finding_on_an_unchanged_record_rebuilds_its_page(project, tmp_path):
 def test_memo_and_pages_are_reused_by_another_process(project):
     """Keys are the same in every process (Python salts hash() per process; nothing may depend on
     it): a build in another process, with another salt, reuses everything this process built."""
-    cmd = [sys.executable, "-m", "generator", "build", "--work", str(project / "build"), "--out", str(project / "site"), "--source-root", str(CORPUS)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "generator",
+        "build",
+        "--work",
+        str(project / "build"),
+        "--out",
+        str(project / "site"),
+        "--source-root",
+        str(CORPUS),
+    ]
     seed = "2" if os.environ.get("PYTHONHASHSEED") == "1" else "1"
-    second = subprocess.run(cmd, cwd=project, env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": seed}, capture_output=True, text=True)
+    second = subprocess.run(
+        cmd,
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": seed},
+        capture_output=True,
+        text=True,
+    )
     assert second.returncode == 0, second.stderr
     assert "23 example pages (0 rendered" in second.stdout
     assert "(checks of 23 unchanged records reused)" in second.stdout
@@ -183,7 +216,14 @@ def test_a_memo_naming_a_class_is_refused(tmp_path):
     only the refusal can discard it."""
     path, ran = tmp_path / "x.memo", tmp_path / "code-ran"
     lines = {b"d" * 16: ((), True, (), None, b"", (1, 2, 3), b"", b"")}
-    payload = {"format": MEMO_FORMAT, "code": code_digest(), "context": "ctx", "lines": lines, "findings": {}, "near": _OpensAFile(ran)}
+    payload = {
+        "format": MEMO_FORMAT,
+        "code": code_digest(),
+        "context": "ctx",
+        "lines": lines,
+        "findings": {},
+        "near": _OpensAFile(ran),
+    }
     path.write_bytes(pickle.dumps(payload, protocol=5))
     assert pickle.loads(path.read_bytes())["lines"] == lines and ran.exists()  # a plain unpickler runs it...
     ran.unlink()
@@ -198,7 +238,9 @@ def test_a_memo_naming_a_class_is_refused(tmp_path):
 def test_an_interrupted_update_is_followed_by_a_layout_from_nothing(project, committed_digest):
     site = project / "site"
     # As if a build died half-way through replacing files: the mark says so.
-    (site / ".generated-site").write_text("updating: this build was interrupted; the next one lays the site out afresh\n")
+    (site / ".generated-site").write_text(
+        "updating: this build was interrupted; the next one lays the site out afresh\n"
+    )
     (site / "datasets/retry_state_machine/examples/line-3/index.html").unlink()
     assert build_in(project, project / "build", site) == 0
     assert (site / "datasets/retry_state_machine/examples/line-3/index.html").exists()
@@ -306,9 +348,13 @@ def test_a_dataset_saved_during_a_build_is_copied_again_by_the_next(project, tmp
     manifest = next((project / "build/manifests").glob("*.json"))
     assert orjson.loads(manifest.read_bytes())["datasets/retry_state_machine/data/retry_state_machine.jsonl"] == "stale"
     monkeypatch.setattr(generator.place, "file_stat", real)
-    (project / "site/datasets/retry_state_machine/data/retry_state_machine.jsonl").write_bytes(b"what the racing save left\n")
+    (project / "site/datasets/retry_state_machine/data/retry_state_machine.jsonl").write_bytes(
+        b"what the racing save left\n"
+    )
     assert build_in(project, project / "build", project / "site") == 0
-    assert (project / "site/datasets/retry_state_machine/data/retry_state_machine.jsonl").read_bytes() == jsonl.read_bytes()
+    assert (
+        project / "site/datasets/retry_state_machine/data/retry_state_machine.jsonl"
+    ).read_bytes() == jsonl.read_bytes()
 
 
 def test_an_update_never_deletes_through_a_symlink_in_the_site(project, tmp_path):
@@ -369,7 +415,9 @@ SITE_URL = ["--site-url", "https://example.org/review/"]  # mkdocs lists pages i
 def build_dated(project: Path, work: Path, out: Path, epoch: str, monkeypatch) -> str:
     """Build with SOURCE_DATE_EPOCH=epoch; the sitemap's dates."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
-    assert main(["build", "--work", str(work), "--out", str(out), "--quiet", "--source-root", str(CORPUS), *SITE_URL]) == 0
+    assert (
+        main(["build", "--work", str(work), "--out", str(out), "--quiet", "--source-root", str(CORPUS), *SITE_URL]) == 0
+    )
     return " ".join(sorted(set(re.findall(r"<lastmod>([^<]*)</lastmod>", (out / "sitemap.xml").read_text()))))
 
 

@@ -1,7 +1,6 @@
+from conftest import CACHE, QUEUE, RETRY, WORKER
 
 from generator.index import index_source, parse_items
-
-from conftest import CACHE, QUEUE, RETRY, WORKER
 
 
 def spans(items):
@@ -81,7 +80,11 @@ def test_queue_and_cache_names(corpus):
     idx, problems = index_source(corpus, [QUEUE, CACHE, WORKER])
     assert problems == []
     q = {i.name: i for i in idx.files[QUEUE].items}
-    assert (q["SvixOmniProducer::send"].start_line, q["SvixOmniProducer::send"].decl_line, q["SvixOmniProducer::send"].end_line) == (169, 170, 187)
+    assert (
+        q["SvixOmniProducer::send"].start_line,
+        q["SvixOmniProducer::send"].decl_line,
+        q["SvixOmniProducer::send"].end_line,
+    ) == (169, 170, 187)
     assert (q["SvixOmniDelivery::ack"].start_line, q["SvixOmniDelivery::ack"].end_line) == (259, 287)
     assert (q["SvixOmniDelivery::nack"].start_line, q["SvixOmniDelivery::nack"].end_line) == (289, 321)
     assert (q["RETRY_SCHEDULE"].start_line, q["RETRY_SCHEDULE"].end_line) == (20, 24)

@@ -1,12 +1,11 @@
 """Linking code blocks to source spans: verbatim, modified, not found; coverage of items."""
 
 import pytest
+from conftest import CACHE, LOCK, QUEUE, RETRY, WORKER, source_lines
 
 from generator.index import index_source
 from generator.link import LineIndex, chunks, coverage_of, fragment_problems, locate
 from generator.lock import read_lock
-
-from conftest import CACHE, LOCK, QUEUE, RETRY, WORKER, source_lines
 
 FILES = [RETRY, QUEUE, CACHE, WORKER]
 
@@ -58,7 +57,10 @@ def test_whitespace_change_is_modified_with_a_diff(index):
 
 def test_a_few_changed_lines_is_modified(index):
     li = LineIndex.build(index)
-    code = source_lines(RETRY, 40, 66).replace("tokio::time::sleep(self.retry_schedule[0]).await;", "tokio::time::sleep(self.retry_schedule[0].min(MAX)).await;")
+    code = source_lines(RETRY, 40, 66).replace(
+        "tokio::time::sleep(self.retry_schedule[0]).await;",
+        "tokio::time::sleep(self.retry_schedule[0].min(MAX)).await;",
+    )
     (seg,) = locate(li, code)
     assert (seg.status, seg.path, seg.start_line) == ("modified", RETRY, 40)
     assert "+                    tokio::time::sleep(self.retry_schedule[0].min(MAX)).await;" in seg.diff
@@ -90,7 +92,9 @@ def test_fragments_are_detected(index):
         "covers only lines 40-50 of fn Retry::run (lines 40-66)",
     ]
     impl_cut = locate(li, source_lines(RETRY, 32, 38))[0]
-    assert fragment_problems(index, impl_cut) == ["covers only lines 32-38 of impl impl<'a, Re> Retry<'a, Re> (lines 32-67)"]
+    assert fragment_problems(index, impl_cut) == [
+        "covers only lines 32-38 of impl impl<'a, Re> Retry<'a, Re> (lines 32-67)"
+    ]
     straddling = locate(li, source_lines(RETRY, 15, 30))[0]
     assert fragment_problems(index, straddling) == ["cuts fn run_with_retries (lines 5-21) at its start"]
     struct_without_docs = locate(li, source_lines(RETRY, 27, 30))[0]

@@ -2,10 +2,9 @@
 
 import orjson
 import pytest
+from conftest import clean_records, dumps, record
 
 from generator.load import load_dataset, split_assistant
-
-from conftest import clean_records, dumps, record
 
 
 def load_bytes(tmp_path, data: bytes):

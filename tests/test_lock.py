@@ -4,12 +4,11 @@ import shutil
 
 import orjson
 import pytest
+from conftest import CACHE, CFG, LOCK, QUEUE, RETRY, ROOT, WORKER, clean_records, dumps, make_dataset
 
 from generator.__main__ import main
 from generator.index import index_source
 from generator.lock import LockError, drift, lock_data, read_lock
-
-from conftest import CFG, LOCK, QUEUE, RETRY, ROOT, WORKER, CACHE, make_dataset, clean_records, dumps
 
 FILES = [RETRY, QUEUE, CACHE, WORKER, CFG]
 
@@ -42,10 +41,16 @@ def drifted_tree(tmp_path, corpus):
     retry = root / RETRY
     text = retry.read_text()
     # move everything down two lines, change Retry::new, remove nothing else
-    text = "// header\n\n" + text.replace("        Self {\n            retry_schedule,", "        Self {\n            retry_schedule: retry_schedule,")
+    text = "// header\n\n" + text.replace(
+        "        Self {\n            retry_schedule,", "        Self {\n            retry_schedule: retry_schedule,"
+    )
     retry.write_text(text)
     q = root / QUEUE
-    q.write_text(q.read_text().replace("fn should_retry(err: &Error) -> bool {\n    matches!(err.typ, ErrorType::Queue(_))\n}\n", ""))
+    q.write_text(
+        q.read_text().replace(
+            "fn should_retry(err: &Error) -> bool {\n    matches!(err.typ, ErrorType::Queue(_))\n}\n", ""
+        )
+    )
     (root / CFG).unlink()
     return root
 
@@ -70,10 +75,20 @@ def test_check_against_a_drifted_tree_flags_examples(tmp_path, corpus, capsys, m
     assert main(["check", "--dataset", str(jsonl), "--source-root", str(root)]) == 1
     out = capsys.readouterr().out
     assert "drift.item-gone" in out
-    assert f"{jsonl}:2 drift.example error: segment 2 matched the pinned source but no longer matches the source root" in out
+    assert (
+        f"{jsonl}:2 drift.example error: segment 2 matched the pinned source but no longer matches the source root"
+        in out
+    )
 
 
-@pytest.mark.parametrize("content,needle", [(b"{not json", "not valid JSON"), (b'{"version": 99}', "lock version 99"), (b'{"version": 1, "files": [{"path": "x"}]}', "malformed lock")])
+@pytest.mark.parametrize(
+    "content,needle",
+    [
+        (b"{not json", "not valid JSON"),
+        (b'{"version": 99}', "lock version 99"),
+        (b'{"version": 1, "files": [{"path": "x"}]}', "malformed lock"),
+    ],
+)
 def test_bad_lock_is_a_one_line_error(tmp_path, content, needle, capsys, monkeypatch):
     jsonl = make_dataset(tmp_path, "ds", [dumps(r) for r in clean_records()])
     (tmp_path / "ds.lock.json").write_bytes(content)
@@ -91,7 +106,10 @@ def test_lock_for_another_commit_is_an_error(tmp_path, capsys, monkeypatch):
     cfg.write_text(cfg.read_text().replace("4fc0cfb8b426c87ef7e2b937e7d896a71d456a47", "0" * 40))
     monkeypatch.chdir(ROOT)
     assert main(["check", "--dataset", str(jsonl)]) == 1
-    assert "drift.lock-commit error: lock pins commit 4fc0cfb8b426c87ef7e2b937e7d896a71d456a47 but the config pins 0000" in capsys.readouterr().out
+    assert (
+        "drift.lock-commit error: lock pins commit 4fc0cfb8b426c87ef7e2b937e7d896a71d456a47 but the config pins 0000"
+        in capsys.readouterr().out
+    )
 
 
 @pytest.mark.parametrize("field,value", [("start_line", "1"), ("name", 5), ("in_test", 1)])

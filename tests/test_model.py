@@ -4,13 +4,12 @@ the per-record findings an earlier run kept are plain values its memo can be rea
 import json
 
 import orjson
+from conftest import RETRY, THINK, clean_records, dumps, make_dataset, record, source_lines
 
-from generator.state import read_memo, write_memo
 from generator.model import Finding, Location, Severity, Status
 from generator.pipeline import run_one
 from generator.report import as_text
-
-from conftest import RETRY, THINK, clean_records, dumps, make_dataset, record, source_lines
+from generator.state import read_memo, write_memo
 
 
 def test_severity_and_status_are_written_as_their_values():

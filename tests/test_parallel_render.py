@@ -10,11 +10,11 @@ import signal
 
 import jinja2
 import pytest
+from test_incremental import build_in
+from test_placement import fresh_site, leftovers, retitle, tree
 
 import generator.place
 import generator.plan
-from test_incremental import build_in
-from test_placement import fresh_site, leftovers, retitle, tree
 
 LAST_PAGE = "line-23/"  # the dataset's last example: in the child's half
 FIRST_PAGE = "line-1/"  # its first: in this process's half
@@ -84,13 +84,23 @@ def killed():
     ("page", "failure", "code", "said"),
     [
         (LAST_PAGE, template_error, 1, "/index.html: could not be rendered (TemplateError: 'frame' is undefined)"),
-        pytest.param(FIRST_PAGE, template_error, 1, "/index.html: could not be rendered (TemplateError: 'frame' is undefined)", marks=pytest.mark.slow),
-        pytest.param(LAST_PAGE, unreadable, 2, "error: /no/such/partial.html: Permission denied\n", marks=pytest.mark.slow),  # as serial
+        pytest.param(
+            FIRST_PAGE,
+            template_error,
+            1,
+            "/index.html: could not be rendered (TemplateError: 'frame' is undefined)",
+            marks=pytest.mark.slow,
+        ),
+        pytest.param(
+            LAST_PAGE, unreadable, 2, "error: /no/such/partial.html: Permission denied\n", marks=pytest.mark.slow
+        ),  # as serial
         pytest.param(LAST_PAGE, killed, 1, "the process rendering half of its pages ended", marks=pytest.mark.slow),
     ],
     ids=["template-error-in-child", "template-error-here", "unreadable-in-child", "child-killed"],
 )
-def test_a_failure_on_either_side_leaves_the_site_as_it_was(project, tmp_path, monkeypatch, capsys, two_processes, page, failure, code, said):
+def test_a_failure_on_either_side_leaves_the_site_as_it_was(
+    project, tmp_path, monkeypatch, capsys, two_processes, page, failure, code, said
+):
     site = project / "site"
     retitle(project, "Every page changes")
     before = tree(site)

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import CORPUS, ROOT
 from test_incremental import build_in, edit_line, set_user
 from test_site import copy_project, digest_tree
@@ -27,7 +26,9 @@ def tree(root: Path) -> dict[str, str]:
     """Every file and folder under root (links as links), with file digests: byte-identical
     means this is equal, empty folders and leftovers included."""
     out = digest_tree(root)
-    out.update({p.relative_to(root).as_posix() + "/": "dir" for p in root.rglob("*") if p.is_dir() and not p.is_symlink()})
+    out.update(
+        {p.relative_to(root).as_posix() + "/": "dir" for p in root.rglob("*") if p.is_dir() and not p.is_symlink()}
+    )
     out.update({p.relative_to(root).as_posix() + "@": os.readlink(p) for p in root.rglob("*") if p.is_symlink()})
     return out
 
@@ -49,7 +50,19 @@ def retitle(project: Path, title: str) -> None:
 
 def fresh_site(project: Path, tmp: Path, name: str) -> dict[str, str]:
     """The site a build from nothing gives for the project as it is now."""
-    cmd = [sys.executable, "-m", "generator", "build", "--quiet", "--source-root", str(CORPUS), "--work", str(tmp / f"{name}-w"), "--out", str(tmp / f"{name}-s")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "generator",
+        "build",
+        "--quiet",
+        "--source-root",
+        str(CORPUS),
+        "--work",
+        str(tmp / f"{name}-w"),
+        "--out",
+        str(tmp / f"{name}-s"),
+    ]
     proc = subprocess.run(cmd, cwd=project, env=ENV, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     return tree(tmp / f"{name}-s")
@@ -122,7 +135,13 @@ class FullDisk:
         self.close()
 
 
-@pytest.mark.parametrize("victim", ["datasets/retry_state_machine/examples/line-3/index.html", "datasets/retry_state_machine/data/retry_state_machine.jsonl"])
+@pytest.mark.parametrize(
+    "victim",
+    [
+        "datasets/retry_state_machine/examples/line-3/index.html",
+        "datasets/retry_state_machine/data/retry_state_machine.jsonl",
+    ],
+)
 def test_a_full_disk_names_the_site_file_and_leaves_no_temporary(project, monkeypatch, capsys, victim):
     import generator.place
 
@@ -220,7 +239,11 @@ def test_a_mount_point_out_is_laid_out_in_place(project, tmp_path):
     site = project / "site"
     backing = tmp_path / "backing"
     backing.mkdir()
-    if os.geteuid() != 0 or not shutil.which("mountpoint") or subprocess.run(["mount", "--bind", str(backing), str(site)], capture_output=True).returncode != 0:
+    if (
+        os.geteuid() != 0
+        or not shutil.which("mountpoint")
+        or subprocess.run(["mount", "--bind", str(backing), str(site)], capture_output=True).returncode != 0
+    ):
         pytest.skip("cannot bind-mount here")
     try:
         assert mounted(site)
@@ -243,7 +266,10 @@ def test_concurrent_builds_take_turns_and_leave_a_complete_site(tmp_path):
     waited = 0
     for round in range(6):
         retitle(project, f"Round {round}")
-        procs = [subprocess.Popen(BUILD, cwd=project, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        procs = [
+            subprocess.Popen(BUILD, cwd=project, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)
+        ]
         results = [p.communicate(timeout=300) for p in procs]
         for p, (out, err) in zip(procs, results):
             assert p.returncode == 0, err
@@ -259,7 +285,9 @@ def test_serve_and_build_on_one_work_folder_take_turns(tmp_path):
     from test_serve import Server, get, poll
 
     project = copy_project(tmp_path)
-    serve, base = Server.start(lambda addr: [*BUILD[:3], "serve", "--source-root", str(CORPUS), "--dev-addr", addr], cwd=project, env=ENV)
+    serve, base = Server.start(
+        lambda addr: [*BUILD[:3], "serve", "--source-root", str(CORPUS), "--dev-addr", addr], cwd=project, env=ENV
+    )
     try:
         assert "Round" not in get(base) and get(base + "__build_id") == "1"
         for round in range(4):
@@ -342,7 +370,13 @@ def test_a_build_killed_at_any_point_of_placement_is_repaired_by_the_next(tmp_pa
         phase = "render" if round % 2 else "commit"
         started = tmp_path / f"started-{round}"
         cmd = [sys.executable, "-c", SLOWED, "build", "--quiet", "--source-root", str(CORPUS)]
-        proc = subprocess.Popen(cmd, cwd=project, env={**ENV, "RENDER_STARTED": str(started)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=project,
+            env={**ENV, "RENDER_STARTED": str(started)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         if phase == "render":  # 22 pages at 20 ms or more each
             reached = wait_until(started.exists, proc)
             time.sleep(rng.uniform(0, 0.3))
@@ -354,9 +388,13 @@ def test_a_build_killed_at_any_point_of_placement_is_repaired_by_the_next(tmp_pa
             kills[phase] += reached
         proc.wait()
         if phase == "render" and reached:
-            assert without_stage(tree(site)) == fresh[current], f"round {round}: a build killed while rendering changed the site"
+            assert without_stage(tree(site)) == fresh[current], (
+                f"round {round}: a build killed while rendering changed the site"
+            )
         elif mark_of(site) != UPDATING:  # a site marked complete is one build's whole site
-            assert without_stage(tree(site)) in (fresh[current], fresh[title]), f"round {round}: a mixed site marked complete"
+            assert without_stage(tree(site)) in (fresh[current], fresh[title]), (
+                f"round {round}: a mixed site marked complete"
+            )
         assert subprocess.run(BUILD, cwd=project, env=ENV, capture_output=True).returncode == 0
         assert tree(site) == fresh[title], f"round {round} ({phase})"
         assert leftovers(site) == []

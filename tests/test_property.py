@@ -10,14 +10,12 @@ from pathlib import Path
 
 import orjson
 import pytest
+from conftest import PROMPT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generator.highlight import rust_lines, text_html
 from generator.load import SKIPPING_RULES, load_dataset, split_assistant
-
-from conftest import PROMPT
-
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -25,10 +23,19 @@ json_values = st.recursive(
     max_leaves=12,
 )
 messages = st.lists(
-    st.fixed_dictionaries({"role": st.sampled_from(["system", "user", "assistant", "tool", ""]) | st.integers(), "content": st.text() | st.integers() | st.none()}),
+    st.fixed_dictionaries(
+        {
+            "role": st.sampled_from(["system", "user", "assistant", "tool", ""]) | st.integers(),
+            "content": st.text() | st.integers() | st.none(),
+        }
+    ),
     max_size=4,
 )
-records = st.fixed_dictionaries({"type": st.sampled_from(["chatml", "other"]) | st.integers(), "messages": messages | json_values})
+records = st.fixed_dictionaries(
+    {"type": st.sampled_from(["chatml", "other"]) | st.integers(), "messages": messages | json_values}
+)
+
+
 def _dump(value) -> bytes:
     # stdlib json: big integers and lone surrogates (→ invalid UTF-8) are part of the fuzz
     return json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
@@ -65,7 +72,9 @@ def test_loader_reports_every_bad_line(tmp_path, body, crlf, final_newline):
 def test_text_is_escaped_and_only_invisible_characters_change(text):
     out = str(text_html(text))
     assert "<" not in re.sub(r'<span class="cc" title="U\+[0-9A-F]{4,6} [^"<>]*">U\+[0-9A-F]{4,6}</span>', "", out)
-    plain = re.sub(r'<span class="cc" title="[^"]*">(U\+[0-9A-F]{4,6})</span>', lambda m: chr(int(m.group(1)[2:], 16)), out)
+    plain = re.sub(
+        r'<span class="cc" title="[^"]*">(U\+[0-9A-F]{4,6})</span>', lambda m: chr(int(m.group(1)[2:], 16)), out
+    )
     assert html.unescape(plain) == text
 
 
@@ -76,19 +85,30 @@ def test_highlighter_spans_balance_on_every_line(code):
         assert line.count("<span") == line.count("</span>")
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(st.text(max_size=300), st.text(max_size=300), st.text(max_size=300))
 def test_example_pages_render_any_text(tmp_path, user, think, code):
     """The full views + templates path on a record with arbitrary text."""
-    from generator.config import load_config
-    from generator.pipeline import link_examples, aggregate
-    from generator.render import render_page
-    from generator.views import DatasetViews, example_page
-    from generator.lock import read_lock
-    from conftest import CONFIG, LOCK
     import shutil
 
-    rec = {"type": "chatml", "messages": [{"role": "system", "content": PROMPT}, {"role": "user", "content": user}, {"role": "assistant", "content": f"<think>\n{think}\n</think>\n\n{code}"}]}
+    from conftest import CONFIG, LOCK
+
+    from generator.config import load_config
+    from generator.lock import read_lock
+    from generator.pipeline import aggregate, link_examples
+    from generator.render import render_page
+    from generator.views import DatasetViews, example_page
+
+    rec = {
+        "type": "chatml",
+        "messages": [
+            {"role": "system", "content": PROMPT},
+            {"role": "user", "content": user},
+            {"role": "assistant", "content": f"<think>\n{think}\n</think>\n\n{code}"},
+        ],
+    }
     raw = orjson.dumps(rec)
     jsonl = tmp_path / "p.jsonl"
     jsonl.write_bytes(raw + b"\n")
@@ -100,21 +120,38 @@ def test_example_pages_render_any_text(tmp_path, user, think, code):
     covered, partly, lines = aggregate(examples)
     from generator.model import DatasetResult
 
-    result = DatasetResult(config=config, examples=examples, findings=[], index=index, source=None, covered=covered, partly=partly, lines_covered=lines)
+    result = DatasetResult(
+        config=config,
+        examples=examples,
+        findings=[],
+        index=index,
+        source=None,
+        covered=covered,
+        partly=partly,
+        lines_covered=lines,
+    )
     md = render_page(example_page(DatasetViews(result), 0))
+
     def shown(cls):
         inner = re.search(rf'<div class="ex-text {cls}">(.*?)</div>', md, re.S).group(1)
-        inner = re.sub(r'<span class="cc" title="[^"]*">(U\+[0-9A-F]{4,6})</span>', lambda m: chr(int(m.group(1)[2:], 16)), inner)
+        inner = re.sub(
+            r'<span class="cc" title="[^"]*">(U\+[0-9A-F]{4,6})</span>', lambda m: chr(int(m.group(1)[2:], 16)), inner
+        )
         assert "<" not in inner  # no markup from the record
         return html.unescape(inner)
 
     assert shown("ex-user") == user
     assert shown("ex-think") == split_assistant(rec["messages"][2]["content"])[0]
-    assert html.unescape(re.search(r'<textarea id="jsonl-raw"[^>]*>(.*?)</textarea>', md, re.S).group(1)) == raw.decode()
+    assert (
+        html.unescape(re.search(r'<textarea id="jsonl-raw"[^>]*>(.*?)</textarea>', md, re.S).group(1)) == raw.decode()
+    )
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.lists(st.sampled_from("a b c d e f g h".split()), min_size=0, max_size=12).map(" ".join), max_size=25), st.sampled_from([0.3, 0.5, 0.8, 1.0]))
+@given(
+    st.lists(st.lists(st.sampled_from("a b c d e f g h".split()), min_size=0, max_size=12).map(" ".join), max_size=25),
+    st.sampled_from([0.3, 0.5, 0.8, 1.0]),
+)
 def test_near_duplicates_equals_brute_force(texts, threshold):
     from generator.checks import near_duplicates, shingles
 
@@ -134,7 +171,11 @@ def test_near_duplicates_equals_brute_force(texts, threshold):
 
 @settings(max_examples=150, deadline=None)
 @given(
-    st.lists(st.lists(st.sampled_from("a b c d e f g h".split()), min_size=0, max_size=10).map(" ".join), min_size=1, max_size=20),
+    st.lists(
+        st.lists(st.sampled_from("a b c d e f g h".split()), min_size=0, max_size=10).map(" ".join),
+        min_size=1,
+        max_size=20,
+    ),
     st.data(),
     st.sampled_from([0.3, 0.5, 0.8]),
 )
@@ -160,13 +201,18 @@ def test_near_duplicates_after_edits_equal_a_search_from_scratch(texts, data, th
 def test_highlighter_loses_no_character(code):
     """Tag-stripped, unescaped highlighted lines give back the code (invisible characters as markers)."""
     out = rust_lines(code)
-    plain = [re.sub(r'<span class="cc" title="[^"]*">(U\+[0-9A-F]{4,6})</span>', lambda m: chr(int(m.group(1)[2:], 16)), l) for l in out]
+    plain = [
+        re.sub(r'<span class="cc" title="[^"]*">(U\+[0-9A-F]{4,6})</span>', lambda m: chr(int(m.group(1)[2:], 16)), l)
+        for l in out
+    ]
     plain = [html.unescape(re.sub(r"</?span[^>]*>", "", l)) for l in plain]  # only real tags: record text is escaped
     assert plain == code.split("\n")
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(st.sampled_from(list("aZb_9:!é `") + ["::", "Foo", "éX", "x::y", "Ab1Cd", " "]), max_size=30).map("".join))
+@given(
+    st.lists(st.sampled_from(list("aZb_9:!é `") + ["::", "Foo", "éX", "x::y", "Ab1Cd", " "]), max_size=30).map("".join)
+)
 def test_identifier_patterns_match_their_plain_definitions(text):
     """The fast forms of the reasoning rule's patterns find what the plain \\b forms find."""
     import re
@@ -183,7 +229,11 @@ def test_shingles_unrolled_equal_the_general_form(text):
     from generator.checks.words import _WORD, _combine, _word_hash, shingles
 
     hashes = [_word_hash(w) for w in _WORD.findall(text.lower())]
-    general = frozenset(_combine(hashes[i : i + 3]) for i in range(len(hashes) - 2)) if len(hashes) >= 3 else (frozenset([_combine(hashes)]) if hashes else frozenset())
+    general = (
+        frozenset(_combine(hashes[i : i + 3]) for i in range(len(hashes) - 2))
+        if len(hashes) >= 3
+        else (frozenset([_combine(hashes)]) if hashes else frozenset())
+    )
     assert shingles(text) == general
 
 
@@ -195,7 +245,11 @@ def test_near_duplicates_after_an_edit_near_the_candidate_cap_equal_a_search_fro
     from generator.checks.duplicates import MAX_CANDIDATES
 
     n = MAX_CANDIDATES
-    texts = ["kappa lambda omega"] + [f"theta kappa lambda u{i}" for i in range(n)] + [f"p{i} q{i} r{i} kappa lambda omega" for i in range(n + 1)]
+    texts = (
+        ["kappa lambda omega"]
+        + [f"theta kappa lambda u{i}" for i in range(n)]
+        + [f"p{i} q{i} r{i} kappa lambda omega" for i in range(n + 1)]
+    )
     texts.append("a completely unrelated closing request")
     keys = list(enumerate(texts))
     _, state = near_duplicates([shingles(t) for t in texts], 0.5, keys)

@@ -7,10 +7,9 @@ from __future__ import annotations
 import sys
 
 import pytest
+from conftest import CORPUS, ROOT, Served
 
 from generator.__main__ import main
-
-from conftest import CORPUS, ROOT, Served
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 LIMIT = 1_000_000
@@ -27,7 +26,23 @@ def big_site(tmp_path_factory):
     jsonl = write_dataset(tmp / "data", N, CORPUS)
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(ROOT)
-        assert main(["build", "--dataset", str(jsonl), "--source-root", str(CORPUS), "--work", str(tmp / "work"), "--out", str(tmp / "site"), "--quiet"]) == 0
+        assert (
+            main(
+                [
+                    "build",
+                    "--dataset",
+                    str(jsonl),
+                    "--source-root",
+                    str(CORPUS),
+                    "--work",
+                    str(tmp / "work"),
+                    "--out",
+                    str(tmp / "site"),
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
     server = Served(tmp / "site")
     yield server.base
     server.close()
@@ -48,7 +63,10 @@ def _fresh(browser):
     return ctx, page, Bytes(page)
 
 
-@pytest.mark.parametrize("query", ["should_retry", "Retry::run", "RETRY_SCHEDULE", "core/retry.rs", "retry", '"retry schedule"', "queue backoff"])
+@pytest.mark.parametrize(
+    "query",
+    ["should_retry", "Retry::run", "RETRY_SCHEDULE", "core/retry.rs", "retry", '"retry schedule"', "queue backoff"],
+)
 def test_a_search_transfers_at_most_1_mb(big_site, browser, query):
     ctx, page, seen = _fresh(browser)
     try:
@@ -58,7 +76,8 @@ def test_a_search_transfers_at_most_1_mb(big_site, browser, query):
         page.fill("input.site-search__input", query)
         page.wait_for_function(
             "q => { const b = document.querySelector('.site-search'); return b.getAttribute('data-query') === q && b.getAttribute('data-busy') === '0'; }",
-            arg=query, timeout=60000,
+            arg=query,
+            timeout=60000,
         )
         assert page.locator(".site-search__status").inner_text() != "", query
         assert seen.since(mark) <= LIMIT, (query, seen.since(mark))
@@ -70,7 +89,9 @@ def test_a_search_transfers_at_most_1_mb(big_site, browser, query):
 def _table_action(page, act):
     done = int(page.locator(".datatable").get_attribute("data-done") or "0")
     act()
-    page.wait_for_function("n => +(document.querySelector('.datatable').getAttribute('data-done') || 0) > n", arg=done, timeout=60000)
+    page.wait_for_function(
+        "n => +(document.querySelector('.datatable').getAttribute('data-done') || 0) > n", arg=done, timeout=60000
+    )
 
 
 def test_table_actions_transfer_at_most_1_mb_each(big_site, browser):
@@ -87,7 +108,10 @@ def test_table_actions_transfer_at_most_1_mb_each(big_site, browser):
             ("filter by a word", lambda: page.locator("input.table-filter").fill("backoff")),
             ("filter by a common word", lambda: page.locator("input.table-filter").fill("retry")),
             ("filter by an identifier", lambda: page.locator("input.table-filter").fill("should_retry")),
-            ("filter by an identifier and a file", lambda: page.locator("select[data-col='files']").select_option(label="worker.rs")),
+            (
+                "filter by an identifier and a file",
+                lambda: page.locator("select[data-col='files']").select_option(label="worker.rs"),
+            ),
             ("filter by a file", lambda: page.locator("input.table-filter").fill("")),
             ("filter by a file and a status", lambda: page.locator("select[data-col='status']").select_option("ok")),
         ]
@@ -102,7 +126,14 @@ def test_table_actions_transfer_at_most_1_mb_each(big_site, browser):
 
 
 def test_no_page_load_fetches_the_search_or_table_data(big_site, browser):
-    for path in ("/", f"/datasets/{STEM}/", f"/datasets/{STEM}/examples/", f"/datasets/{STEM}/findings/", f"/datasets/{STEM}/coverage/", f"/datasets/{STEM}/examples/line-5000/"):
+    for path in (
+        "/",
+        f"/datasets/{STEM}/",
+        f"/datasets/{STEM}/examples/",
+        f"/datasets/{STEM}/findings/",
+        f"/datasets/{STEM}/coverage/",
+        f"/datasets/{STEM}/examples/line-5000/",
+    ):
         ctx, page, seen = _fresh(browser)
         try:
             page.goto(big_site + path)

@@ -11,8 +11,20 @@ from generator.searchdb import identifier_tokens
 
 
 def test_identifiers_are_indexed_as_written_and_by_every_run_of_their_parts():
-    exact, parts = identifier_tokens("Call `Retry::run` via crate::core::retry::Retry, then `should_retry()`; see core/retry.rs.")
-    assert {"retry::run", "retry", "run", "should_retry", "crate::core::retry::retry", "core::retry", "retry::retry", "core/retry.rs", "retry.rs"} <= exact
+    exact, parts = identifier_tokens(
+        "Call `Retry::run` via crate::core::retry::Retry, then `should_retry()`; see core/retry.rs."
+    )
+    assert {
+        "retry::run",
+        "retry",
+        "run",
+        "should_retry",
+        "crate::core::retry::retry",
+        "core::retry",
+        "retry::retry",
+        "core/retry.rs",
+        "retry.rs",
+    } <= exact
     assert "call" not in exact and "via" not in exact and "then" not in exact  # prose stays in the text index
     assert {"should"} <= parts
     exact, parts = identifier_tokens("let d = Duration::from_millis(5); MessageAttemptExhausted", code=True)

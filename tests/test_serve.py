@@ -73,7 +73,7 @@ class Server:
                 return line
 
     @classmethod
-    def start(cls, cmd_for_addr, family=socket.AF_INET, host="127.0.0.1", **kw) -> tuple["Server", str]:
+    def start(cls, cmd_for_addr, family=socket.AF_INET, host="127.0.0.1", **kw) -> tuple[Server, str]:
         """Start the server on a free port, and another if that one was taken meanwhile; wait for
         its "serving … on URL" line. Returns the server and its URL."""
         for _ in range(5):
@@ -103,7 +103,19 @@ class Server:
 
 
 def serve_cmd(jsonl, work, *extra: str):
-    return lambda addr: [sys.executable, "-m", "generator", "serve", "--dataset", str(jsonl), "--work", str(work), *extra, "--dev-addr", addr]
+    return lambda addr: [
+        sys.executable,
+        "-m",
+        "generator",
+        "serve",
+        "--dataset",
+        str(jsonl),
+        "--work",
+        str(work),
+        *extra,
+        "--dev-addr",
+        addr,
+    ]
 
 
 def test_serve_rebuilds_when_the_jsonl_changes(tmp_path):
@@ -155,7 +167,14 @@ def test_serve_answers_only_requests_addressed_to_localhost(tmp_path):
     try:
         for good in (f"localhost:{port}", "localhost", f"127.0.0.1:{port}", f"[::1]:{port}", f"LOCALHOST.:{port}"):
             assert status("127.0.0.1", port, good) == 200, good
-        for bad in (f"evil.example:{port}", "evil.example", f"127.0.0.1.evil.example:{port}", f"localhost:{port}@evil", "", f"[::1]x:{port}"):
+        for bad in (
+            f"evil.example:{port}",
+            "evil.example",
+            f"127.0.0.1.evil.example:{port}",
+            f"localhost:{port}@evil",
+            "",
+            f"[::1]x:{port}",
+        ):
             assert status("127.0.0.1", port, bad) == 421, bad
     finally:
         server.stop()
@@ -165,10 +184,16 @@ def test_a_bad_dev_addr_is_a_one_line_error(tmp_path):
     for addr in ("127.0.0.1:99999", "127.0.0.1:http", "::1:8000", "nowhere"):
         proc = subprocess.run(
             [sys.executable, "-m", "generator", "serve", "--work", str(tmp_path / "w"), "--dev-addr", addr],
-            cwd=ROOT, capture_output=True, text=True, timeout=60,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert proc.returncode == 1, addr
-        assert proc.stderr == f"error: --dev-addr {addr!r}: expected HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:8000 or [::1]:8000\n"
+        assert (
+            proc.stderr
+            == f"error: --dev-addr {addr!r}: expected HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:8000 or [::1]:8000\n"
+        )
         assert not (tmp_path / "w").exists()  # refused before anything is built
 
 
@@ -189,7 +214,9 @@ def test_serve_listens_on_ipv6_or_says_why_not(tmp_path):
             out = server.stop()
     else:
         jsonl = make_dataset(tmp_path / "ds", "ds", [dumps(r) for r in clean_records()])
-        proc = subprocess.run(serve_cmd(jsonl, tmp_path / "work")("[::1]:8000"), cwd=ROOT, capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            serve_cmd(jsonl, tmp_path / "work")("[::1]:8000"), cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
         out = proc.stdout + proc.stderr
         assert proc.returncode == 1
         assert "error: --dev-addr [::1]:8000: cannot listen there" in out
@@ -205,11 +232,18 @@ def test_preview_answers_only_localhost_and_refuses_a_bad_address(tmp_path):
     for addr in ("127.0.0.1:99999", "::1:8000", "nowhere"):
         proc = subprocess.run(
             [sys.executable, "-m", "generator", "preview", str(site), "--dev-addr", addr],
-            cwd=ROOT, capture_output=True, text=True, timeout=60,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert proc.returncode == 2, addr
-        assert proc.stderr.startswith(f"error: --dev-addr {addr!r}: expected HOST:PORT") and proc.stderr.count("\n") == 1
-    server, base = Server.start(lambda addr: [sys.executable, "-m", "generator", "preview", str(site), "--dev-addr", addr])
+        assert (
+            proc.stderr.startswith(f"error: --dev-addr {addr!r}: expected HOST:PORT") and proc.stderr.count("\n") == 1
+        )
+    server, base = Server.start(
+        lambda addr: [sys.executable, "-m", "generator", "preview", str(site), "--dev-addr", addr]
+    )
     port = int(base.rstrip("/").rsplit(":", 1)[1])
     try:  # its "serving" line is printed once the socket listens
         assert status("127.0.0.1", port, f"localhost:{port}") == 200

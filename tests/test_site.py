@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sqlite3
 import shutil
+import sqlite3
 from pathlib import Path
 
 import orjson
 import pytest
-
-from generator.__main__ import main
-
-from conftest import CORPUS, DATASET, RETRY, ROOT, QUEUE, clean_records, copy_project, dumps, make_dataset, record, source_lines
+from conftest import (
+    CORPUS,
+    DATASET,
+    QUEUE,
+    RETRY,
+    ROOT,
+    clean_records,
+    copy_project,
+    dumps,
+    make_dataset,
+    record,
+    source_lines,
+)
 from sitecheck import broken_links, parse, text_of
 from test_checks import fixture_records
+
+from generator.__main__ import main
 
 COMMIT = "4fc0cfb8b426c87ef7e2b937e7d896a71d456a47"
 UPSTREAM = f"https://github.com/svix/svix-webhooks/blob/{COMMIT}/"
@@ -69,7 +80,9 @@ def db_digest(path: Path) -> str:
 
 def test_every_valid_record_has_a_page_and_the_broken_line_none(fixture_site):
     site, jsonl = fixture_site
-    pages = sorted(int(p.parent.name.split("-")[1]) for p in (site / "datasets/fixture/examples").glob("line-*/index.html"))
+    pages = sorted(
+        int(p.parent.name.split("-")[1]) for p in (site / "datasets/fixture/examples").glob("line-*/index.html")
+    )
     n = len(fixture_records()) + 1
     assert pages == [l for l in range(1, n + 1) if l != 4]
 
@@ -92,7 +105,10 @@ def test_example_page_links_exact_lines_and_permalinks(fixture_site):
     assert '<span class="cl"><span class="ln">15</span><span class="lc">' in html
     # record 2 quotes queue lines 20-24 and 28-30: two segments, two permalinks
     page2 = parse(site / "datasets/fixture/examples/line-2/index.html").links
-    assert [h for h, t in page2 if t == "upstream permalink"] == [UPSTREAM + QUEUE + "#L20-L24", UPSTREAM + QUEUE + "#L28-L30"]
+    assert [h for h, t in page2 if t == "upstream permalink"] == [
+        UPSTREAM + QUEUE + "#L20-L24",
+        UPSTREAM + QUEUE + "#L28-L30",
+    ]
 
 
 def test_source_page_links_back_to_examples(fixture_site):
@@ -110,8 +126,14 @@ def test_source_page_links_back_to_examples(fixture_site):
 def test_coverage_table_names_each_retry_item_with_its_status(committed_site, fixture_site):
     def statuses(site: Path, stem: str):
         html = (site / f"datasets/{stem}/coverage/index.html").read_text()
-        rows = re.findall(r'<tr class="row-(\w+)"[^>]*><td>\w+</td><td>(\w+)</td><td><a href="[^"]*"[^>]*><code>([^<]+)</code></a></td><td[^>]*>retry.rs</td>', html)
-        return sorted((name.replace("&lt;", "<").replace("&gt;", ">").replace("&#39;", "'"), kind, status) for status, kind, name in rows)
+        rows = re.findall(
+            r'<tr class="row-(\w+)"[^>]*><td>\w+</td><td>(\w+)</td><td><a href="[^"]*"[^>]*><code>([^<]+)</code></a></td><td[^>]*>retry.rs</td>',
+            html,
+        )
+        return sorted(
+            (name.replace("&lt;", "<").replace("&gt;", ">").replace("&#39;", "'"), kind, status)
+            for status, kind, name in rows
+        )
 
     assert statuses(committed_site, "retry_state_machine") == [
         ("Retry", "struct", "covered"),
@@ -132,15 +154,33 @@ def test_coverage_table_names_each_retry_item_with_its_status(committed_site, fi
 
 def test_coverage_statuses_uncovered_and_partial(tmp_path, monkeypatch):
     """A dataset quoting only Retry::run leaves the impl partial and the rest uncovered."""
-    jsonl = make_dataset(tmp_path / "ds", "only", [dumps(record("One attempt.", "tokio sleeps; chrono not used.", source_lines(RETRY, 40, 66)))])
+    jsonl = make_dataset(
+        tmp_path / "ds",
+        "only",
+        [dumps(record("One attempt.", "tokio sleeps; chrono not used.", source_lines(RETRY, 40, 66)))],
+    )
     monkeypatch.chdir(ROOT)
     assert build(tmp_path, "--dataset", str(jsonl), "--source-root", str(CORPUS)) == 0
     html = (tmp_path / "site/datasets/only/coverage/index.html").read_text()
-    rows = re.findall(r'<tr class="row-(\w+)"[^>]*><td>\w+</td><td>(\w+)</td><td><a href="[^"]*"[^>]*><code>([^<]+)</code></a></td><td[^>]*>retry.rs</td>', html)
+    rows = re.findall(
+        r'<tr class="row-(\w+)"[^>]*><td>\w+</td><td>(\w+)</td><td><a href="[^"]*"[^>]*><code>([^<]+)</code></a></td><td[^>]*>retry.rs</td>',
+        html,
+    )
     got = sorted((n.replace("&lt;", "<").replace("&gt;", ">").replace("&#39;", "'"), s) for s, k, n in rows)
-    assert got == [("Retry", "uncovered"), ("Retry::new", "uncovered"), ("Retry::run", "covered"), ("impl<'a, Re> Retry<'a, Re>", "partial"), ("run_with_retries", "uncovered")]
+    assert got == [
+        ("Retry", "uncovered"),
+        ("Retry::new", "uncovered"),
+        ("Retry::run", "covered"),
+        ("impl<'a, Re> Retry<'a, Re>", "partial"),
+        ("run_with_retries", "uncovered"),
+    ]
     # uncovered items come first in the table
-    order = [s for s, _, _ in re.findall(r'<tr class="row-(\w+)"[^>]*><td>\w+</td><td>(\w+)</td><td><a href="[^"]*"[^>]*><code>([^<]+)</code>', html)]
+    order = [
+        s
+        for s, _, _ in re.findall(
+            r'<tr class="row-(\w+)"[^>]*><td>\w+</td><td>(\w+)</td><td><a href="[^"]*"[^>]*><code>([^<]+)</code>', html
+        )
+    ]
     assert order == sorted(order, key=["uncovered", "partial", "covered"].index)
 
 
@@ -178,7 +218,10 @@ def test_example_index_data_has_every_example(fixture_site):
     assert site_db(site, "SELECT items FROM ex WHERE dataset = 'fixture' AND number = 1") == [("run_with_retries",)]
     # the first page of the table is in the page itself, each row linking its example
     page = (site / "datasets/fixture/examples/index.html").read_text()
-    assert re.findall(r'<tr><td class="col-number num">\d+</td><td class="col-line num">(\d+)</td><td class="col-request"><a href="line-\1/">', page) == [str(l) for l in lines]
+    assert re.findall(
+        r'<tr><td class="col-number num">\d+</td><td class="col-line num">(\d+)</td><td class="col-request"><a href="line-\1/">',
+        page,
+    ) == [str(l) for l in lines]
 
 
 def test_copy_button_carries_the_exact_jsonl_line(fixture_site):
@@ -202,12 +245,23 @@ def test_home_has_counts_provenance_and_license(committed_site):
 def test_the_site_ships_no_dead_weight_and_no_whole_index(committed_site):
     """No source maps, no lunr (language files, worker, the index every page fetched)."""
     files = [p.relative_to(committed_site).as_posix() for p in committed_site.rglob("*") if p.is_file()]
-    assert [f for f in files if f.endswith(".map") or "lunr" in f or f.startswith("search/search_index") or "/workers/search" in f] == []
+    assert [
+        f
+        for f in files
+        if f.endswith(".map") or "lunr" in f or f.startswith("search/search_index") or "/workers/search" in f
+    ] == []
     # no table data loaded whole; the only JSON is each source page's line lookup, small
     lookups = [f for f in files if f.endswith(".json")]
-    assert lookups and all(re.fullmatch(r"datasets/retry_state_machine/lines/server/svix-server/src/.+\.rs\.json", f) for f in lookups)
+    assert lookups and all(
+        re.fullmatch(r"datasets/retry_state_machine/lines/server/svix-server/src/.+\.rs\.json", f) for f in lookups
+    )
     assert max((committed_site / f).stat().st_size for f in lookups) < 64_000
-    assert {"search/site.sqlite3", "search/version.txt", "assets/vendor/sql.js-httpvfs/sql-wasm.wasm.gz", "assets/vendor/sql.js-httpvfs/LICENSE"} <= set(files)
+    assert {
+        "search/site.sqlite3",
+        "search/version.txt",
+        "assets/vendor/sql.js-httpvfs/sql-wasm.wasm.gz",
+        "assets/vendor/sql.js-httpvfs/LICENSE",
+    } <= set(files)
 
 
 def test_offline_no_external_assets(committed_site):
@@ -285,8 +339,14 @@ def test_two_datasets_in_one_site(tmp_path, monkeypatch):
     assert not (site / "datasets/second/examples/line-4").exists()
     assert broken_links(site) == []
     locations = {u for (u,) in site_db(site, "SELECT url FROM doc WHERE kind = 'example'")}
-    assert "datasets/second/examples/line-1/" in locations and "datasets/retry_state_machine/examples/line-23/" in locations
-    assert site_db(site, "SELECT value, count FROM facet WHERE kind = 'dataset'") == [("retry_state_machine", 23), ("second", 3)]
+    assert (
+        "datasets/second/examples/line-1/" in locations
+        and "datasets/retry_state_machine/examples/line-23/" in locations
+    )
+    assert site_db(site, "SELECT value, count FROM facet WHERE kind = 'dataset'") == [
+        ("retry_state_machine", 23),
+        ("second", 3),
+    ]
 
 
 def test_empty_dataset_builds(tmp_path, monkeypatch):
@@ -303,12 +363,28 @@ def test_empty_dataset_builds(tmp_path, monkeypatch):
 def test_rebuild_from_the_cache_equals_a_fresh_build_after_config_edits(project, tmp_path):
     cfg = project / "mkdocs.yml"
     cfg.write_text(cfg.read_text().replace("site_name: Retry dataset review", "site_name: Renamed review"))
-    assert main(["build", "--work", "build", "--out", "site", "--quiet", "--source-root", str(CORPUS)]) == 0  # warm: mkdocs output and page cache exist
+    assert (
+        main(["build", "--work", "build", "--out", "site", "--quiet", "--source-root", str(CORPUS)]) == 0
+    )  # warm: mkdocs output and page cache exist
     warm = digest_tree(project / "site")
     assert "Renamed review" in (project / "site/index.html").read_text()
     assert "Renamed review" in (project / "site/datasets/retry_state_machine/examples/line-1/index.html").read_text()
     fresh = tmp_path / "fresh"
-    assert main(["build", "--work", str(fresh / "work"), "--out", str(fresh / "site"), "--quiet", "--source-root", str(CORPUS)]) == 0
+    assert (
+        main(
+            [
+                "build",
+                "--work",
+                str(fresh / "work"),
+                "--out",
+                str(fresh / "site"),
+                "--quiet",
+                "--source-root",
+                str(CORPUS),
+            ]
+        )
+        == 0
+    )
     assert digest_tree(fresh / "site") == warm
 
 
@@ -319,7 +395,10 @@ def test_handwritten_page_at_an_example_path_is_refused(tmp_path, monkeypatch, c
     page.write_text("# Hand-written\n")
     monkeypatch.chdir(project)
     assert build(project) == 1
-    assert "docs/datasets/retry_state_machine/examples/line-1.md: a hand-written file has the path of a generated page" in capsys.readouterr().err
+    assert (
+        "docs/datasets/retry_state_machine/examples/line-1.md: a hand-written file has the path of a generated page"
+        in capsys.readouterr().err
+    )
 
 
 def test_out_that_is_not_a_site_is_refused(tmp_path, monkeypatch, capsys):
@@ -351,7 +430,11 @@ def test_scope_file_not_yet_in_the_lock(tmp_path, monkeypatch, capsys):
     rec = record("Quote the can-fail import.", "tokio and chrono are not involved here.", source_lines(extra, 1, 1))
     jsonl = make_dataset(tmp_path / "ds", "wider", [dumps(rec)])
     cfg = jsonl.with_suffix(".toml")
-    cfg.write_text(cfg.read_text().replace('  "server/svix-server/src/cfg.rs",\n]', f'  "server/svix-server/src/cfg.rs",\n  "{extra}",\n]'))
+    cfg.write_text(
+        cfg.read_text().replace(
+            '  "server/svix-server/src/cfg.rs",\n]', f'  "server/svix-server/src/cfg.rs",\n  "{extra}",\n]'
+        )
+    )
     monkeypatch.chdir(ROOT)
     assert main(["check", "--dataset", str(jsonl), "--source-root", str(CORPUS), "--format", "json"]) in (0, 1)
     found = orjson.loads(capsys.readouterr().out)["findings"]
@@ -382,12 +465,21 @@ def test_dataset_page_shows_length_histograms_kept_as_data(committed_site):
     # x labels at least 44 px apart, a tooltip and a link to the filtered examples per bar
     svg = (page.parent / srcs[0][0]).read_text()
     lengths = sorted(len(orjson.loads(l)["messages"][1]["content"].split()) for l in DATASET.read_bytes().splitlines())
-    bars = re.findall(r'<rect class="hist-bar" x="([\d.]+)"[^>]*><title>(\d+)–(\d+) words: (\d+) examples?</title>', svg)
-    assert [(int(a), int(b)) for _, a, b, _ in bars] == [(a, a + 1) for a in range(lengths[0] // 2 * 2, lengths[-1] + 1, 2)]
+    bars = re.findall(
+        r'<rect class="hist-bar" x="([\d.]+)"[^>]*><title>(\d+)–(\d+) words: (\d+) examples?</title>', svg
+    )
+    assert [(int(a), int(b)) for _, a, b, _ in bars] == [
+        (a, a + 1) for a in range(lengths[0] // 2 * 2, lengths[-1] + 1, 2)
+    ]
     assert sum(int(c) for *_, c in bars) == 23
     top = max(int(c) for *_, c in bars)
     assert f'text-anchor="end" class="hist-ink" fill="#616161">{top}</text>' in svg  # the y-axis' top tick
-    xs = [float(x) for x in re.findall(r'<text x="([\d.]+)" y="\d+" text-anchor="middle" class="hist-ink" fill="#616161">\d+</text>', svg)]
+    xs = [
+        float(x)
+        for x in re.findall(
+            r'<text x="([\d.]+)" y="\d+" text-anchor="middle" class="hist-ink" fill="#616161">\d+</text>', svg
+        )
+    ]
     assert len(xs) >= 3 and min(b - a for a, b in zip(xs, xs[1:])) >= 44
     links = re.findall(r'<a href="([^"]+)" aria-label="(\d+)–(\d+) words', svg)
     assert links and all(h == f"examples/#len.request_words={a}-{b}" for h, a, b in links)
@@ -414,11 +506,18 @@ def test_example_page_header_roles_raw_line_and_diff_once(committed_site, fixtur
     site, _ = fixture_site
     pages = [p.read_text() for p in (site / "datasets/fixture/examples").glob("line-*/index.html")]
     page = next(p for p in pages if 'data-rule="fidelity.not-verbatim"' in p)
-    assert page.count('<table class="diff">') == 1 and 'class="finding-detail"' not in page.split('data-rule="fidelity.not-verbatim"')[1].split("</div>")[0]
-    rows = re.findall(r'<tr class="d-(\w+)"><td class="dn">(\d*)</td><td class="dn">(\d*)</td><td class="ds">([^<]*)</td>', page)
+    assert (
+        page.count('<table class="diff">') == 1
+        and 'class="finding-detail"' not in page.split('data-rule="fidelity.not-verbatim"')[1].split("</div>")[0]
+    )
+    rows = re.findall(
+        r'<tr class="d-(\w+)"><td class="dn">(\d*)</td><td class="dn">(\d*)</td><td class="ds">([^<]*)</td>', page
+    )
     assert {k for k, *_ in rows} >= {"del", "add"}
     seg_start = int(re.search(r'segment-modified".*?lines (\d+)–', page, re.S).group(1))
-    assert all(int(o) >= seg_start for k, o, n, s in rows if k == "del") and {s for k, _, _, s in rows if k == "del"} == {"−"}
+    assert all(int(o) >= seg_start for k, o, n, s in rows if k == "del") and {
+        s for k, _, _, s in rows if k == "del"
+    } == {"−"}
 
 
 def html_unescape(s: str) -> str:
@@ -438,13 +537,18 @@ def test_findings_say_how_to_fix(committed_site, fixture_site):
     assert 'id="rule-coverage-missing-name"' in findings
     assert '<td class="col-rule"><a href="#rule-coverage-missing-name">coverage.missing-name</a></td>' in findings
     overview = parse(committed_site / "datasets/retry_state_machine/index.html").links
-    assert ("../retry_state_machine/findings/#rule-coverage-missing-name", "coverage.missing-name") in overview or ("findings/#rule-coverage-missing-name", "coverage.missing-name") in overview
+    assert ("../retry_state_machine/findings/#rule-coverage-missing-name", "coverage.missing-name") in overview or (
+        "findings/#rule-coverage-missing-name",
+        "coverage.missing-name",
+    ) in overview
     # a broken JSON line's finding quotes the line, escaped
     site, jsonl = fixture_site
     msg = site_db(site, "SELECT message FROM finding WHERE dataset = 'fixture' AND rule = 'schema.json'")[0][0]
     assert msg.endswith("near byte 1: {this line is broken")
     # and the findings table shows a finding's fix under its message
-    detail = site_db(committed_site, "SELECT detail FROM finding WHERE rule = 'coverage.missing-name' ORDER BY message")[0][0]
+    detail = site_db(
+        committed_site, "SELECT detail FROM finding WHERE rule = 'coverage.missing-name' ORDER BY message"
+    )[0][0]
     assert 'remove "RetrySchedule" from scope.expected_names' in detail
     table = html_unescape((committed_site / "datasets/retry_state_machine/findings/index.html").read_text())
     assert '<details class="finding-more"><summary>Details</summary><pre>dataset/retry_state_machine.toml:' in table
@@ -462,7 +566,9 @@ def test_counts_link_to_filtered_findings_and_read_well(fixture_site):
     hrefs = dict((t, h) for h, t in home.links)
     errors = next(t for t in hrefs if t.endswith(" errors") or t.endswith(" error"))
     assert hrefs[errors] == "datasets/fixture/findings/#f.severity=error"
-    assert re.search(r'<a class="count-error" href="datasets/fixture/findings/#f.severity=error">', (site / "index.html").read_text())
+    assert re.search(
+        r'<a class="count-error" href="datasets/fixture/findings/#f.severity=error">', (site / "index.html").read_text()
+    )
     overview = (site / "datasets/fixture/index.html").read_text()
     assert 'class="big count-error" href="findings/#f.severity=error"' in overview
     assert "1 unreadable line " in " ".join(text_of(site / "datasets/fixture/index.html").split()) + " "
@@ -474,7 +580,7 @@ def test_the_dataset_card_is_a_page_and_its_html_is_not_passed_through(tmp_path,
     (tmp_path / "ds/README.md").write_text(
         "# A card <img src=x onerror=alert(1)>\n\nText <script>alert(2)</script> and [a link](javascript:alert(3)), "
         "[upstream](https://github.com/svix/svix-webhooks), [local](../x.toml), ![pic](https://evil.example/p.png).\n\n"
-        "<div onclick=\"alert(4)\">raw block</div>\n"
+        '<div onclick="alert(4)">raw block</div>\n'
     )
     monkeypatch.chdir(ROOT)
     assert build(tmp_path, "--dataset", str(jsonl), "--source-root", str(CORPUS)) == 0

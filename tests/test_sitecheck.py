@@ -8,15 +8,22 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
 from sitecheck import broken_links, parse
 
 TABLE = '<div class="datatable" data-kind="{kind}" data-dataset="ds" data-db="../search/site.sqlite3" data-examples="examples/" data-options="{options}">'
 FINDINGS_OPTIONS = "{&#34;severity&#34;:[[&#34;error&#34;,&#34;error&#34;]],&#34;rule&#34;:[[&#34;schema.json&#34;,&#34;schema.json&#34;]]}"
 HOME_LINKS = [
-    "a/", "a/#sec", "a/#L3", "a/#L3-L5", "#top", "https://example.com/x#y=1",
-    "examples/#item=src/a.rs::run", "examples/#item=src/a.rs::a%20b", "examples/#len.code_lines=0-19",
-    "findings/#f.severity=error", "findings/#f.rule=schema.json",
+    "a/",
+    "a/#sec",
+    "a/#L3",
+    "a/#L3-L5",
+    "#top",
+    "https://example.com/x#y=1",
+    "examples/#item=src/a.rs::run",
+    "examples/#item=src/a.rs::a%20b",
+    "examples/#len.code_lines=0-19",
+    "findings/#f.severity=error",
+    "findings/#f.rule=schema.json",
 ]
 
 
@@ -135,15 +142,31 @@ def test_a_damaged_copy_of_a_built_site_is_caught(fixture_site, tmp_path):
 def test_an_item_quoted_by_many_examples_links_only_filters_that_find_them(tmp_path, monkeypatch):
     """The examples table filters by the items the search database lists: a `use` item's
     "+N more" is text, not a link to a filter that would show no rows; a function's is a link."""
-    from generator.__main__ import main
-
     from conftest import CORPUS, ROOT, clean_records, dumps, make_dataset
+
+    from generator.__main__ import main
 
     first = clean_records()[0]  # quotes retry.rs's `use` lines, then run_with_retries
     lines = [dumps(first).replace(b"keeps retrying", f"keeps retrying ({n})".encode()) for n in range(14)]
     jsonl = make_dataset(tmp_path / "ds", "uses", lines)
     monkeypatch.chdir(ROOT)
-    assert main(["build", "--dataset", str(jsonl), "--source-root", str(CORPUS), "--work", str(tmp_path / "w"), "--out", str(tmp_path / "site"), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "build",
+                "--dataset",
+                str(jsonl),
+                "--source-root",
+                str(CORPUS),
+                "--work",
+                str(tmp_path / "w"),
+                "--out",
+                str(tmp_path / "site"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert broken_links(tmp_path / "site") == []
     page = (tmp_path / "site/datasets/uses/source/server/svix-server/src/core/retry.rs/index.html").read_text()
     rows = {row.split("<td>", 2)[1].split("</td>")[0]: row for row in page.split("<tr ")[1:] if "+2 more" in row}

@@ -3,11 +3,11 @@ in the work folder, is named there."""
 
 from __future__ import annotations
 
-from generator import state
-from generator.__main__ import main
-
 from conftest import CORPUS
 from test_site import copy_project
+
+from generator import state
+from generator.__main__ import main
 
 
 def described(rel: str, doc: str) -> bool:
@@ -22,7 +22,10 @@ def test_a_build_from_another_folder_keeps_only_files_state_py_describes(tmp_pat
     cfg.write_text(cfg.read_text().replace("site_name: Retry dataset review", "site_name: Named by --project"))
     monkeypatch.chdir(tmp_path)  # not the project (no mkdocs.yml here): --project names it
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert main(["build", "--project", str(project), "--work", "w", "--out", "s", "--quiet", "--source-root", str(CORPUS)]) == 0
+    assert (
+        main(["build", "--project", str(project), "--work", "w", "--out", "s", "--quiet", "--source-root", str(CORPUS)])
+        == 0
+    )
     assert "Named by --project" in (tmp_path / "s/index.html").read_text()
 
     doc = state.__doc__
@@ -40,5 +43,9 @@ def test_a_build_from_another_folder_keeps_only_files_state_py_describes(tmp_pat
         assert path.is_file(), path
         assert name in doc, f"state.py writes {name} but its docstring does not name it"
     work = tmp_path / "w"
-    undescribed = [rel for rel in (p.relative_to(work).as_posix() for p in work.rglob("*") if p.is_file()) if not described(rel, doc)]
+    undescribed = [
+        rel
+        for rel in (p.relative_to(work).as_posix() for p in work.rglob("*") if p.is_file())
+        if not described(rel, doc)
+    ]
     assert undescribed == []

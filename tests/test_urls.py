@@ -3,7 +3,12 @@ from generator import urls
 
 def test_relative_hrefs_literal():
     cases = [
-        ("datasets/x/examples/line-3.md", "datasets/x/source/server/a.rs.md", "L3-L5", "../../source/server/a.rs/#L3-L5"),
+        (
+            "datasets/x/examples/line-3.md",
+            "datasets/x/source/server/a.rs.md",
+            "L3-L5",
+            "../../source/server/a.rs/#L3-L5",
+        ),
         ("datasets/x/index.md", "datasets/x/examples.md", "", "examples/"),
         ("index.md", "datasets/x/index.md", "", "datasets/x/"),
         ("datasets/x/examples.md", "datasets/x/data/examples.json", "", "../data/examples.json"),
@@ -19,7 +24,10 @@ def test_relative_hrefs_literal():
 
 def test_paths_and_anchors():
     assert urls.example("retry_state_machine", 12) == "datasets/retry_state_machine/examples/line-12.md"
-    assert urls.source("s", "server/svix-server/src/core/retry.rs") == "datasets/s/source/server/svix-server/src/core/retry.rs.md"
+    assert (
+        urls.source("s", "server/svix-server/src/core/retry.rs")
+        == "datasets/s/source/server/svix-server/src/core/retry.rs.md"
+    )
     assert urls.page_url("datasets/s/examples/line-1.md") == "datasets/s/examples/line-1/"
     assert urls.range_anchor(5, 5) == "L5" and urls.range_anchor(5, 21) == "L5-L21"
     assert urls.item_anchor("impl<'a, Re> Retry<'a, Re>", 32) == "item-impl-a-re-retry-a-re-32"
@@ -30,8 +38,14 @@ def test_example_folder_links():
     assert [urls.examples_href(p, "x") for p in (table, example, source)] == ["", "../", "../../../examples/"]
     for page in (table, example, source):
         assert urls.example_hrefs(page, "x")(12) == urls.href(page, urls.example("x", 12))
-    assert urls.examples_folder("x") == "datasets/x/examples/" and urls.example_shell("x") == "datasets/x/examples/line-0.md"
-    assert urls.site_file(example) == "datasets/x/examples/line-3/index.html" and urls.site_file("index.md") == "index.html"
+    assert (
+        urls.examples_folder("x") == "datasets/x/examples/"
+        and urls.example_shell("x") == "datasets/x/examples/line-0.md"
+    )
+    assert (
+        urls.site_file(example) == "datasets/x/examples/line-3/index.html"
+        and urls.site_file("index.md") == "index.html"
+    )
 
 
 def test_anchors():

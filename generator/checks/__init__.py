@@ -24,7 +24,21 @@ from .scope import check_fidelity_scope
 from .words import shingles
 
 __all__ = [
-    "RULES", "KnownNames", "apply_severity", "check_boilerplate", "check_coverage", "check_duplicates",
-    "check_fidelity_scope", "check_reasoning", "check_schema", "code_names", "content_digest",
-    "mentioned_identifiers", "near_duplicates", "phrase_set", "shingles", "string_literals", "without_strings",
+    "RULES",
+    "KnownNames",
+    "apply_severity",
+    "check_boilerplate",
+    "check_coverage",
+    "check_duplicates",
+    "check_fidelity_scope",
+    "check_reasoning",
+    "check_schema",
+    "code_names",
+    "content_digest",
+    "mentioned_identifiers",
+    "near_duplicates",
+    "phrase_set",
+    "shingles",
+    "string_literals",
+    "without_strings",
 ]

@@ -61,7 +61,11 @@ def _negated_near(words: list[str]) -> list[int]:
     near = set()
     for i, w in enumerate(words):
         if w == "not":
-            near.update(j for j in range(max(0, i - NEGATION_REACH), min(len(words), i + NEGATION_REACH + 1)) if words[j] != "not")
+            near.update(
+                j
+                for j in range(max(0, i - NEGATION_REACH), min(len(words), i + NEGATION_REACH + 1))
+                if words[j] != "not"
+            )
     return sorted(near)
 
 
@@ -127,7 +131,9 @@ def check_boilerplate(examples: list[Example], config: DatasetConfig, sets: list
     need = max(BOILERPLATE_MIN_BLOCKS, math.floor(share * n) + 1)
     if n < need:
         return []
-    terms = {hash((_NEGATED_TAG, _word_hash(t.lower()))) for t in config.required_terms if _PHRASE_WORD.fullmatch(t.lower())}
+    terms = {
+        hash((_NEGATED_TAG, _word_hash(t.lower()))) for t in config.required_terms if _PHRASE_WORD.fullmatch(t.lower())
+    }
     m = max(BOILERPLATE_SAMPLE, math.ceil(400 / share))
     sample = range(n) if n <= m else sorted(random.Random(n).sample(range(n), m))
     counts: Counter[int] = Counter()

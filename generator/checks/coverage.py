@@ -41,11 +41,15 @@ def missing_names(config: DatasetConfig, index: SourceIndex) -> list[Finding]:
         at = next((a for a in config.expected_at if a[0] == name), None)
         override = config.severity.get("coverage.missing-name")
         fix = [f"{where}:{at[1]}: {at[2]}"] if at else []
-        fix.append(f"To fix: remove \"{name}\" from scope.expected_names if the source is right not to define it;")
+        fix.append(f'To fix: remove "{name}" from scope.expected_names if the source is right not to define it;')
         if override:
-            fix.append(f"or, if it may stay missing, change the override \"coverage.missing-name\" = \"{override}\" under [severity] (\"off\" silences it).")
+            fix.append(
+                f'or, if it may stay missing, change the override "coverage.missing-name" = "{override}" under [severity] ("off" silences it).'
+            )
         else:
-            fix.append("or, if it may stay missing, add under [severity]:  \"coverage.missing-name\" = \"info\"  (or \"off\").")
+            fix.append(
+                'or, if it may stay missing, add under [severity]:  "coverage.missing-name" = "info"  (or "off").'
+            )
         message = f"{name} is named by the scope but the source defines no such item"
         location = Location.config(where, at[1] if at else 0)
         out.append(finding("coverage.missing-name", location, message, config.stem, "\n".join(fix)))

@@ -15,7 +15,13 @@ if TYPE_CHECKING:
     from ..config import DatasetConfig
 
 
-def check_duplicates(examples: list[Example], config: DatasetConfig, contents: list[bytes] | None = None, sets: list | None = None, previous: dict | None = None) -> tuple[list[Finding], dict]:
+def check_duplicates(
+    examples: list[Example],
+    config: DatasetConfig,
+    contents: list[bytes] | None = None,
+    sets: list | None = None,
+    previous: dict | None = None,
+) -> tuple[list[Finding], dict]:
     """Identical records and near-duplicate requests. `contents` (identical-record digests)
     and `sets` (request shingles) may come from the memo; `previous` is the near-duplicate
     state of the last run, which lets an edit be checked against the rest only. Returns the
@@ -26,7 +32,9 @@ def check_duplicates(examples: list[Example], config: DatasetConfig, contents: l
     first: dict[bytes, Example] = {}
     for ex, key in zip(examples, contents):
         if key in first:
-            out.append(record_finding(ex, "duplicates.identical", f"identical to the record at line {first[key].record.line}"))
+            out.append(
+                record_finding(ex, "duplicates.identical", f"identical to the record at line {first[key].record.line}")
+            )
         else:
             first[key] = ex
     if sets is None:
@@ -37,7 +45,13 @@ def check_duplicates(examples: list[Example], config: DatasetConfig, contents: l
         ea, eb = examples[a], examples[b]
         if ea.record.user == eb.record.user and ea.record.assistant == eb.record.assistant:
             continue  # already identical
-        out.append(record_finding(eb, "duplicates.near", f"request is a near-duplicate of line {ea.record.line} (Jaccard {score:.2f} ≥ {config.near_threshold})"))
+        out.append(
+            record_finding(
+                eb,
+                "duplicates.near",
+                f"request is a near-duplicate of line {ea.record.line} (Jaccard {score:.2f} ≥ {config.near_threshold})",
+            )
+        )
     return out, state
 
 
@@ -49,7 +63,9 @@ MAX_CANDIDATES = 2000  # per text; only a flood of templated near-copies ever re
 MAX_EDITED = 16  # edited texts above which one search from scratch is cheaper (measured at 100,000)
 
 
-def near_duplicates(sets: list, threshold: float, keys: list | None = None, previous: dict | None = None) -> tuple[list[tuple[int, int, float]], dict]:
+def near_duplicates(
+    sets: list, threshold: float, keys: list | None = None, previous: dict | None = None
+) -> tuple[list[tuple[int, int, float]], dict]:
     """Pairs (i < j) whose shingle Jaccard ≥ threshold, and a state for the next run. Each
     of `sets` holds one text's distinct shingle hashes (a frozenset, or an array from the memo).
 
@@ -92,7 +108,16 @@ def near_duplicates(sets: list, threshold: float, keys: list | None = None, prev
             return pairs, dict(state, pairs=pairs)
     pairs, capped, heaviest, longest = _all_pairs(sets, threshold)
     pairs.sort()
-    state = {"threshold": threshold, "keys": keys, "pairs": pairs, "capped": capped, "heaviest": heaviest, "longest": longest, "edits": 0, "sharing": 0}
+    state = {
+        "threshold": threshold,
+        "keys": keys,
+        "pairs": pairs,
+        "capped": capped,
+        "heaviest": heaviest,
+        "longest": longest,
+        "edits": 0,
+        "sharing": 0,
+    }
     return pairs, state
 
 

@@ -82,7 +82,9 @@ def code_names(code: str) -> tuple[set[str], set[str]]:
     return names, {p for n in names for p in n.rstrip("!").split("::")}
 
 
-def check_reasoning(ex: Example, config: DatasetConfig, known: "KnownNames", cache: dict | None = None) -> list[Finding]:
+def check_reasoning(
+    ex: Example, config: DatasetConfig, known: KnownNames, cache: dict | None = None
+) -> list[Finding]:
     out = []
     for term in required_terms_missing(ex.think, config.required_terms):
         out.append(record_finding(ex, "reasoning.required-term", f"the think block never mentions {term}"))
@@ -99,7 +101,13 @@ def check_reasoning(ex: Example, config: DatasetConfig, known: "KnownNames", cac
                 continue
             if not known.exists(name, names_in_code, code_parts):
                 seen.add(name)
-                out.append(record_finding(ex, "reasoning.unknown-identifier", f"`{name}` in the {role} exists nowhere in the source, the quoted code or the allowlist"))
+                out.append(
+                    record_finding(
+                        ex,
+                        "reasoning.unknown-identifier",
+                        f"`{name}` in the {role} exists nowhere in the source, the quoted code or the allowlist",
+                    )
+                )
     return out
 
 

@@ -18,7 +18,11 @@ def check_schema(ex: Example, config: DatasetConfig) -> list[Finding]:
     r = ex.record
     out = []
     if r.system != config.system_prompt:
-        out.append(record_finding(ex, "schema.system-prompt", f"system prompt differs from {config.config_path.name}: {clip(r.system)!r}"))
+        out.append(
+            record_finding(
+                ex, "schema.system-prompt", f"system prompt differs from {config.config_path.name}: {clip(r.system)!r}"
+            )
+        )
     a = r.assistant
     if not a.startswith(THINK_OPEN):
         out.append(record_finding(ex, "schema.assistant-format", "assistant content must start with '<think>\\n'"))
@@ -40,6 +44,12 @@ def check_schema(ex: Example, config: DatasetConfig) -> list[Finding]:
         found = find_hidden(text)
         if found:
             kinds = sorted(set(found), key=ord)
-            names = ", ".join(f"{code_point(c)} {char_name(c)}" for c in kinds[:5]) + (f" and {len(kinds) - 5} more kinds" if len(kinds) > 5 else "")
-            out.append(record_finding(ex, "schema.hidden-chars", f"the {role} holds {len(found)} invisible character(s): {names}"))
+            names = ", ".join(f"{code_point(c)} {char_name(c)}" for c in kinds[:5]) + (
+                f" and {len(kinds) - 5} more kinds" if len(kinds) > 5 else ""
+            )
+            out.append(
+                record_finding(
+                    ex, "schema.hidden-chars", f"the {role} holds {len(found)} invisible character(s): {names}"
+                )
+            )
     return out
