@@ -35,7 +35,7 @@ def corpus_blocks(source_root: Path) -> list[str]:
     cfg = load_config(ROOT / "dataset" / "retry_state_machine.jsonl")
     index, _ = index_source(source_root, list(cfg.scope_files))
     blocks = []
-    for path, f in sorted(index.files.items()):
+    for _path, f in sorted(index.files.items()):
         lines = f.text.split("\n")
         # the file's import section: top-level items from the first `use` while they are `use`s
         top = [i for i in f.items if not i.parent]
@@ -131,9 +131,9 @@ def write_changed(original: Path, folder: Path, changes: int = 100, seed: int = 
         rec["messages"][role]["content"] = " ".join(words)
         lines[i] = orjson.dumps(rec)
     moved = [lines[i] for i in moves]
-    keep = [l for i, l in enumerate(lines) if i not in deletes and i not in set(moves)]
-    for l in moved:
-        keep.insert(rng.randrange(len(keep) + 1), l)
+    keep = [line for i, line in enumerate(lines) if i not in deletes and i not in set(moves)]
+    for line in moved:
+        keep.insert(rng.randrange(len(keep) + 1), line)
     blocks = corpus_blocks_cached()
     for rec in synth_records(each, blocks, seed=seed + 1000):
         rec["messages"][1]["content"] = "Inserted: " + rec["messages"][1]["content"]

@@ -168,7 +168,7 @@ def run_old(path: Path, old: OldVersion, source_root, timings=None, memo=None) -
             message = str(e)
             if tmp not in message:  # not about the old version's files (e.g. the source root)
                 raise
-            for temp, name in zip((jsonl, toml, lock_path), names):
+            for temp, name in zip((jsonl, toml, lock_path), names, strict=True):
                 message = message.replace(str(temp), name)
             raise AgainstError(f"{path}@{old.label}: {message.replace(tmp + os.sep, '')}") from None
 

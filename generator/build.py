@@ -61,7 +61,7 @@ def build_once(
     stems = [p.stem for p in paths]
     folders = [urls.slug(s) for s in stems]  # a dataset's pages, data and memo go by this name
     if len(set(folders)) != len(folders):
-        dup = sorted(s for s, f in zip(stems, folders) if folders.count(f) > 1)
+        dup = sorted(s for s, f in zip(stems, folders, strict=True) if folders.count(f) > 1)
         raise BuildError(
             f"datasets {', '.join(repr(d) for d in dup)} would share the folder datasets/{urls.slug(dup[0])}/: rename one file"
         )
@@ -108,7 +108,10 @@ def _compare(paths, results, compare: str, source_root, timings: Timings, say) -
     from .against import compare_dataset
 
     t = time.perf_counter()
-    diffs = {r.config.stem: compare_dataset(p, compare, source_root, new_result=r)[0] for p, r in zip(paths, results)}
+    diffs = {
+        r.config.stem: compare_dataset(p, compare, source_root, new_result=r)[0]
+        for p, r in zip(paths, results, strict=True)
+    }
     timings.add("compare", time.perf_counter() - t)
     for stem, d in diffs.items():
         say(
@@ -203,7 +206,7 @@ def index_search(site, work: Path, root: Path) -> tuple[_in_thread, Wanted, byte
         )
     for path in sorted((root / "docs").glob("*.md")):
         text = path.read_text(encoding="utf-8", errors="replace")
-        title = next((l[2:].strip() for l in text.splitlines() if l.startswith("# ")), path.stem)
+        title = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), path.stem)
         pages.append((title, path.name, "", text))
     db = work / "search" / "site.sqlite3"
     code = code_digest()

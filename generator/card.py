@@ -50,6 +50,6 @@ class _SafeCard(markdown.Extension):
 
 def card_html(text: str) -> tuple[str, str]:
     """(title, HTML) of a card's Markdown. The title is its first `# ` heading."""
-    title = next((l[2:].strip() for l in text.splitlines() if l.startswith("# ")), "Dataset card")
+    title = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), "Dataset card")
     md = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists", _SafeCard()], output_format="html")
     return title, md.convert(text)

@@ -326,7 +326,7 @@ def _name_lines(text: str, names: tuple[str, ...]) -> tuple[tuple[str, int, str]
     """The line of `expected_names` (or of its array, when it spans lines) that holds each name,
     for findings that tell where to fix the config. One pass over the lines."""
     lines = text.split("\n")
-    start = next((k for k, l in enumerate(lines) if l.lstrip().startswith("expected_names")), None)
+    start = next((k for k, line in enumerate(lines) if line.lstrip().startswith("expected_names")), None)
     if start is None:
         return ()
     out = []

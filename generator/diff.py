@@ -132,9 +132,9 @@ def _features(ex: Example, code_cache: dict | None = None, request=None) -> tupl
     code_lines = code_cache.get(ex.code) if code_cache is not None else None
     if code_lines is None:
         code_lines = frozenset(
-            hashlib.blake2b(l.strip().encode("utf-8", "surrogatepass"), digest_size=8).digest()
-            for l in ex.code.split("\n")
-            if l.strip()
+            hashlib.blake2b(line.strip().encode("utf-8", "surrogatepass"), digest_size=8).digest()
+            for line in ex.code.split("\n")
+            if line.strip()
         )
         if code_cache is not None:
             code_cache[ex.code] = code_lines
@@ -145,7 +145,7 @@ def _word_grams(text: str) -> frozenset:
     w = text.lower().split()
     if len(w) < 3:
         return frozenset([hash(tuple(w))]) if w else frozenset()
-    return frozenset(map(hash, zip(w, w[1:], w[2:])))
+    return frozenset(map(hash, zip(w, w[1:], w[2:], strict=False)))
 
 
 def _jac(a: frozenset, b: frozenset) -> float:
@@ -218,7 +218,7 @@ def _exact(old_contents: list[bytes], new_contents: list[bytes]) -> dict[int, in
 
     for is_, js in several:
         if len(is_) + len(js) > MAX_COPIES:
-            out.update(zip(js, is_))
+            out.update(zip(js, is_, strict=False))
             continue
         free = list(js)
         for i in is_:
@@ -430,9 +430,9 @@ def line_diff(a: str, b: str) -> list[tuple[str, str]]:
     out = []
     for tag, i1, i2, j1, j2 in _opcodes(la, lb):
         if tag == "equal":
-            out += [(" ", l) for l in la[i1:i2]]
+            out += [(" ", line) for line in la[i1:i2]]
         else:
-            out += [("-", l) for l in la[i1:i2]] + [("+", l) for l in lb[j1:j2]]
+            out += [("-", line) for line in la[i1:i2]] + [("+", line) for line in lb[j1:j2]]
     return out
 
 
@@ -554,7 +554,7 @@ def compare(
     nid: dict[int, int] = {}  # id(example) → pair number: what a finding is about, both sides
     oid: dict[int, int] = {}
     copies: dict[bytes, list[int]] = defaultdict(list)  # content → its first two lines
-    for ex, c in zip(nex, new_contents):
+    for ex, c in zip(nex, new_contents, strict=True):
         if len(copies[c]) < 2:
             copies[c].append(ex.record.line)
     for k, (i, j, kind, score) in enumerate(pairs):
@@ -595,7 +595,7 @@ def compare(
     record_lines = {ex.record.line for ex in nex}
     label = path_label or jsonl_new
     new_findings = []
-    for f, key in zip(new.findings, ident_new):
+    for f, key in zip(new.findings, ident_new, strict=True):
         if extra_new[key] > 0:
             extra_new[key] -= 1
             # on a changed record, or on a line that is no record (a broken line: new bytes)
@@ -608,7 +608,7 @@ def compare(
         Place.LOCK: f"{new.config.lock_path}@{against}",
     }
     fixed = []
-    for f, key in zip(old.findings, ident_old):
+    for f, key in zip(old.findings, ident_old, strict=True):
         if extra_old[key] > 0:
             extra_old[key] -= 1
             fixed.append(_relabel(f, old_names))

@@ -81,7 +81,7 @@ def rust_lines(code: str) -> tuple[str, ...]:
         lines = lines[:want]
     while len(lines) < want:
         lines.append("")
-    return tuple(mark_invisible(_compact(l)) for l in lines)
+    return tuple(mark_invisible(_compact(line)) for line in lines)
 
 
 @lru_cache(maxsize=4096)

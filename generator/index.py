@@ -257,8 +257,8 @@ def index_file(path: str, data: bytes, timeout: float = PARSE_TIMEOUT) -> Source
         sha256=hashlib.sha256(data).hexdigest(),
         line_count=len(lines),
         items=items,
-        line_hashes=tuple(line_hash(l) for l in lines),
-        norm_hashes=tuple(line_hash(normalise(l)) for l in lines),
+        line_hashes=tuple(line_hash(line) for line in lines),
+        norm_hashes=tuple(line_hash(normalise(line)) for line in lines),
         identifiers=frozenset(idents),
         text=text,
     )

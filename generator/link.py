@@ -116,7 +116,7 @@ def locate(li: LineIndex, code: str) -> list[Segment]:
     """Segments of one code block, located in the source: each chunk placed, then runs of
     chunks contiguous in one file merged."""
     cks = chunks(code)
-    hashes = [tuple(line_hash(l) for l in ck.lines) for ck in cks]
+    hashes = [tuple(line_hash(line) for line in ck.lines) for ck in cks]
     exact = [_exact_candidates(li, h) for h in hashes]
     placed = _place_chunks(li, cks, exact, _preferred_file(cks, exact))
     return _merge_runs(li, code.split("\n"), placed)
@@ -125,7 +125,7 @@ def locate(li: LineIndex, code: str) -> list[Segment]:
 def _preferred_file(cks: list[_Chunk], exact: list[list[tuple[str, int]]]) -> str | None:
     """The file where most of the code's lines are found verbatim (ties: the first by name)."""
     weight: dict[str, int] = defaultdict(int)
-    for ck, cs in zip(cks, exact):
+    for ck, cs in zip(cks, exact, strict=True):
         for path in {p for p, _ in cs}:
             weight[path] += len(ck.lines)
     return max(sorted(weight), key=lambda p: weight[p]) if weight else None
@@ -136,7 +136,7 @@ def _place_chunks(li: LineIndex, cks: list[_Chunk], exact: list, preferred: str 
     else in the preferred file), else as modified at the closest span, else not found."""
     placed: list[_Placed] = []
     prev: tuple[str, int] | None = None  # (path, 0-based line after the previous chunk)
-    for i, (ck, cs) in enumerate(zip(cks, exact)):
+    for i, (ck, cs) in enumerate(zip(cks, exact, strict=True)):
         if cs:
             pick = None
             if prev is not None:
@@ -157,7 +157,7 @@ def _place_chunks(li: LineIndex, cks: list[_Chunk], exact: list, preferred: str 
 def _place_changed(li: LineIndex, ck: _Chunk, preferred: str | None) -> _Placed:
     """A chunk not found verbatim: where it is found with whitespace normalised, else the
     closest span; "not-found" when neither."""
-    norm_hashes = tuple(line_hash(normalise(l)) for l in ck.lines)
+    norm_hashes = tuple(line_hash(normalise(line)) for line in ck.lines)
     ns = _norm_candidates(li, norm_hashes)
     if ns:
         same = [c for c in ns if c[0] == preferred]
@@ -211,7 +211,7 @@ def _segment(index: int, code_lines: list[str], run: list[_Placed]) -> Segment:
 
 def _same_source_lines(li: LineIndex, path: str, start0: int, lines: list[str]) -> bool:
     """The blank lines between two chunks are byte-for-byte the source's (whitespace too)."""
-    return list(li.index.files[path].line_hashes[start0 : start0 + len(lines)]) == [line_hash(l) for l in lines]
+    return list(li.index.files[path].line_hashes[start0 : start0 + len(lines)]) == [line_hash(line) for line in lines]
 
 
 def coverage_of(index: SourceIndex, segments: list[Segment]) -> Coverage:
@@ -263,7 +263,7 @@ def fragment_problems(index: SourceIndex, seg: Segment) -> list[str]:
                 if c.parent and item.start_line <= c.start_line and c.end_line <= item.end_line and c is not item
             ]
             starts = {c.start_line for c in children} | {
-                l for c in children for l in range(c.lead_line, c.start_line + 1)
+                number for c in children for number in range(c.lead_line, c.start_line + 1)
             }
             ends = {c.end_line for c in children}
             if s in starts and e in ends:

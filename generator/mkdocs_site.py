@@ -250,7 +250,7 @@ def run_mkdocs(config: Path, site_dir: Path) -> tuple[bool, str]:
     cmd = [sys.executable, "-P", "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site_dir)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONSAFEPATH="1"))
     # --quiet would hide the warnings that --strict counts; keep only what matters instead.
-    out = "\n".join(l for l in (proc.stdout + proc.stderr).splitlines() if not l.startswith(("INFO", "  - ")))
+    out = "\n".join(line for line in (proc.stdout + proc.stderr).splitlines() if not line.startswith(("INFO", "  - ")))
     return proc.returncode == 0, out.strip()
 
 

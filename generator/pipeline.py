@@ -383,7 +383,7 @@ def with_findings(examples: list[Example], findings: list[Finding], sizes: list[
             by_line[f.line].append(f)
     return [
         Example(ex.record, ex.number, ex.think, ex.code, ex.segments, ex.coverage, tuple(by_line[ex.record.line]), size)
-        for ex, size in zip(examples, sizes)
+        for ex, size in zip(examples, sizes, strict=True)
     ]
 
 

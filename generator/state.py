@@ -276,7 +276,7 @@ def kept_highlights(
         path = folder / name
         try:
             lines = orjson.loads(path.read_bytes())
-            if isinstance(lines, list) and all(isinstance(l, str) for l in lines):
+            if isinstance(lines, list) and all(isinstance(line, str) for line in lines):
                 kept[code] = tuple(lines)
                 continue
         except (OSError, orjson.JSONDecodeError):

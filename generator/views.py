@@ -542,7 +542,7 @@ def source_page(dv: DatasetViews, path_in_repo: str) -> Page:
     # keeps a 1,300-line file's page well under 200 KB. A huge file's page stops at the caps.
     lines = []
     size = 0
-    for n, (h, raw) in enumerate(zip(lines_html, body.split("\n")), start=1):
+    for n, (h, raw) in enumerate(zip(lines_html, body.split("\n"), strict=True), start=1):
         html_line = Markup(h) if states[n - 1] != "other" else text_html(raw)
         size += len(html_line) + 40
         if n > MAX_SOURCE_LINES or size > MAX_SOURCE_HTML:

@@ -62,7 +62,7 @@ def sync_tree(root: Path, files: dict[str, bytes]) -> tuple[int, int]:
         written += 1
     removed = 0
     keep = {str(_safe_join(root, rel)) for rel in files}
-    for dirpath, dirnames, filenames in os.walk(root, topdown=False):
+    for dirpath, _dirnames, filenames in os.walk(root, topdown=False):
         for name in filenames:
             full = os.path.join(dirpath, name)
             if full not in keep:

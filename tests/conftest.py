@@ -60,7 +60,7 @@ def make_dataset(folder: Path, stem: str, lines: list[bytes], lock: bool = True)
     """A dataset folder with the committed config (and lock) under a new stem."""
     folder.mkdir(parents=True, exist_ok=True)
     jsonl = folder / f"{stem}.jsonl"
-    jsonl.write_bytes(b"".join(l + b"\n" for l in lines))
+    jsonl.write_bytes(b"".join(line + b"\n" for line in lines))
     shutil.copy(CONFIG, folder / f"{stem}.toml")
     if lock:
         shutil.copy(LOCK, folder / f"{stem}.lock.json")

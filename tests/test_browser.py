@@ -203,7 +203,7 @@ def test_identifier_and_phrase_queries_return_exactly_the_examples_that_hold_the
         assert expected, phrase
         assert engine_lines(page, f'"{phrase}"') == expected, phrase
     # the search box shows the same count
-    results = search_box(page, "set_if_not_exists")
+    search_box(page, "set_if_not_exists")
     assert (
         int(page.locator(".site-search").get_attribute("data-results"))
         == len(oracle_identifier("set_if_not_exists")) + 1
@@ -273,7 +273,10 @@ def test_example_index_sorts_and_filters(site, page):
     page.wait_for_selector(".datatable[data-ready='1']")
     rows = page.locator(".datatable-rows tbody tr")
     assert rows.count() == 23
-    first_cells = lambda: [rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())]
+
+    def first_cells():
+        return [rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())]
+
     assert first_cells()[:3] == ["1", "2", "3"]
     table_action(page, lambda: page.locator("th", has_text="Lines").click())
     lines = [int(rows.nth(i).locator("td").nth(5).inner_text()) for i in range(rows.count())]

@@ -187,12 +187,15 @@ def test_without_a_source_root_the_lock_gives_the_same_record_findings(fixture_d
         capsys, "--dataset", str(fixture_dataset), "--source-root", str(CORPUS), "--format", "json"
     )
     _, lock_only, _ = run_check(capsys, "--dataset", str(fixture_dataset), "--format", "json")
-    pick = lambda out: sorted(
-        (f["line"], f["rule"]) for f in orjson.loads(out)["findings"] if f["file"] == str(fixture_dataset)
-    )
+
+    def pick(out):
+        return sorted(
+            (f["line"], f["rule"]) for f in orjson.loads(out)["findings"] if f["file"] == str(fixture_dataset)
+        )
+
     expected = pick(with_src)
     # Without a checkout, code from outside the scope cannot be placed: it is simply not found.
-    assert pick(lock_only) == [(l, "fidelity.not-found" if r == "scope.file" else r) for l, r in expected]
+    assert pick(lock_only) == [(line, "fidelity.not-found" if r == "scope.file" else r) for line, r in expected]
 
 
 def test_committed_dataset_passes_with_no_errors(capsys, monkeypatch):
@@ -339,7 +342,7 @@ def boilerplate_findings(tmp_path, capsys, monkeypatch, thinks, share=None):
 
 def test_boilerplate_catches_a_disclaimer_written_many_ways(tmp_path, capsys, monkeypatch):
     jsonl, found = boilerplate_findings(
-        tmp_path, capsys, monkeypatch, [b + " " + d for b, d in zip(BASES, DISCLAIMERS)]
+        tmp_path, capsys, monkeypatch, [b + " " + d for b, d in zip(BASES, DISCLAIMERS, strict=True)]
     )
     assert len(found) == 1  # once per dataset
     f = found[0]
@@ -350,7 +353,9 @@ def test_boilerplate_catches_a_disclaimer_written_many_ways(tmp_path, capsys, mo
 
 
 def test_boilerplate_stays_quiet_when_each_mention_says_something(tmp_path, capsys, monkeypatch):
-    _, found = boilerplate_findings(tmp_path, capsys, monkeypatch, [b + " " + i for b, i in zip(BASES, INFORMATIVE)])
+    _, found = boilerplate_findings(
+        tmp_path, capsys, monkeypatch, [b + " " + i for b, i in zip(BASES, INFORMATIVE, strict=True)]
+    )
     assert found == []
 
 
@@ -406,7 +411,7 @@ def test_boilerplate_phrase_hashes_match_the_reported_text():
     must give the same hashes, or a reported phrase could come out nameless."""
     from generator.checks.boilerplate import _phrases, phrase_set
 
-    texts = [orjson.loads(l)["messages"][2]["content"] for l in DATASET.read_bytes().splitlines()]
+    texts = [orjson.loads(record)["messages"][2]["content"] for record in DATASET.read_bytes().splitlines()]
     texts += [
         THINK,
         "No chrono here. It isn't used; nothing needs chrono! a.b c? x\n\nnot not no no-op İstanbul NOTHING don't",

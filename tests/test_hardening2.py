@@ -248,7 +248,7 @@ def test_mkdocs_yml_outside_the_allowlist_is_refused(tmp_path, capsys, monkeypat
     if extra.startswith("plugins"):
         text = without_plugins(text)
     cfg.write_text(text + extra)
-    line = next(n for n, l in enumerate((text + extra).splitlines(), 1) if marker in l)
+    line = next(n for n, text_line in enumerate((text + extra).splitlines(), 1) if marker in text_line)
     monkeypatch.setenv("MY_SECRET", "hunter2")
     monkeypatch.chdir(project)
     assert build("build", "site") == 2
@@ -319,7 +319,7 @@ def test_an_adversarial_pair_costs_a_bounded_number_of_steps():
     assert spent <= 2 * diff.STEP_BUDGET, spent
     assert "".join(t for o, t in ops if o != "+") == a and "".join(t for o, t in ops if o != "-") == b
     lines = diff.line_diff("\n".join(a.split()), "\n".join(b.split()))
-    assert [l for o, l in lines if o != "+"] == a.split() and diff._Budgeted.spent - before <= 4 * diff.STEP_BUDGET
+    assert [word for o, word in lines if o != "+"] == a.split() and diff._Budgeted.spent - before <= 4 * diff.STEP_BUDGET
 
 
 def test_a_long_text_with_one_edit_still_gets_a_word_diff():

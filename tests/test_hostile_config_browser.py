@@ -61,7 +61,9 @@ def hostile_config_site(tmp_path_factory):
     jsonl = make_dataset(tmp / "ds", "hostile_cfg", recs, lock=False)
     cfg = jsonl.with_suffix(".toml")
     text = cfg.read_text()
-    dump = lambda v: orjson.dumps(v).decode()
+
+    def dump(v):
+        return orjson.dumps(v).decode()
 
     def swap(old, new):
         nonlocal text

@@ -62,7 +62,7 @@ def dataset_with_config(tmp_path, edit=None, lines=None, lock=True):
 
 def line_with(cfg, marker: str) -> int:
     """The line of the (edited) config that holds `marker`: the line an error must name."""
-    found = [n for n, l in enumerate(cfg.read_text().split("\n"), start=1) if marker in l]
+    found = [n for n, text in enumerate(cfg.read_text().split("\n"), start=1) if marker in text]
     assert len(found) == 1, (marker, found)
     return found[0]
 
@@ -474,7 +474,7 @@ def test_hidden_characters_in_records_are_an_error(tmp_path, capsys, monkeypatch
         if f["rule"] == "schema.hidden-chars"
     ]
     assert code == 1
-    assert [(l, s) for l, s, _ in found] == [(2, "error"), (3, "error"), (3, "error")]
+    assert [(line, s) for line, s, _ in found] == [(2, "error"), (3, "error"), (3, "error")]
     assert "15 invisible" in found[0][2] and "U+E0049 TAG LATIN CAPITAL LETTER I" in found[0][2]
 
 

@@ -43,7 +43,7 @@ def leftovers(site: Path) -> list[str]:
 def retitle(project: Path, title: str) -> None:
     cfg = project / "dataset/retry_state_machine.toml"
     lines = cfg.read_text().split("\n")
-    i = next(i for i, l in enumerate(lines) if l.startswith("title = "))
+    i = next(i for i, line in enumerate(lines) if line.startswith("title = "))
     lines[i] = f'title = "{title}"'
     cfg.write_text("\n".join(lines))
 
@@ -271,7 +271,7 @@ def test_concurrent_builds_take_turns_and_leave_a_complete_site(tmp_path):
             for _ in range(2)
         ]
         results = [p.communicate(timeout=300) for p in procs]
-        for p, (out, err) in zip(procs, results):
+        for p, (_out, err) in zip(procs, results, strict=True):
             assert p.returncode == 0, err
         waited += sum("waiting for another build using build/ to finish" in err for _, err in results)
         assert tree(project / "site") == fresh_site(project, tmp_path, f"fresh-{round}"), f"round {round}"
@@ -295,7 +295,7 @@ def test_serve_and_build_on_one_work_folder_take_turns(tmp_path):
             build = subprocess.run(BUILD, cwd=project, env=ENV, capture_output=True, text=True, timeout=300)
             assert build.returncode == 0, build.stderr
             assert tree(project / "site") == fresh_site(project, tmp_path, f"fresh-{round}"), f"round {round}"
-            poll(lambda: f"Round {round}" in get(base + "datasets/retry_state_machine/examples/line-1/"), timeout=120)
+            poll(lambda round=round: f"Round {round}" in get(base + "datasets/retry_state_machine/examples/line-1/"), timeout=120)
             served = project / "build/serve-site"
             assert (served / "assets/livereload.js").is_file() and (served / "index.html").is_file()
             assert leftovers(served) == []

@@ -84,7 +84,7 @@ def test_every_valid_record_has_a_page_and_the_broken_line_none(fixture_site):
         int(p.parent.name.split("-")[1]) for p in (site / "datasets/fixture/examples").glob("line-*/index.html")
     )
     n = len(fixture_records()) + 1
-    assert pages == [l for l in range(1, n + 1) if l != 4]
+    assert pages == [number for number in range(1, n + 1) if number != 4]
 
 
 def test_no_broken_links(fixture_site, committed_site):
@@ -213,7 +213,7 @@ def test_findings_appear_on_example_pages_and_in_the_findings_data(fixture_site)
 
 def test_example_index_data_has_every_example(fixture_site):
     site, _ = fixture_site
-    lines = [l for l in range(1, len(fixture_records()) + 2) if l != 4]
+    lines = [number for number in range(1, len(fixture_records()) + 2) if number != 4]
     assert [r[0] for r in site_db(site, "SELECT line FROM ex WHERE dataset = 'fixture' ORDER BY number")] == lines
     assert site_db(site, "SELECT items FROM ex WHERE dataset = 'fixture' AND number = 1") == [("run_with_retries",)]
     # the first page of the table is in the page itself, each row linking its example
@@ -221,7 +221,7 @@ def test_example_index_data_has_every_example(fixture_site):
     assert re.findall(
         r'<tr><td class="col-number num">\d+</td><td class="col-line num">(\d+)</td><td class="col-request"><a href="line-\1/">',
         page,
-    ) == [str(l) for l in lines]
+    ) == [str(number) for number in lines]
 
 
 def test_copy_button_carries_the_exact_jsonl_line(fixture_site):
@@ -464,7 +464,7 @@ def test_dataset_page_shows_length_histograms_kept_as_data(committed_site):
     # request lengths 28..57 words: bins of 2 words from 28, a y-axis up to the tallest bar,
     # x labels at least 44 px apart, a tooltip and a link to the filtered examples per bar
     svg = (page.parent / srcs[0][0]).read_text()
-    lengths = sorted(len(orjson.loads(l)["messages"][1]["content"].split()) for l in DATASET.read_bytes().splitlines())
+    lengths = sorted(len(orjson.loads(record)["messages"][1]["content"].split()) for record in DATASET.read_bytes().splitlines())
     bars = re.findall(
         r'<rect class="hist-bar" x="([\d.]+)"[^>]*><title>(\d+)–(\d+) words: (\d+) examples?</title>', svg
     )
@@ -480,7 +480,7 @@ def test_dataset_page_shows_length_histograms_kept_as_data(committed_site):
             r'<text x="([\d.]+)" y="\d+" text-anchor="middle" class="hist-ink" fill="#616161">\d+</text>', svg
         )
     ]
-    assert len(xs) >= 3 and min(b - a for a, b in zip(xs, xs[1:])) >= 44
+    assert len(xs) >= 3 and min(b - a for a, b in zip(xs, xs[1:], strict=False)) >= 44
     links = re.findall(r'<a href="([^"]+)" aria-label="(\d+)–(\d+) words', svg)
     assert links and all(h == f"examples/#len.request_words={a}-{b}" for h, a, b in links)
 
@@ -529,7 +529,7 @@ def html_unescape(s: str) -> str:
 def test_findings_say_how_to_fix(committed_site, fixture_site):
     html = (committed_site / "datasets/retry_state_machine/coverage/index.html").read_text()
     text = html_unescape(html)
-    line = next(n for n, l in enumerate(CONFIG_TEXT().split("\n"), 1) if l.startswith("expected_names"))
+    line = next(n for n, text_line in enumerate(CONFIG_TEXT().split("\n"), 1) if text_line.startswith("expected_names"))
     assert f"dataset/retry_state_machine.toml:{line}: expected_names = [" in text
     assert 'remove "RetryState" from scope.expected_names' in text and '"coverage.missing-name" = "info"' in text
     # rule names link to the rule reference, whose rows carry the anchors

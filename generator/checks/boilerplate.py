@@ -146,7 +146,7 @@ def check_boilerplate(examples: list[Example], config: DatasetConfig, sets: list
     if not candidates:
         return []
     lines: dict[int, list[int]] = defaultdict(list)
-    for ex, (phrases, negated) in zip(examples, sets):
+    for ex, (phrases, negated) in zip(examples, sets, strict=True):
         for h in candidates.intersection(phrases):
             lines[h].append(ex.record.line)
         for h in candidates.intersection(negated):

@@ -30,7 +30,7 @@ def check_duplicates(
     if contents is None:
         contents = [content_digest(ex.record) for ex in examples]
     first: dict[bytes, Example] = {}
-    for ex, key in zip(examples, contents):
+    for ex, key in zip(examples, contents, strict=True):
         if key in first:
             out.append(
                 record_finding(ex, "duplicates.identical", f"identical to the record at line {first[key].record.line}")
@@ -82,7 +82,7 @@ def near_duplicates(
         and all(k in previous for k in ("pairs", "heaviest", "longest", "edits", "sharing"))
         and len(previous.get("keys", ())) == len(keys)
     )
-    edited = [i for i, (k, old) in enumerate(zip(keys, previous["keys"])) if k != old] if usable else []
+    edited = [i for i, (k, old) in enumerate(zip(keys, previous["keys"], strict=True)) if k != old] if usable else []
     if usable and len(edited) <= MAX_EDITED:
         gone = set(edited)
         pairs = [tuple(p) for p in previous["pairs"] if p[0] not in gone and p[1] not in gone]

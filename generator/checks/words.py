@@ -32,7 +32,9 @@ def shingles(text: str, k: int = 3) -> frozenset[int]:
         return frozenset([_combine(hashes)]) if hashes else frozenset()
     if k == 3:  # _combine unrolled: the hot path of a 100,000-record check
         m, c0 = _MULT, 3 * _MULT
-        return frozenset((((c0 + a) * m + b) * m + c) & _MASK for a, b, c in zip(hashes, hashes[1:], hashes[2:]))
+        return frozenset(
+            (((c0 + a) * m + b) * m + c) & _MASK for a, b, c in zip(hashes, hashes[1:], hashes[2:], strict=False)
+        )
     return frozenset(_combine(hashes[i : i + k]) for i in range(len(hashes) - k + 1))
 
 
