@@ -65,7 +65,8 @@ class Recorder:
 def _search(page, query: str) -> None:
     page.fill("input.site-search__input", query)
     page.wait_for_function(
-        "q => { const b = document.querySelector('.site-search'); return b.getAttribute('data-query') === q && b.getAttribute('data-busy') === '0'; }",
+        "q => { const b = document.querySelector('.site-search'); return b.getAttribute('data-query') === q && "
+        "b.getAttribute('data-busy') === '0'; }",
         arg=query,
         timeout=60000,
     )

@@ -125,7 +125,8 @@ def measure_naive(jsonl: Path, work: Path, out: Path) -> dict:
             user, assistant = rec["messages"][1]["content"], rec["messages"][2]["content"]
             think, _, code = assistant.partition("\n</think>\n\n")
             (docs / f"r{n}.md").write_text(
-                f"# Record {n}\n\n## Request\n\n{user}\n\n## Reasoning\n\n{think[len('<think>') :]}\n\n## Code\n\n````rust\n{code}\n````\n"
+                f"# Record {n}\n\n## Request\n\n{user}\n\n## Reasoning\n\n{think[len('<think>') :]}"
+                f"\n\n## Code\n\n````rust\n{code}\n````\n"
             )
     write_s = time.perf_counter() - t0
     t = time.perf_counter()
@@ -196,18 +197,22 @@ def print_reader(rd: dict) -> None:
     print("search, cold cache (typed → results shown; bytes beyond the page itself):")
     for q, v in rd["queries"].items():
         print(
-            f"  {q:<20}{v['seconds']:>6.2f} s {v['results']:>7} results  {v['bytes'] / 1e3:>6.0f} KB = engine {v['engine_bytes'] / 1e3:.0f} KB + data {v['data_bytes'] / 1e3:.0f} KB"
+            f"  {q:<20}{v['seconds']:>6.2f} s {v['results']:>7} results  {v['bytes'] / 1e3:>6.0f} KB = engine "
+            f"{v['engine_bytes'] / 1e3:.0f} KB + data {v['data_bytes'] / 1e3:.0f} KB"
         )
     print(
-        f"  median {rd['search_median_seconds']:.2f} s; most bytes {rd['search_max_bytes'] / 1e3:.0f} KB (data {rd['search_max_data_bytes'] / 1e3:.0f} KB)"
+        f"  median {rd['search_median_seconds']:.2f} s; most bytes {rd['search_max_bytes'] / 1e3:.0f} KB (data "
+        f"{rd['search_max_data_bytes'] / 1e3:.0f} KB)"
     )
     print(
-        f"examples table: first page interactive {rd['table_interactive_seconds']:.2f} s after navigation ({rd['table_page_bytes'] / 1e3:.0f} KB with the theme)"
+        f"examples table: first page interactive {rd['table_interactive_seconds']:.2f} s after navigation "
+        f"({rd['table_page_bytes'] / 1e3:.0f} KB with the theme)"
     )
     for name in ("sort", "filter", "next_page"):
         v = rd[name]
         print(
-            f"  {name:<10}{v['seconds']:>6.2f} s  {v['bytes'] / 1e3:>6.0f} KB (engine {v['engine_bytes'] / 1e3:.0f} KB, data {v['data_bytes'] / 1e3:.0f} KB)"
+            f"  {name:<10}{v['seconds']:>6.2f} s  {v['bytes'] / 1e3:>6.0f} KB (engine "
+            f"{v['engine_bytes'] / 1e3:.0f} KB, data {v['data_bytes'] / 1e3:.0f} KB)"
         )
     print(f"page loads beyond the theme's assets: max {rd['max_page_load_bytes'] / 1e3:.0f} KB ({rd['max_page_load']})")
 
@@ -287,31 +292,38 @@ def main() -> None:
         print(f"{'total':<16}{f['total_seconds']:>10.2f}{f['peak_mb']:>10.0f}")
         print(f"pages/s: {f['pages'] / f['total_seconds']:.0f}   per record: {1000 * f['total_seconds'] / n:.2f} ms")
         print(
-            f"site: {fmt_mb(f['site_bytes'])} in {f['pages']} pages; largest page {f['largest_page_bytes'] / 1e3:.0f} KB ({f['largest_page']})"
+            f"site: {fmt_mb(f['site_bytes'])} in {f['pages']} pages; largest page "
+            f"{f['largest_page_bytes'] / 1e3:.0f} KB ({f['largest_page']})"
         )
         idx_s = f["stages"].get("search index", {}).get("seconds", 0.0)
         print(
-            f"search database: {fmt_mb(f['search_bytes'])} ({f['search_bytes'] / n:.0f} bytes per record), built in {idx_s:.2f} s ({1e6 * idx_s / n:.0f} µs per record, beside mkdocs)"
+            f"search database: {fmt_mb(f['search_bytes'])} ({f['search_bytes'] / n:.0f} bytes per record), "
+            f"built in {idx_s:.2f} s ({1e6 * idx_s / n:.0f} µs per record, beside mkdocs)"
         )
         print(f"site bytes per record: {f['site_bytes'] / n / 1e3:.1f} KB")
         if "reader" in r:
             print_reader(r["reader"])
         inc = r["incremental"]
         print(
-            f"edit one record + rebuild: {inc['total_seconds']:.2f} s = {100 * inc['total_seconds'] / f['total_seconds']:.1f}% of a full build"
+            f"edit one record + rebuild: {inc['total_seconds']:.2f} s = "
+            f"{100 * inc['total_seconds'] / f['total_seconds']:.1f}% of a full build"
         )
         print("  by stage: " + ", ".join(f"{name} {st['seconds']:.2f}" for name, st in inc["stages"].items()))
         if "diff" in r:
             dif = r["diff"]
             ratio = dif["total_seconds"] / f["total_seconds"]
             print(
-                f"diff of two versions, 100 changes ({', '.join(f'{v} {k}' for k, v in dif['made'].items())} made): {dif['total_seconds']:.2f} s = {ratio:.2f}x a full build (target <= 0.5x: {'met' if ratio <= 0.5 else 'NOT met'}), peak {dif['peak_mb']:.0f} MB"
+                f"diff of two versions, 100 changes ({', '.join(f'{v} {k}' for k, v in dif['made'].items())} "
+                f"made): {dif['total_seconds']:.2f} s = {ratio:.2f}x a full build (target <= 0.5x: "
+                f"{'met' if ratio <= 0.5 else 'NOT met'}), peak {dif['peak_mb']:.0f} MB"
             )
             print("  found: " + ", ".join(f"{v} {k}" for k, v in dif["counts"].items()))
         if "naive" in r:
             nv = r["naive"]
             print(
-                f"naive baseline: {nv['total_seconds']:.2f} s (mkdocs {nv['stages']['mkdocs build']['seconds']:.2f} s), site {fmt_mb(nv['site_bytes'])}, search index {fmt_mb(nv['search_bytes'])}"
+                f"naive baseline: {nv['total_seconds']:.2f} s (mkdocs "
+                f"{nv['stages']['mkdocs build']['seconds']:.2f} s), site {fmt_mb(nv['site_bytes'])}, search "
+                f"index {fmt_mb(nv['search_bytes'])}"
             )
             print(f"ratio pipeline / naive: {f['total_seconds'] / nv['total_seconds']:.2f}x")
         print()

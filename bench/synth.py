@@ -83,7 +83,10 @@ def synth_records(n: int, blocks: list[str], seed: int = 42):
     rng = random.Random(seed)
     for i in range(n):
         user = f"{rng.choice(VOICES)} {sentence(rng, rng.randint(12, 60))} (ticket {i})."
-        think = f"The state machine sleeps with tokio; chrono stamps the next attempt. {sentence(rng, rng.randint(60, 220))}."
+        think = (
+            "The state machine sleeps with tokio; chrono stamps the next attempt. "
+            f"{sentence(rng, rng.randint(60, 220))}."
+        )
         code = blocks[rng.randrange(len(blocks))]
         yield {
             "type": "chatml",

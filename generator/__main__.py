@@ -21,7 +21,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--project",
         metavar="DIR",
-        help="the project folder: its mkdocs.yml, docs/ and dataset/ (default: the current folder when it has an mkdocs.yml, else the generator's own)",
+        help="the project folder: its mkdocs.yml, docs/ and dataset/ (default: the current folder when it has an "
+        "mkdocs.yml, else the generator's own)",
     )
 
 
@@ -43,7 +44,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--compare",
         metavar="REF|FILE",
-        help="add a Changes page per dataset: what changed since a git ref, or against another JSONL given as ./PATH, /PATH or file:PATH",
+        help="add a Changes page per dataset: what changed since a git ref, or against another JSONL given as "
+        "./PATH, /PATH or file:PATH",
     )
     s = sub.add_parser("serve", help="build, serve on localhost, rebuild when a JSONL or config changes")
     _common(s)
@@ -71,7 +73,8 @@ def parser() -> argparse.ArgumentParser:
         "--against",
         required=True,
         metavar="REF|FILE",
-        help="a git ref of the repository holding the dataset (origin/main), or a JSONL file given as ./PATH, /PATH or file:PATH (a bare name is always a ref)",
+        help="a git ref of the repository holding the dataset (origin/main), or a JSONL file given as ./PATH, /PATH "
+        "or file:PATH (a bare name is always a ref)",
     )
     d.add_argument("--format", choices=("text", "json", "github"), default="text")
     d.add_argument(

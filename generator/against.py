@@ -70,7 +70,8 @@ def check_against(against: str, option: str = "--against") -> None:
         )
     if as_file(against) is None and os.path.lexists(against):
         raise AgainstError(
-            f"{option} {against}: names a path here, and a bare value is a git ref (a file added by a checkout could pose as one); write ./{against} or file:{against} for the file, refs/…/{against} for the ref"
+            f"{option} {against}: names a path here, and a bare value is a git ref (a file added by a checkout "
+            f"could pose as one); write ./{against} or file:{against} for the file, refs/…/{against} for the ref"
         )
 
 

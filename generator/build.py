@@ -63,7 +63,8 @@ def build_once(
     if len(set(folders)) != len(folders):
         dup = sorted(s for s, f in zip(stems, folders, strict=True) if folders.count(f) > 1)
         raise BuildError(
-            f"datasets {', '.join(repr(d) for d in dup)} would share the folder datasets/{urls.slug(dup[0])}/: rename one file"
+            f"datasets {', '.join(repr(d) for d in dup)} would share the folder datasets/{urls.slug(dup[0])}/: "
+            "rename one file"
         )
     make_work(work)
     with exclusive(work, out):  # one build at a time per work folder and per site folder

@@ -48,7 +48,8 @@ def cmd_lock(args, source_root) -> int:
             raise PipelineError("; ".join(f"{p.location()}: {p.message}" for p in problems))
         write_lock(config.lock_path, lock_data(index, config.repository, config.commit, list(config.scope_files)))
         print(
-            f"wrote {config.lock_path} ({len(index.files)} files, {sum(len(f.items) for f in index.files.values())} items)"
+            f"wrote {config.lock_path} ({len(index.files)} files, "
+            f"{sum(len(f.items) for f in index.files.values())} items)"
         )
     return 0
 

@@ -178,7 +178,8 @@ def _reject_unknown(data: dict, text: str, path: Path) -> None:
             for sub in value:
                 if sub not in want:
                     raise ConfigError(
-                        f"{_at(path, text, key + '.' + sub)}: unknown key '{key}.{sub}' (known in [{key}]: {', '.join(want)})"
+                        f"{_at(path, text, key + '.' + sub)}: unknown key '{key}.{sub}' (known in [{key}]: "
+                        f"{', '.join(want)})"
                     )
 
 

@@ -166,7 +166,9 @@ def as_github(diffs: list[DatasetDiff]) -> str:
                 detail += f"; was line {c.old_line} at {d.against}"
             at.setdefault(c.new_line, []).append(
                 visible(
-                    f"::notice file={file_prop},line={c.new_line},title={_esc_gh('dataset diff: ' + c.status, True)}::{_esc_gh(detail)}"
+                    "::notice "
+                    f"file={file_prop},line={c.new_line},"
+                    f"title={_esc_gh('dataset diff: ' + c.status, True)}::{_esc_gh(detail)}"
                 )
             )
         for fc in d.new_findings:

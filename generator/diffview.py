@@ -19,10 +19,12 @@ from .highlight import text_html
 MAX_DETAILS = 300  # changed examples whose diffs the Changes page shows inline (all are in its table)
 CONTEXT = 2  # unchanged code lines kept around each changed one
 CSS = """/* build --compare only: diff marks (never colour alone: struck / underlined, and labelled) */
-.md-typeset .diff-sr { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
+.md-typeset .diff-sr { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; \
+overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 .md-typeset del.diff-del { background: #c6282833; text-decoration: line-through; }
 .md-typeset ins.diff-ins { background: #2e7d3233; text-decoration: underline; }
-.md-typeset .diff-text { white-space: pre-wrap; overflow-wrap: anywhere; font-size: .78rem; padding: .4em .8em; background: var(--md-code-bg-color); }
+.md-typeset .diff-text { white-space: pre-wrap; overflow-wrap: anywhere; font-size: .78rem; \
+padding: .4em .8em; background: var(--md-code-bg-color); }
 .md-typeset pre.diff-code { font-size: .72rem; overflow-x: auto; padding: .4em .8em; }
 .md-typeset .diff-line-del { background: #c6282822; display: block; }
 .md-typeset .diff-line-add { background: #2e7d3222; display: block; }
@@ -83,11 +85,13 @@ def code_html(ops) -> Markup:
         t = _text(line)
         if op == "-":
             out.append(
-                f'<del class="diff-line-del"><span class="diff-mark" aria-hidden="true">- </span><span class="diff-sr">removed: </span>{t}</del>'
+                '<del class="diff-line-del"><span class="diff-mark" aria-hidden="true">- </span>'
+                f'<span class="diff-sr">removed: </span>{t}</del>'
             )
         elif op == "+":
             out.append(
-                f'<ins class="diff-line-add"><span class="diff-mark" aria-hidden="true">+ </span><span class="diff-sr">added: </span>{t}</ins>'
+                '<ins class="diff-line-add"><span class="diff-mark" aria-hidden="true">+ </span>'
+                f'<span class="diff-sr">added: </span>{t}</ins>'
             )
         else:
             out.append(f'<span class="diff-line-same">  {t}</span>')

@@ -57,11 +57,13 @@ def check_not_dangling_or_tracked(folder: Path, root: Path, option: str) -> None
     the repository tracks is the pull request's, not ours."""
     if folder.is_symlink() and not folder.exists():
         raise BuildError(
-            f"{folder}: is a symbolic link to nothing ({os.readlink(folder)}); {option} must be a folder or a link to one"
+            f"{folder}: is a symbolic link to nothing ({os.readlink(folder)}); {option} must be a folder or a "
+            "link to one"
         )
     if tracked(root, folder):
         raise BuildError(
-            f"{folder}: is tracked by git (committed to the repository); {option} must be a folder the build owns: remove it from the repository"
+            f"{folder}: is tracked by git (committed to the repository); {option} must be a folder the build "
+            "owns: remove it from the repository"
         )
 
 
@@ -143,7 +145,8 @@ def check_work(work: Path, root: Path) -> None:
         )
         if names and not legacy:
             raise BuildError(
-                f"{work}: exists and is not a work folder this tool made (no {WORK_MARK} mark); choose another --work or remove it"
+                f"{work}: exists and is not a work folder this tool made (no {WORK_MARK} mark); choose another "
+                "--work or remove it"
             )
     if work.is_dir():
         _refuse_links(work)
@@ -154,7 +157,8 @@ def _refuse_links(work: Path) -> None:
         for name in dirnames + filenames:
             if os.path.islink(os.path.join(dirpath, name)):
                 raise BuildError(
-                    f"{os.path.join(dirpath, name)}: a symbolic link in the work folder (the build would write through it); remove the work folder"
+                    f"{os.path.join(dirpath, name)}: a symbolic link in the work folder (the build would write "
+                    "through it); remove the work folder"
                 )
 
 
@@ -212,11 +216,14 @@ def _acquire(fd: int, folder: Path, holder: str) -> None:
         except BlockingIOError:
             if time.monotonic() > deadline:
                 raise BuildError(
-                    f"{folder}/: another build{who} has been using it for {LOCK_WAIT:.0f} s; try again when it has finished"
+                    f"{folder}/: another build{who} has been using it for {LOCK_WAIT:.0f} s; try again when it "
+                    "has finished"
                 ) from None
 
 
-MAX_NAME = 200  # characters in a dataset's file name: its folder, download and memo (plus a temporary suffix) stay under the file system's 255
+# Characters in a dataset's file name: its folder, download and memo (plus a temporary suffix)
+# stay under the file system's 255.
+MAX_NAME = 200
 
 
 def check_dataset_names(paths: list[Path]) -> None:
@@ -225,7 +232,8 @@ def check_dataset_names(paths: list[Path]) -> None:
     for path in paths:
         if len(path.name) > MAX_NAME:
             raise BuildError(
-                f"{path}: the dataset's file name has {len(path.name)} characters, at most {MAX_NAME} can be used; rename it"
+                f"{path}: the dataset's file name has {len(path.name)} characters, at most {MAX_NAME} can be "
+                "used; rename it"
             )
 
 

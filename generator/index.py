@@ -167,7 +167,9 @@ def _places(tree, wanted: set[tuple[int, int, int]]) -> dict[tuple[int, int, int
             stack.pop()
 
 
-PARSE_TIMEOUT = 2.0  # seconds tree-sitter may spend on one file (its error recovery can be quadratic); config: source.parse_timeout_seconds
+# Seconds tree-sitter may spend on one file (its error recovery can be quadratic);
+# config: source.parse_timeout_seconds
+PARSE_TIMEOUT = 2.0
 
 
 class ParseTimeout(Exception):

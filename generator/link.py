@@ -273,6 +273,7 @@ def fragment_problems(index: SourceIndex, seg: Segment) -> list[str]:
             )
         else:
             problems.append(
-                f"cuts {item.kind} {item.name} (lines {item.start_line}-{item.end_line}) at its {'start' if item.start_line < s else 'end'}"
+                f"cuts {item.kind} {item.name} (lines {item.start_line}-{item.end_line}) at its "
+                f"{'start' if item.start_line < s else 'end'}"
             )
     return problems

@@ -107,7 +107,8 @@ def check_input(path: Path) -> None:
         raise DatasetUnreadable(f"{path}: is not a regular file (a device, pipe or socket); refused")
     if st.st_size > max_input_bytes():
         raise DatasetUnreadable(
-            f"{path}: has {st.st_size} bytes, more than the {max_input_bytes()} read at most (GENERATOR_MAX_INPUT_BYTES)"
+            f"{path}: has {st.st_size} bytes, more than the {max_input_bytes()} read at most "
+            "(GENERATOR_MAX_INPUT_BYTES)"
         )
 
 

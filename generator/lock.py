@@ -73,14 +73,16 @@ def _check_ranges(f: dict, k: int) -> None:
         for field in ("name", "kind", "parent"):
             if isinstance(it.get(field), str) and find_hidden(it[field]):
                 raise ValueError(
-                    f"{where}: item {visible(it['name'])!r}: its {field} holds a hidden or control character ({', '.join(code_point(c) for c in find_hidden(it[field])[:3])})"
+                    f"{where}: item {visible(it['name'])!r}: its {field} holds a hidden or control character "
+                    f"({', '.join(code_point(c) for c in find_hidden(it[field])[:3])})"
                 )
         lines = (it["lead_line"], it["start_line"], it["decl_line"], it["end_line"])
         if not all(1 <= x <= n for x in lines) or not (
             it["lead_line"] <= it["start_line"] <= it["decl_line"] <= it["end_line"]
         ):
             raise ValueError(
-                f"{where}: item {it['name']!r}: lines lead {lines[0]}, start {lines[1]}, decl {lines[2]}, end {lines[3]} must satisfy 1 ≤ lead ≤ start ≤ decl ≤ end ≤ line_count ({n})"
+                f"{where}: item {it['name']!r}: lines lead {lines[0]}, start {lines[1]}, decl {lines[2]}, end "
+                f"{lines[3]} must satisfy 1 ≤ lead ≤ start ≤ decl ≤ end ≤ line_count ({n})"
             )
         if not (0 <= it["start_byte"] <= it["end_byte"]):
             raise ValueError(f"{where}: item {it['name']!r}: bytes {it['start_byte']}-{it['end_byte']} are not a range")
@@ -123,7 +125,8 @@ def read_lock(path: Path) -> tuple[SourceIndex, dict]:
     try:
         if data.get("version") != LOCK_VERSION:
             raise LockError(
-                f"{path}: lock version {data.get('version')!r} is not {LOCK_VERSION}; rewrite it with `python -m generator lock`"
+                f"{path}: lock version {data.get('version')!r} is not {LOCK_VERSION}; rewrite it "
+                "with `python -m generator lock`"
             )
         files = {}
         for k, f in enumerate(data["files"]):
@@ -186,13 +189,15 @@ def drift(lock: SourceIndex, source: SourceIndex, lock_path: Path) -> list[Findi
                 add(
                     "drift.item-changed",
                     Location.source(path, cur.start_line),
-                    f"{item.kind} {item.name} changed (lock lines {item.start_line}-{item.end_line}, now {cur.start_line}-{cur.end_line})",
+                    f"{item.kind} {item.name} changed (lock lines {item.start_line}-{item.end_line}, now "
+                    f"{cur.start_line}-{cur.end_line})",
                 )
             elif (cur.start_line, cur.end_line) != (item.start_line, item.end_line):
                 add(
                     "drift.item-moved",
                     Location.source(path, cur.start_line),
-                    f"{item.kind} {item.name} moved from lines {item.start_line}-{item.end_line} to {cur.start_line}-{cur.end_line}",
+                    f"{item.kind} {item.name} moved from lines {item.start_line}-{item.end_line} to "
+                    f"{cur.start_line}-{cur.end_line}",
                 )
         old_names = {i.name for i in old.items}
         for item in new.items:

@@ -68,7 +68,8 @@ def discover(dataset_args: list[str] | None, root: Path) -> list[Path]:
             str(path).encode("utf-8")
         except UnicodeEncodeError:  # undecodable bytes of the name, kept by the file system encoding
             raise PipelineError(
-                f"{os.fsencode(path)!r}: a dataset file name must be UTF-8 (its pages and links are named after it); rename the file"
+                f"{os.fsencode(path)!r}: a dataset file name must be UTF-8 (its pages and links are named after "
+                "it); rename the file"
             ) from None
         if "\0" in str(path):
             raise PipelineError(f"{str(path)!r}: a dataset file name cannot hold a NUL")
@@ -203,7 +204,8 @@ def index_stage(path: Path, config: DatasetConfig, source_root: Path | None) -> 
             findings += [replace(f, dataset=config.stem) for f in drift(lock, checkout, config.lock_path)]
     if lock is None and checkout is None:
         raise PipelineError(
-            f"{path}: no source to link against: give --source-root DIR (or DATASET_SOURCE_ROOT), or commit {config.lock_path.name}"
+            f"{path}: no source to link against: give --source-root DIR (or DATASET_SOURCE_ROOT), or commit "
+            f"{config.lock_path.name}"
         )
     return Sources(merged_index(lock, checkout), lock, checkout, findings)
 

@@ -31,7 +31,8 @@ RULES: dict[str, Rule] = {
     "schema.think-tags": Rule(ERROR, "a <think> or </think> tag outside its place"),
     "schema.hidden-chars": Rule(
         ERROR,
-        "invisible characters (bidi or format controls, TAG characters, zero-width or blank fillers, control characters) in the record's text",
+        "invisible characters (bidi or format controls, TAG characters, zero-width or blank fillers, control "
+        "characters) in the record's text",
     ),
     "fidelity.not-verbatim": Rule(ERROR, "code differs from the pinned source"),
     "fidelity.not-found": Rule(ERROR, "code not found in the pinned source"),

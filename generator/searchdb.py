@@ -5,9 +5,10 @@ reads piece by piece over HTTP Range requests (sql.js-httpvfs), never whole.
     text_fts   FTS5 over doc(title, request, think); tokens keep `_` (should_retry is a word)
     ident_fts  FTS5 over tok(defines, idents, items, files, parts): the item a source-item doc
                defines, the identifiers of a doc's text, the items it covers, the files it
-               quotes. No bm25 here (it would read every match's size): the column ranks. Tokens keep `_ : / . -`, and each
-               identifier is indexed as written and by every run of its `::`/`.`/`/` parts, so
-               `Retry::run`, `from_millis` and `core/retry.rs` are single exact tokens
+               quotes. No bm25 here (it would read every match's size): the column ranks.
+               Tokens keep `_ : / . -`, and each identifier is indexed as written and by every
+               run of its `::`/`.`/`/` parts, so `Retry::run`, `from_millis` and `core/retry.rs`
+               are single exact tokens
     block_fts  the identifiers of each distinct code block, once (doc_block: who quotes it)
     ex         the examples table's columns (narrow rows, one index per sortable column)
     finding    the findings table, with finding_fts over its location and message
@@ -56,7 +57,8 @@ CREATE TABLE doc(
   number INTEGER NOT NULL, url TEXT NOT NULL, title TEXT NOT NULL, covered TEXT NOT NULL,
   first TEXT NOT NULL, request TEXT NOT NULL, think TEXT NOT NULL);
 CREATE UNIQUE INDEX doc_key ON doc(key);
-CREATE TABLE tok(id INTEGER PRIMARY KEY, defines TEXT NOT NULL, idents TEXT NOT NULL, items TEXT NOT NULL, files TEXT NOT NULL, parts TEXT NOT NULL);
+CREATE TABLE tok(id INTEGER PRIMARY KEY, defines TEXT NOT NULL, idents TEXT NOT NULL, \
+items TEXT NOT NULL, files TEXT NOT NULL, parts TEXT NOT NULL);
 CREATE VIRTUAL TABLE text_fts USING fts5(title, request, think, content='doc', content_rowid='id',
   tokenize="unicode61 tokenchars '_'");
 CREATE VIRTUAL TABLE ident_fts USING fts5(defines, idents, items, files, parts, content='tok', content_rowid='id',
@@ -65,13 +67,16 @@ CREATE TRIGGER doc_ai AFTER INSERT ON doc BEGIN
   INSERT INTO text_fts(rowid, title, request, think) VALUES (new.id, new.title, new.request, new.think);
 END;
 CREATE TRIGGER tok_ai AFTER INSERT ON tok BEGIN
-  INSERT INTO ident_fts(rowid, defines, idents, items, files, parts) VALUES (new.id, new.defines, new.idents, new.items, new.files, new.parts);
+  INSERT INTO ident_fts(rowid, defines, idents, items, files, parts) \
+VALUES (new.id, new.defines, new.idents, new.items, new.files, new.parts);
 END;
 CREATE TRIGGER tok_ad AFTER DELETE ON tok BEGIN
-  INSERT INTO ident_fts(ident_fts, rowid, defines, idents, items, files, parts) VALUES ('delete', old.id, old.defines, old.idents, old.items, old.files, old.parts);
+  INSERT INTO ident_fts(ident_fts, rowid, defines, idents, items, files, parts) \
+VALUES ('delete', old.id, old.defines, old.idents, old.items, old.files, old.parts);
 END;
 CREATE TRIGGER doc_ad AFTER DELETE ON doc BEGIN
-  INSERT INTO text_fts(text_fts, rowid, title, request, think) VALUES ('delete', old.id, old.title, old.request, old.think);
+  INSERT INTO text_fts(text_fts, rowid, title, request, think) \
+VALUES ('delete', old.id, old.title, old.request, old.think);
   DELETE FROM tok WHERE id = old.id;
   DELETE FROM ex WHERE id = old.id;
   DELETE FROM doc_file WHERE doc = old.id;
@@ -107,9 +112,11 @@ CREATE INDEX ex_findings ON ex(dataset, findings);
 CREATE INDEX ex_request_words ON ex(dataset, request_words);
 CREATE INDEX ex_reasoning_words ON ex(dataset, reasoning_words);
 CREATE INDEX ex_code_lines ON ex(dataset, code_lines);
-CREATE TABLE doc_file(file TEXT NOT NULL, doc INTEGER NOT NULL, dataset TEXT NOT NULL, PRIMARY KEY(file, doc)) WITHOUT ROWID;
+CREATE TABLE doc_file(file TEXT NOT NULL, doc INTEGER NOT NULL, dataset TEXT NOT NULL, \
+PRIMARY KEY(file, doc)) WITHOUT ROWID;
 CREATE INDEX doc_file_ds ON doc_file(dataset, file, doc);
-CREATE TABLE doc_item(item TEXT NOT NULL, doc INTEGER NOT NULL, dataset TEXT NOT NULL, slug TEXT NOT NULL, PRIMARY KEY(item, doc)) WITHOUT ROWID;
+CREATE TABLE doc_item(item TEXT NOT NULL, doc INTEGER NOT NULL, dataset TEXT NOT NULL, slug TEXT NOT NULL, \
+PRIMARY KEY(item, doc)) WITHOUT ROWID;
 CREATE INDEX doc_item_slug ON doc_item(dataset, slug, doc);
 CREATE TABLE finding(
   id INTEGER PRIMARY KEY, key TEXT NOT NULL, dataset TEXT NOT NULL, sev_order INTEGER NOT NULL,
@@ -131,7 +138,8 @@ END;
 CREATE TRIGGER finding_ad AFTER DELETE ON finding BEGIN
   INSERT INTO finding_fts(finding_fts, rowid, location, message) VALUES ('delete', old.id, old.location, old.message);
 END;
-CREATE TABLE facet(kind TEXT NOT NULL, value TEXT NOT NULL, label TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY(kind, value)) WITHOUT ROWID;
+CREATE TABLE facet(kind TEXT NOT NULL, value TEXT NOT NULL, label TEXT NOT NULL, count INTEGER NOT NULL, \
+PRIMARY KEY(kind, value)) WITHOUT ROWID;
 """
 
 
@@ -565,7 +573,8 @@ def _insert_findings(con: sqlite3.Connection, wanted_f: list, to_add: dict[str, 
             )
         )
     con.executemany(
-        "INSERT INTO finding(key, dataset, sev_order, severity, rule, location, message, url, line, doc, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO finding(key, dataset, sev_order, severity, rule, location, message, url, line, doc, "
+        "detail) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         rows,
     )
 
@@ -593,7 +602,8 @@ def _update(con: sqlite3.Connection, have: dict, wanted: dict, wanted_f: list, d
     _insert_findings(con, wanted_f, want)
     if gone or new:  # examples got new ids
         con.execute(
-            "UPDATE finding SET doc = coalesce((SELECT id FROM ex WHERE ex.dataset = finding.dataset AND ex.line = finding.line), 0) WHERE line > 0"
+            "UPDATE finding SET doc = coalesce((SELECT id FROM ex WHERE ex.dataset = finding.dataset AND "
+            "ex.line = finding.line), 0) WHERE line > 0"
         )
     if gone:
         con.execute("DELETE FROM block WHERE id NOT IN (SELECT block FROM doc_block)")

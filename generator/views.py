@@ -630,7 +630,9 @@ def coverage_page(dv: DatasetViews) -> Page:
 
 
 TABLE_PAGE = 50  # rows of a table's first page, written into the page itself
-SLOT_TABLE = "<!--slot:table-->"  # in table.md.j2 (escaped text cannot make it); filled after mkdocs (plan.py), so row edits never rerun mkdocs
+# In table.md.j2 (escaped text cannot make it); filled after mkdocs (plan.py), so row edits never
+# rerun mkdocs.
+SLOT_TABLE = "<!--slot:table-->"
 
 EXAMPLE_COLUMNS = [
     # key (a column of the `ex` table in searchdb), label, type
@@ -737,7 +739,8 @@ def table_html(kind: str, columns, rows: list[dict], total: int) -> str:
             )
         body.append("<tr>" + "".join(cells) + "</tr>")
     more = (
-        f'<p class="table-more">The first {len(rows)} of {total} rows; sorting, filtering and the other pages need JavaScript and the site served over HTTP.</p>'
+        f'<p class="table-more">The first {len(rows)} of {total} rows; sorting, filtering and the other pages '
+        "need JavaScript and the site served over HTTP.</p>"
         if total > len(rows)
         else ""
     )

@@ -95,7 +95,8 @@ def read_tree(root: Path) -> dict[str, bytes]:
                 )
             if not target.is_file():
                 raise OutputError(
-                    f"{path}: a symbolic link to a folder or to nothing; only links to files inside {root.name}/ are followed"
+                    f"{path}: a symbolic link to a folder or to nothing; only links to files inside "
+                    f"{root.name}/ are followed"
                 )
         for name in filenames:
             path = here / name

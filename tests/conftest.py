@@ -84,12 +84,14 @@ def clean_records() -> list[dict]:
         ),
         record(
             "Queue operations should get a few quick retries when the broker hiccups.",
-            "The queue uses a const slice of tokio-friendly millisecond delays; chrono plays no part here, and only `ErrorType::Queue` errors are retried by `should_retry`.",
+            "The queue uses a const slice of tokio-friendly millisecond delays; chrono plays no part here, and "
+            "only `ErrorType::Queue` errors are retried by `should_retry`.",
             source_lines(QUEUE, 20, 24) + "\n\n" + source_lines(QUEUE, 28, 30),
         ),
         record(
             "Please document the state machine type so people know why it exists.",
-            "`Retry` holds the schedule and the predicate; tokio sleeps happen in `Retry::run`, and chrono is only used by the worker.",
+            "`Retry` holds the schedule and the predicate; tokio sleeps happen in `Retry::run`, and chrono is "
+            "only used by the worker.",
             imports + "\n\n" + source_lines(RETRY, 23, 30),
         ),
     ]

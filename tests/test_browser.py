@@ -63,7 +63,8 @@ def search_box(page, query):
     page.locator("input.site-search__input").click()
     page.keyboard.type(query)
     page.wait_for_function(
-        "q => { const b = document.querySelector('.site-search'); return b.getAttribute('data-query') === q && b.getAttribute('data-busy') === '0'; }",
+        "q => { const b = document.querySelector('.site-search'); return b.getAttribute('data-query') === q && "
+        "b.getAttribute('data-busy') === '0'; }",
         arg=query,
         timeout=30000,
     )
@@ -557,7 +558,8 @@ def test_an_items_row_link_opens_the_collapsed_table_at_that_row(site, page):
 def test_example_page_line_numbers_are_not_tab_stops(site, page):
     page.goto(site + "datasets/retry_state_machine/examples/line-20/")
     assert page.locator(".code-lines .ln[tabindex]").count() == 0
-    stops = page.evaluate("""() => Array.from(document.querySelectorAll('a[href], button, input, select, textarea, [tabindex], summary'))
+    stops = page.evaluate("""() => Array.from(
+            document.querySelectorAll('a[href], button, input, select, textarea, [tabindex], summary'))
         .filter(e => e.tabIndex >= 0 && !e.disabled && e.getClientRects().length).length""")
     assert stops < 60, stops  # was 178, 163 of them line numbers
     # the first Tab reaches the skip link, which lands on the page's heading
@@ -633,12 +635,14 @@ def test_line_numbers_stay_when_long_lines_scroll_on_a_phone(site, browser):
             # the gutter (a real span, or the ::before counter of a source line) stays at the box's left edge
             if number.startswith("#"):
                 gutter = page.locator(number).evaluate(
-                    "e => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e, '::before'); return [s.position, r.left] }"
+                    "e => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e, '::before'); "
+                    "return [s.position, r.left] }"
                 )
                 assert gutter[0] == "sticky"
                 assert (
                     page.evaluate(
-                        f"document.elementFromPoint({left} + 8, document.querySelector('{number}').getBoundingClientRect().top + 5).closest('.cl').id"
+                        f"document.elementFromPoint({left} + 8, "
+                        f"document.querySelector('{number}').getBoundingClientRect().top + 5).closest('.cl').id"
                     )
                     == number[1:]
                 )

@@ -164,8 +164,8 @@ def test_text_format_groups_by_record(fixture_dataset, capsys, monkeypatch):
         f"{fixture_dataset}:16 reasoning.unknown-identifier error: `RetryState` in the reasoning exists nowhere" in out
     )
     assert (
-        f"{fixture_dataset}:9 fidelity.fragment error: segment 1 (code lines 1-11) covers only lines 5-15 of fn run_with_retries (lines 5-21)"
-        in out
+        f"{fixture_dataset}:9 fidelity.fragment error: segment 1 (code lines 1-11) covers only lines 5-15 of fn "
+        "run_with_retries (lines 5-21)" in out
     )
     assert out.rstrip().splitlines()[-1].endswith("info")
 
@@ -348,7 +348,8 @@ def test_boilerplate_catches_a_disclaimer_written_many_ways(tmp_path, capsys, mo
     f = found[0]
     assert (f["severity"], f["file"], f["line"]) == ("warning", str(jsonl), 0)
     assert f["message"].startswith(
-        "boilerplate phrase 'chrono … not' (e.g. line 1: 'chrono is not involved here') in 4 of 4 reasoning blocks, lines 1, 2, 3, 4"
+        "boilerplate phrase 'chrono … not' (e.g. line 1: 'chrono is not involved here') in 4 of 4 reasoning "
+        "blocks, lines 1, 2, 3, 4"
     )
 
 

@@ -21,12 +21,14 @@ def base_records() -> list[dict]:
     return clean_records() + [
         record(
             "Explain how one attempt of the retry loop decides to stop or go on.",
-            "`Retry::run` calls the future, asks the predicate, then sleeps with tokio for the next delay of the schedule; chrono is not needed for relative delays.",
+            "`Retry::run` calls the future, asks the predicate, then sleeps with tokio for the next delay of "
+            "the schedule; chrono is not needed for relative delays.",
             IMPORTS + "\n\n" + source_lines(RETRY, 32, 67),
         ),
         record(
             "What does the queue consider a retryable failure?",
-            "Only queue errors are worth a retry: `should_retry` matches `ErrorType::Queue`, and the delays come from a tokio-friendly const slice; chrono is unused.",
+            "Only queue errors are worth a retry: `should_retry` matches `ErrorType::Queue`, and the delays "
+            "come from a tokio-friendly const slice; chrono is unused.",
             source_lines(QUEUE, 20, 24) + "\n\n" + source_lines(QUEUE, 28, 30),
         ),
     ]
@@ -271,21 +273,22 @@ def test_github_format_exact_lines(tmp_path, capsys, monkeypatch):
     lines = out.splitlines()
     assert (
         lines[0]
-        == f"::notice file={f},line=4,title=dataset diff%3A modified::modified (code); code is not verbatim; was line 4 at {str(old).replace('%', '%25')}"
+        == f"::notice file={f},line=4,title=dataset diff%3A modified::modified (code); code is not verbatim; was "
+        f"line 4 at {str(old).replace('%', '%25')}"
     )
     assert (
-        lines[1]
-        == f"::error file={f},line=4,title=fidelity.not-verbatim::segment 2 (code lines 5-11) differs from {RETRY}:32-38"
+        lines[1] == f"::error file={f},line=4,title=fidelity.not-verbatim::segment 2 (code lines 5-11) differs from "
+        f"{RETRY}:32-38"
     )
     assert (
-        lines[2]
-        == f"::error file={f},line=4,title=fidelity.not-verbatim::segment 3 (code lines 13-40) differs from {RETRY}:40-67"
+        lines[2] == f"::error file={f},line=4,title=fidelity.not-verbatim::segment 3 (code lines 13-40) differs from "
+        f"{RETRY}:40-67"
     )
     assert lines[3] == f"::notice file={f},line=6,title=dataset diff%3A added::added"
     assert (
         lines[4]
-        == f"::error file={f},line=7,title=schema.json::invalid JSON: unexpected character, expected a string key (skipped); near byte 19: {{"
-        + '"type": "chatml", broken'
+        == f"::error file={f},line=7,title=schema.json::invalid JSON: unexpected character, expected a string key "
+        "(skipped); near byte 19: {" + '"type": "chatml", broken'
     )
     assert len(lines) == 5  # unchanged lines get nothing, and so do findings elsewhere
 

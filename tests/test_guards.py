@@ -146,8 +146,8 @@ def test_a_dataset_named_like_the_sites_own_data_is_refused(tmp_path, monkeypatc
     assert build(tmp_path / "w", tmp_path / "site", "--dataset", str(jsonl)) == 1
     stem = jsonl.stem
     assert (
-        f"{jsonl}: a dataset file with this name would overwrite the site's own datasets/{stem}/data/{name}; rename the dataset"
-        in one_error(capsys)
+        f"{jsonl}: a dataset file with this name would overwrite the site's own datasets/{stem}/data/{name}; "
+        "rename the dataset" in one_error(capsys)
     )
     assert not (tmp_path / "site").exists()
 
@@ -196,8 +196,8 @@ def test_a_build_gives_up_waiting_with_a_clear_error(tmp_path, monkeypatch, caps
         os.close(fd)
     err = capsys.readouterr().err
     assert (
-        f"error: {tmp_path / 'w'}/: another build (process 4242) has been using it for 0 s; try again when it has finished"
-        in err
+        f"error: {tmp_path / 'w'}/: another build (process 4242) has been using it for 0 s; try again when it "
+        "has finished" in err
     )
     assert not (tmp_path / "site").exists()
 

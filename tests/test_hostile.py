@@ -157,7 +157,8 @@ def test_payloads_are_visible_and_never_execute(hostile_site, browser):
         for query in ("Request with script", "script", "onerror", "img", "iframe", "svg"):
             page.locator("input.site-search__input").fill(query)
             page.wait_for_function(
-                "q => { const b = document.querySelector('.site-search'); return b.getAttribute('data-query') === q && b.getAttribute('data-busy') === '0'; }",
+                "q => { const b = document.querySelector('.site-search'); return b.getAttribute('data-query') "
+                "=== q && b.getAttribute('data-busy') === '0'; }",
                 arg=query,
                 timeout=30000,
             )

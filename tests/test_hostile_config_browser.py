@@ -152,8 +152,10 @@ def test_config_and_file_name_payloads_never_run_or_load(hostile_config_site, br
                 """() => ({
                     pwned: Object.keys(window).filter(k => k.startsWith('__pwned')),
                     handlers: document.querySelectorAll('[onerror],[onload],[onmouseover],[onclick]').length,
-                    jsLinks: [...document.querySelectorAll('a[href]')].filter(a => /^\\s*javascript:/i.test(a.getAttribute('href'))).length,
-                    stray: document.querySelectorAll('article img:not([src$=".svg"]), article script, article iframe').length,
+                    jsLinks: [...document.querySelectorAll('a[href]')]
+                        .filter(a => /^\\s*javascript:/i.test(a.getAttribute('href'))).length,
+                    stray: document.querySelectorAll(
+                        'article img:not([src$=".svg"]), article script, article iframe').length,
                     title: document.title,
                 })"""
             )
@@ -169,7 +171,8 @@ def test_config_and_file_name_payloads_never_run_or_load(hostile_config_site, br
         for query in ("onerror", "img", "title"):
             page.locator("input.site-search__input").fill(query)
             page.wait_for_function(
-                "q => { const b = document.querySelector('.site-search'); return b.getAttribute('data-query') === q && b.getAttribute('data-busy') === '0'; }",
+                "q => { const b = document.querySelector('.site-search'); return b.getAttribute('data-query') "
+                "=== q && b.getAttribute('data-busy') === '0'; }",
                 arg=query,
                 timeout=30000,
             )
@@ -207,7 +210,8 @@ def test_a_huge_line_range_is_clamped_to_the_file(hostile_config_site, browser):
     try:
         # count lookups by id: the old loop asked for every one of 3,000,000 lines
         page.add_init_script(
-            "window.__ids = 0; const g = Document.prototype.getElementById; Document.prototype.getElementById = function (id) { window.__ids++; return g.call(this, id); };"
+            "window.__ids = 0; const g = Document.prototype.getElementById; Document.prototype.getElementById = "
+            "function (id) { window.__ids++; return g.call(this, id); };"
         )
         page.goto(base + "datasets/hostile_cfg/source/server/svix-server/src/core/retry.rs/#L60-L3000000")
         page.wait_for_selector(".cl.hl")

@@ -132,7 +132,8 @@ def line_with(cfg, marker: str) -> int:
         (
             (
                 '  "server/svix-server/src/cfg.rs",\n]',
-                '  "server/svix-server/src/cfg.rs",\n  "server/svix-server/src/cfg<x>.rs",\n  "server/svix-server/src/cfg>x<.rs",\n]',
+                '  "server/svix-server/src/cfg.rs",\n  "server/svix-server/src/cfg<x>.rs",\n  '
+                '"server/svix-server/src/cfg>x<.rs",\n]',
             ),
             "would share one source page",
             "files = [",
@@ -315,7 +316,10 @@ def test_nested_items_index_in_linear_steps(make, n):
 
 
 def test_nested_item_names_and_test_modules_are_still_right():
-    src = b"#[cfg(test)]\nmod t {\n    /// d\n    #[inline]\n    fn a() {}\n    impl X<u8> {\n        fn b() {}\n    }\n}\nfn c() {}\n"
+    src = (
+        b"#[cfg(test)]\nmod t {\n    /// d\n    #[inline]\n    fn a() {}\n    impl X<u8> {\n        fn b() {}\n    "
+        b"}\n}\nfn c() {}\n"
+    )
     items = {i.name: i for i in index_file("x.rs", src).items}
     assert set(items) == {"t", "t::a", "t::impl X<u8>", "t::X::b", "c"}
     assert items["t::a"].in_test and items["t::X::b"].in_test and not items["c"].in_test

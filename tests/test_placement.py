@@ -295,7 +295,10 @@ def test_serve_and_build_on_one_work_folder_take_turns(tmp_path):
             build = subprocess.run(BUILD, cwd=project, env=ENV, capture_output=True, text=True, timeout=300)
             assert build.returncode == 0, build.stderr
             assert tree(project / "site") == fresh_site(project, tmp_path, f"fresh-{round}"), f"round {round}"
-            poll(lambda round=round: f"Round {round}" in get(base + "datasets/retry_state_machine/examples/line-1/"), timeout=120)
+            poll(
+                lambda round=round: f"Round {round}" in get(base + "datasets/retry_state_machine/examples/line-1/"),
+                timeout=120,
+            )
             served = project / "build/serve-site"
             assert (served / "assets/livereload.js").is_file() and (served / "index.html").is_file()
             assert leftovers(served) == []

@@ -202,10 +202,13 @@ def test_highlighter_loses_no_character(code):
     """Tag-stripped, unescaped highlighted lines give back the code (invisible characters as markers)."""
     out = rust_lines(code)
     plain = [
-        re.sub(r'<span class="cc" title="[^"]*">(U\+[0-9A-F]{4,6})</span>', lambda m: chr(int(m.group(1)[2:], 16)), line)
+        re.sub(
+            r'<span class="cc" title="[^"]*">(U\+[0-9A-F]{4,6})</span>', lambda m: chr(int(m.group(1)[2:], 16)), line
+        )
         for line in out
     ]
-    plain = [html.unescape(re.sub(r"</?span[^>]*>", "", line)) for line in plain]  # only real tags: record text is escaped
+    # only real tags: record text is escaped
+    plain = [html.unescape(re.sub(r"</?span[^>]*>", "", line)) for line in plain]
     assert plain == code.split("\n")
 
 

@@ -75,7 +75,8 @@ def test_a_search_transfers_at_most_1_mb(big_site, browser, query):
         mark = len(seen.got)
         page.fill("input.site-search__input", query)
         page.wait_for_function(
-            "q => { const b = document.querySelector('.site-search'); return b.getAttribute('data-query') === q && b.getAttribute('data-busy') === '0'; }",
+            "q => { const b = document.querySelector('.site-search'); return b.getAttribute('data-query') === q "
+            "&& b.getAttribute('data-busy') === '0'; }",
             arg=query,
             timeout=60000,
         )

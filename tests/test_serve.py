@@ -192,7 +192,8 @@ def test_a_bad_dev_addr_is_a_one_line_error(tmp_path):
         assert proc.returncode == 1, addr
         assert (
             proc.stderr
-            == f"error: --dev-addr {addr!r}: expected HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:8000 or [::1]:8000\n"
+            == f"error: --dev-addr {addr!r}: expected HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:8000 "
+            "or [::1]:8000\n"
         )
         assert not (tmp_path / "w").exists()  # refused before anything is built
 

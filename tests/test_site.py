@@ -50,12 +50,14 @@ def digest_tree(root: Path) -> dict[str, str]:
 DB_DUMP = {  # every table of searchdb, with row ids replaced by the keys they stand for
     "doc": "SELECT key, kind, dataset, number, url, title, covered, first, request, think FROM doc",
     "tok": "SELECT d.key, t.defines, t.idents, t.items, t.files, t.parts FROM tok t JOIN doc d ON d.id = t.id",
-    "ex": "SELECT d.key, e.dataset, e.number, e.line, e.request, e.items, e.files, e.lines, e.status, e.findings FROM ex e JOIN doc d ON d.id = e.id",
+    "ex": "SELECT d.key, e.dataset, e.number, e.line, e.request, e.items, e.files, e.lines, e.status, e.findings FROM "
+    "ex e JOIN doc d ON d.id = e.id",
     "doc_file": "SELECT f.file, d.key, f.dataset FROM doc_file f JOIN doc d ON d.id = f.doc",
     "doc_item": "SELECT i.item, d.key, i.dataset, i.slug FROM doc_item i JOIN doc d ON d.id = i.doc",
     "block": "SELECT key, idents, parts FROM block",
     "doc_block": "SELECT b.key, d.key FROM doc_block x JOIN block b ON b.id = x.block JOIN doc d ON d.id = x.doc",
-    "finding": "SELECT f.key, f.dataset, f.sev_order, f.severity, f.rule, f.location, f.message, f.url, f.line, coalesce(d.key, '') FROM finding f LEFT JOIN doc d ON d.id = f.doc",
+    "finding": "SELECT f.key, f.dataset, f.sev_order, f.severity, f.rule, f.location, f.message, f.url, f.line, "
+    "coalesce(d.key, '') FROM finding f LEFT JOIN doc d ON d.id = f.doc",
     "facet": "SELECT * FROM facet",
     "meta": "SELECT * FROM meta",
 }
@@ -127,7 +129,8 @@ def test_coverage_table_names_each_retry_item_with_its_status(committed_site, fi
     def statuses(site: Path, stem: str):
         html = (site / f"datasets/{stem}/coverage/index.html").read_text()
         rows = re.findall(
-            r'<tr class="row-(\w+)"[^>]*><td>\w+</td><td>(\w+)</td><td><a href="[^"]*"[^>]*><code>([^<]+)</code></a></td><td[^>]*>retry.rs</td>',
+            r'<tr class="row-(\w+)"[^>]*><td>\w+</td><td>(\w+)</td><td><a '
+            r'href="[^"]*"[^>]*><code>([^<]+)</code></a></td><td[^>]*>retry.rs</td>',
             html,
         )
         return sorted(
@@ -163,7 +166,8 @@ def test_coverage_statuses_uncovered_and_partial(tmp_path, monkeypatch):
     assert build(tmp_path, "--dataset", str(jsonl), "--source-root", str(CORPUS)) == 0
     html = (tmp_path / "site/datasets/only/coverage/index.html").read_text()
     rows = re.findall(
-        r'<tr class="row-(\w+)"[^>]*><td>\w+</td><td>(\w+)</td><td><a href="[^"]*"[^>]*><code>([^<]+)</code></a></td><td[^>]*>retry.rs</td>',
+        r'<tr class="row-(\w+)"[^>]*><td>\w+</td><td>(\w+)</td><td><a '
+        r'href="[^"]*"[^>]*><code>([^<]+)</code></a></td><td[^>]*>retry.rs</td>',
         html,
     )
     got = sorted((n.replace("&lt;", "<").replace("&gt;", ">").replace("&#39;", "'"), s) for s, k, n in rows)
@@ -219,7 +223,8 @@ def test_example_index_data_has_every_example(fixture_site):
     # the first page of the table is in the page itself, each row linking its example
     page = (site / "datasets/fixture/examples/index.html").read_text()
     assert re.findall(
-        r'<tr><td class="col-number num">\d+</td><td class="col-line num">(\d+)</td><td class="col-request"><a href="line-\1/">',
+        r'<tr><td class="col-number num">\d+</td><td class="col-line num">(\d+)</td><td class="col-request"><a '
+        r'href="line-\1/">',
         page,
     ) == [str(number) for number in lines]
 
@@ -464,7 +469,9 @@ def test_dataset_page_shows_length_histograms_kept_as_data(committed_site):
     # request lengths 28..57 words: bins of 2 words from 28, a y-axis up to the tallest bar,
     # x labels at least 44 px apart, a tooltip and a link to the filtered examples per bar
     svg = (page.parent / srcs[0][0]).read_text()
-    lengths = sorted(len(orjson.loads(record)["messages"][1]["content"].split()) for record in DATASET.read_bytes().splitlines())
+    lengths = sorted(
+        len(orjson.loads(record)["messages"][1]["content"].split()) for record in DATASET.read_bytes().splitlines()
+    )
     bars = re.findall(
         r'<rect class="hist-bar" x="([\d.]+)"[^>]*><title>(\d+)–(\d+) words: (\d+) examples?</title>', svg
     )

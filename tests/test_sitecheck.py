@@ -10,8 +10,14 @@ from pathlib import Path
 import pytest
 from sitecheck import broken_links, parse
 
-TABLE = '<div class="datatable" data-kind="{kind}" data-dataset="ds" data-db="../search/site.sqlite3" data-examples="examples/" data-options="{options}">'
-FINDINGS_OPTIONS = "{&#34;severity&#34;:[[&#34;error&#34;,&#34;error&#34;]],&#34;rule&#34;:[[&#34;schema.json&#34;,&#34;schema.json&#34;]]}"
+TABLE = (
+    '<div class="datatable" data-kind="{kind}" data-dataset="ds" data-db="../search/site.sqlite3" '
+    'data-examples="examples/" data-options="{options}">'
+)
+FINDINGS_OPTIONS = (
+    "{&#34;severity&#34;:[[&#34;error&#34;,&#34;error&#34;]],"
+    "&#34;rule&#34;:[[&#34;schema.json&#34;,&#34;schema.json&#34;]]}"
+)
 HOME_LINKS = [
     "a/",
     "a/#sec",

@@ -44,7 +44,8 @@ def missing_names(config: DatasetConfig, index: SourceIndex) -> list[Finding]:
         fix.append(f'To fix: remove "{name}" from scope.expected_names if the source is right not to define it;')
         if override:
             fix.append(
-                f'or, if it may stay missing, change the override "coverage.missing-name" = "{override}" under [severity] ("off" silences it).'
+                f'or, if it may stay missing, change the override "coverage.missing-name" = "{override}" under '
+                '[severity] ("off" silences it).'
             )
         else:
             fix.append(

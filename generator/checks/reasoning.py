@@ -12,8 +12,10 @@ if TYPE_CHECKING:
     from ..config import DatasetConfig
 
 _RUST_KEYWORDS = frozenset(
-    "as async await break const continue crate dyn else enum extern false fn for if impl in let loop match mod move mut "
-    "pub ref return self Self static struct super trait true type unsafe use where while bool u8 u16 u32 u64 usize i32 i64 f32 f64 str char".split()
+    "as async await break const continue crate dyn else enum extern false fn for if impl in let loop match mod "
+    "move mut "
+    "pub ref return self Self static struct super trait true type unsafe use where while bool u8 u16 u32 u64 "
+    "usize i32 i64 f32 f64 str char".split()
 )
 _BACKTICK = re.compile(r"`([^`\n]+)`")
 # `\bX…` written as `X(?<!\wX)…`: same matches, but a pattern that starts with a character
@@ -82,9 +84,7 @@ def code_names(code: str) -> tuple[set[str], set[str]]:
     return names, {p for n in names for p in n.rstrip("!").split("::")}
 
 
-def check_reasoning(
-    ex: Example, config: DatasetConfig, known: KnownNames, cache: dict | None = None
-) -> list[Finding]:
+def check_reasoning(ex: Example, config: DatasetConfig, known: KnownNames, cache: dict | None = None) -> list[Finding]:
     out = []
     for term in required_terms_missing(ex.think, config.required_terms):
         out.append(record_finding(ex, "reasoning.required-term", f"the think block never mentions {term}"))

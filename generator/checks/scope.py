@@ -89,7 +89,8 @@ def _fidelity_scope(ex: Example, config: DatasetConfig, index: SourceIndex) -> l
                 record_finding(
                     ex,
                     "fidelity.foreign-imports",
-                    f"segment {seg_index + 1} gives imports of {path}, but the quoted item is from {', '.join(sorted(item_files))}",
+                    f"segment {seg_index + 1} gives imports of {path}, but the quoted item is from "
+                    f"{', '.join(sorted(item_files))}",
                 )
             )
     return out
