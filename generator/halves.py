@@ -20,11 +20,11 @@ T = TypeVar("T")
 MAP_AT = 2000
 
 
-def map_in_two(fn: Callable[[T], object], items: list[T], at: int = MAP_AT) -> list:
+def map_in_two(fn: Callable[[T], object], items: list[T]) -> list:
     """[fn(x) for x in items], the second half computed by a forked child. fn's results must
     be plain values (marshal: numbers, strings, bytes, tuples, lists, dicts, sets). If the child
     fails, this process computes its half again (a failure then surfaces here, as usual)."""
-    if len(items) < at or not hasattr(os, "fork"):
+    if len(items) < MAP_AT or not hasattr(os, "fork"):
         return [fn(x) for x in items]
     mid = len(items) // 2
     pid, report = fork(lambda: marshal.dumps([fn(x) for x in items[mid:]]))
