@@ -8,9 +8,9 @@ import signal
 from pathlib import Path
 
 import pytest
+from conftest import CORPUS, ROOT
 
 import generator.halves as halves
-from conftest import CORPUS, ROOT
 from generator.pipeline import run
 
 
