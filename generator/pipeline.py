@@ -17,7 +17,7 @@ from pathlib import Path
 
 import orjson
 
-from . import checks
+from . import checks, halves
 from .config import ConfigError, DatasetConfig, load_config
 from .index import SourceError, index_source
 from .link import LineIndex, coverage_of, locate
@@ -353,26 +353,36 @@ def record_rules(
     examples: list[Example], config: DatasetConfig, index: SourceIndex, memo: Memo | None, fresh: Memo
 ) -> list[Finding]:
     """Every record's schema, reasoning, fidelity and scope findings, in file order. Schema
-    and reasoning findings come from `memo` when its context is `fresh`'s; `fresh` keeps them."""
+    and reasoning findings come from `memo` when its context is `fresh`'s, else are computed
+    (on both cores: halves.py); `fresh` keeps them."""
     known = checks.KnownNames(index, config)
+    names_per_code: dict = {}
+
+    def own_findings(ex: Example) -> tuple:
+        own = checks.check_schema(ex, config) + checks.check_reasoning(ex, config, known, names_per_code)
+        # plain values: the memo is read back with an unpickler that refuses every class
+        return tuple((f.rule, str(f.severity), f.message, f.detail) for f in own)
+
+    found: dict[bytes, tuple] = {}
+    todo: dict[bytes, Example] = {}
+    for ex in examples:
+        digest = ex.record.digest
+        if digest in found or digest in todo:
+            continue
+        cached = memo.findings_for(digest, fresh.context) if memo is not None else None
+        if cached is None:
+            todo[digest] = ex
+        else:
+            found[digest] = cached
+    fresh.hits += sum(ex.record.digest in found for ex in examples)  # lines, as the summary counts them
+    found.update(zip(todo, halves.map_in_two(own_findings, list(todo.values())), strict=True))
     out: list[Finding] = []
     per_code: dict = {}
-    names_per_code: dict = {}
     for ex in examples:
         r = ex.record
-        cached = memo.findings_for(r.digest, fresh.context) if memo is not None else None
-        if cached is None:
-            own = checks.check_schema(ex, config) + checks.check_reasoning(ex, config, known, names_per_code)
-            # plain values: the memo is read back with an unpickler that refuses every class
-            cached = tuple((f.rule, str(f.severity), f.message, f.detail) for f in own)
-        else:
-            fresh.hits += 1
-            at = Location.dataset(r.path, r.line)
-            own = [
-                Finding(rule, Severity(sev), at, message, r.dataset, detail) for rule, sev, message, detail in cached
-            ]
-        fresh.findings[r.digest] = cached
-        out += own
+        cached = fresh.findings[r.digest] = found[r.digest]
+        at = Location.dataset(r.path, r.line)
+        out += [Finding(rule, Severity(sev), at, message, r.dataset, detail) for rule, sev, message, detail in cached]
         out += checks.check_fidelity_scope(ex, config, index, per_code)
     return out
 
@@ -421,22 +431,35 @@ def index_digest(index: SourceIndex) -> str:
 def remember_lines(examples: list[Example], line_memos) -> tuple[list[bytes], list, list, list[tuple[int, int, int]]]:
     """Each example's identical-record digest, request shingles, reasoning phrase hashes and
     sizes (as packed arrays: 8 bytes a hash, where a frozenset costs ~60), from the memo or
-    computed and then kept in it."""
+    computed (on both cores: halves.py) and then kept in it."""
+    missing = {}
+    for ex in examples:
+        if line_memos[ex.record.digest].content is None:
+            missing.setdefault(ex.record.digest, ex)
+    for digest, facts in zip(missing, halves.map_in_two(line_facts, list(missing.values())), strict=True):
+        lm = line_memos[digest]
+        lm.content, lm.shingles, lm.phrases, lm.negated, lm.sizes = facts
     contents, sets, phrases, sizes = [], [], [], []
     for ex in examples:
         lm = line_memos[ex.record.digest]
-        if lm.content is None:
-            lm.content = checks.content_digest(ex.record)
-            lm.shingles = array("Q", sorted(checks.shingles(ex.record.user))).tobytes()
-            phrase_hashes, negated = checks.phrase_set(ex.think)
-            lm.phrases = array("q", sorted(phrase_hashes)).tobytes()
-            lm.negated = array("q", sorted(negated)).tobytes()
-            lm.sizes = (len(ex.record.user.split()), len(ex.think.split()), ex.code.count("\n") + 1)
         sets.append(array("Q", lm.shingles))
         phrases.append((array("q", lm.phrases), array("q", lm.negated)))
         contents.append(lm.content)
         sizes.append(lm.sizes)
     return contents, sets, phrases, sizes
+
+
+def line_facts(ex: Example) -> tuple[bytes, bytes, bytes, bytes, tuple[int, int, int]]:
+    """What the duplicate and boilerplate rules need of one record, as plain values: its
+    content digest, request shingles, reasoning phrase and negated-word hashes, and sizes."""
+    phrase_hashes, negated = checks.phrase_set(ex.think)
+    return (
+        checks.content_digest(ex.record),
+        array("Q", sorted(checks.shingles(ex.record.user))).tobytes(),
+        array("q", sorted(phrase_hashes)).tobytes(),
+        array("q", sorted(negated)).tobytes(),
+        (len(ex.record.user.split()), len(ex.think.split()), ex.code.count("\n") + 1),
+    )
 
 
 def aggregate(examples: list[Example]):

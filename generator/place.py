@@ -35,7 +35,7 @@ from typing import BinaryIO
 
 import orjson
 
-from . import state
+from . import halves, state
 from .write import OutputError, _safe_join, discard, swap_in
 
 NEW_SUFFIX = ".generator-new-"  # beside the site while a new one is laid out (then the process id)
@@ -219,72 +219,39 @@ def _fill_all(folder: Path, files: dict[str, Wanted], out: Path) -> None:
 
 def _render_in_two(folder: Path, files: dict[str, Wanted], out: Path, half: set[str]) -> None:
     """Render the files named in `half` (pure ones: see Wanted.pure) in a forked child while
-    this process renders the rest (copies, the search database its thread writes). The child writes only its own files
-    into `folder`, reports a failure as one JSON line on a pipe, and ends with os._exit, so no
-    cleanup of this process (its locks, its temporary folders) ever runs twice. If this side
-    fails, the child is killed before the folder goes."""
+    this process renders the rest (copies, the search database its thread writes). The child
+    writes only its own files into `folder` and reports a failure as JSON on its pipe
+    (halves.fork). If this side fails, the child is killed before the folder goes."""
     mine = {rel: w for rel, w in files.items() if rel not in half}
     theirs = {rel: files[rel] for rel in half}
-    import ctypes  # here, not in the child: nothing is imported after the fork
 
-    parent = os.getpid()
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child
-        status = 1
+    def render_theirs() -> bytes:
         try:
-            os.close(read_end)
-            _die_with_parent(ctypes, parent)
-            try:
-                _fill_all(folder, theirs, out)
-                status = 0
-            except SiteUnchanged as e:
-                os.write(write_end, orjson.dumps({"site": str(e)}))
-            except OSError as e:
-                os.write(
-                    write_end, orjson.dumps({"errno": e.errno, "strerror": e.strerror, "filename": str(e.filename)})
-                )
-            except BaseException as e:  # noqa: BLE001 -- reported, then this process ends
-                os.write(write_end, orjson.dumps({"site": f"{folder}: rendering failed ({type(e).__name__})"}))
-        finally:
-            os._exit(status)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as child_report:
+            _fill_all(folder, theirs, out)
+        except SiteUnchanged as e:
+            return orjson.dumps({"site": str(e)})
+        except OSError as e:
+            return orjson.dumps({"errno": e.errno, "strerror": e.strerror, "filename": str(e.filename)})
+        except Exception as e:
+            return orjson.dumps({"site": f"{folder}: rendering failed ({type(e).__name__})"})
+        return b""
+
+    pid, child_report = halves.fork(render_theirs)
+    with child_report:
         try:
             _fill_all(folder, mine, out)
-            report = child_report.read(1 << 16)  # the child's failure, if any (EOF when it ends)
+            report = child_report.read()  # the child's failure, if any (EOF when it ends)
         except BaseException:
-            _kill(pid)
+            halves.kill(pid)
             raise
     _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) == 0:
+    if os.waitstatus_to_exitcode(status) == 0 and not report:
         return
-    failure = (
-        orjson.loads(report)
-        if report
-        else {"site": f"{out}/: the process rendering half of its pages ended (status {status})"}
-    )
+    ended = f"{out}/: the process rendering half of its pages ended (status {status})"
+    failure = orjson.loads(report) if report else {"site": ended}
     if "errno" in failure:
         raise OSError(failure["errno"], failure["strerror"], failure["filename"])
     raise SiteUnchanged(failure["site"])
-
-
-def _die_with_parent(ctypes, parent: int) -> None:
-    """In the child: be killed when the parent dies (a build killed with -9 leaves no writer)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
-    except (OSError, AttributeError):  # not Linux: the child only writes into the stage folder
-        pass
-    if os.getppid() != parent:  # it died before the line above
-        os._exit(1)
-
-
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
-    except ChildProcessError:  # already reaped
-        pass
 
 
 def _begin_commit(site: Path, stage: Path) -> None:

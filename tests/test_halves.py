@@ -1,0 +1,88 @@
+"""halves.py: pure work split with a forked child gives exactly the serial result, survives a
+failing child, and leaves no child behind when this side fails."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, ROOT
+
+import generator.halves as halves
+from generator.pipeline import run
+
+
+@pytest.fixture
+def forks(monkeypatch):
+    """Split any list of two items or more; record the children forked."""
+    monkeypatch.setattr(halves, "MAP_AT", 2)
+    pids = []
+    real = os.fork
+
+    def fork():
+        pid = real()
+        if pid:
+            pids.append(pid)
+        return pid
+
+    monkeypatch.setattr(halves.os, "fork", fork)
+    return pids
+
+
+def reaped(pids: list[int]) -> bool:
+    for pid in pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            continue
+        return False
+    return True
+
+
+def test_the_split_gives_the_serial_result_in_order(forks):
+    items = list(range(101))
+    assert halves.map_in_two(lambda x: (x, str(x), bytes([x % 256])), items) == [
+        (x, str(x), bytes([x % 256])) for x in items
+    ]
+    assert len(forks) == 1 and reaped(forks)
+
+
+def test_a_child_that_dies_is_replaced_by_this_process(forks):
+    here = os.getpid()
+
+    def square(x):
+        if x == 90 and os.getpid() != here:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return x * x
+
+    assert halves.map_in_two(square, list(range(100))) == [x * x for x in range(100)]
+    assert reaped(forks)
+
+
+def test_a_failure_here_kills_the_child_and_is_raised(forks):
+    here = os.getpid()
+
+    def fails_here(x):
+        if x == 3 and os.getpid() == here:
+            raise ValueError("bad record")
+        return x
+
+    with pytest.raises(ValueError, match="bad record"):
+        halves.map_in_two(fails_here, list(range(100)))
+    assert reaped(forks)
+
+
+def test_checks_on_two_cores_equal_checks_on_one(forks, monkeypatch):
+    """The per-record rules and line facts of the pipeline (record_rules, remember_lines)."""
+    monkeypatch.chdir(ROOT)
+    dataset = [Path("dataset/retry_state_machine.jsonl")]
+    split = run(dataset, CORPUS)[0]
+    assert len(forks) == 2, "record_rules and remember_lines each fork once"
+    monkeypatch.setattr(halves, "MAP_AT", 10**9)
+    serial = run(dataset, CORPUS)[0]
+    assert split.findings == serial.findings and split.examples == serial.examples
+    assert split.memo.findings == serial.memo.findings
+    assert split.memo.lines == serial.memo.lines
+    assert reaped(forks)
