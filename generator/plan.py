@@ -21,7 +21,7 @@ from pathlib import Path
 
 import orjson
 
-from . import contexts, urls
+from . import contexts, halves, urls
 from .contexts import Page
 from .memo import code_digest
 from .mkdocs_site import Generated
@@ -132,11 +132,14 @@ def example_files(site: SiteViews, built: Path) -> dict[str, Wanted]:
     wanted: dict[str, Wanted] = {}
     for dv in site.datasets:
         frame_key = frames[dv.stem][2]
-        for i in range(len(dv.examples)):
+
+        def file_and_key(i: int, dv=dv, frame_key=frame_key) -> tuple[str, str]:
             page = example_page(dv, i)
-            wanted[urls.site_file(page.path)] = Wanted(
-                example_page_key(frame_key, page), make=functools.partial(framed_page, dv, i), pure=True
-            )
+            return urls.site_file(page.path), example_page_key(frame_key, page)
+
+        # every page's context is made to key it: on both cores (halves.py)
+        for i, (rel, key) in enumerate(halves.map_in_two(file_and_key, list(range(len(dv.examples))))):
+            wanted[rel] = Wanted(key, make=functools.partial(framed_page, dv, i), pure=True)
     return wanted
 
 
