@@ -133,7 +133,7 @@ class Finding:
 
     @property
     def on_dataset(self) -> bool:
-        return self.at.place == Place.DATASET
+        return self.at.place == _DATASET
 
     def location(self) -> str:
         return f"{self.path}:{self.line}" if self.line else self.path
@@ -226,12 +226,19 @@ class Example:
 
     @property
     def status(self) -> Status:
+        if not self.findings:
+            return _OK  # (module constants: an enum member's lookup is slow, and this runs per page)
         sevs = {f.severity for f in self.findings}
-        if Severity.ERROR in sevs:
-            return Status.ERROR
-        if Severity.WARNING in sevs:
-            return Status.WARNING
-        return Status.OK
+        if _ERROR in sevs:
+            return _STATUS_ERROR
+        if _WARNING in sevs:
+            return _STATUS_WARNING
+        return _OK
+
+
+_OK, _STATUS_ERROR, _STATUS_WARNING = Status.OK, Status.ERROR, Status.WARNING
+_ERROR, _WARNING = Severity.ERROR, Severity.WARNING
+_DATASET = Place.DATASET
 
 
 def is_target(config: DatasetConfig, item: Item) -> bool:

@@ -282,7 +282,7 @@ def example_page(dv: DatasetViews, i: int) -> Page:
         total=common.total,
         line=record.line,
         jsonl_name=common.jsonl_name,
-        status=ex.status,
+        status=str(ex.status),  # a plain str: orjson (the page key) serialises an enum slowly
         system=clip_text(record.system),
         system_matches=record.system == common.system_prompt,
         user=clip_text(record.user),
