@@ -271,14 +271,3 @@ def _summary(datasets, out: Path, seconds: float) -> str:
             f"({t['line_pct']:.1f}% of in-scope lines), {t['errors']} errors, {t['warnings']} warnings"
         )
     return "\n".join(parts + [f"site written to {out}/ in {seconds:.1f}s"])
-
-
-def _summary(datasets, out: Path, seconds: float) -> str:
-    parts = []
-    for dv in datasets:
-        t = dv.totals
-        parts.append(
-            f"{dv.stem}: {t['examples']} examples, {t['covered_items']}/{t['item_count']} items covered "
-            f"({t['line_pct']:.1f}% of in-scope lines), {t['errors']} errors, {t['warnings']} warnings"
-        )
-    return "\n".join(parts + [f"site written to {out}/ in {seconds:.1f}s"])

@@ -78,6 +78,12 @@ def _tagged(value):
         return {"bytes": hashlib.sha256(value).hexdigest()}
     if isinstance(value, str):
         return str(value)
+    if isinstance(value, dict):  # subclasses (a Counter, say): orjson passes them through
+        return dict(value)
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, int):
+        return int(value)
     raise TypeError(type(value).__name__)
 
 

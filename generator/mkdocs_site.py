@@ -22,9 +22,8 @@ from pathlib import Path
 
 import orjson
 import yaml
-from markupsafe import Markup
 
-from . import diffview, state, urls
+from . import contexts, diffview, state, urls
 from .folders import MKDOCS_TMP, BuildError
 from .highlight import keep_between_builds, title_html
 from .memo import code_digest
@@ -171,10 +170,7 @@ def render_summary_pages(site, work: Path) -> tuple[dict[str, bytes], dict[str, 
     for page in site.pages:
         if page.standalone:
             continue
-        context = orjson.dumps(
-            page.context, default=_tagged, option=orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_SORT_KEYS
-        )
-        key = hashlib.blake2b(code + b"\0" + page.template.encode() + b"\0" + context, digest_size=16).hexdigest()
+        key = contexts.digest(page.view, code + b"\0" + page.template.encode() + b"\0").hex()
         text = None
         was = last.get(page.path)
         if isinstance(was, list) and len(was) == 2 and was[0] == key:
@@ -189,22 +185,6 @@ def render_summary_pages(site, work: Path) -> tuple[dict[str, bytes], dict[str, 
         out[page.path] = text
         keys[page.path] = [key, hashlib.sha256(text).hexdigest()]
     return out, keys
-
-
-def _tagged(value):
-    """orjson's fallback for a page context: Markup (safe HTML) is told apart from plain text,
-    which the template escapes, so the two can never share a key."""
-    if isinstance(value, Markup):
-        return {"markup": str(value)}
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, dict):
-        return dict(value)
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    if isinstance(value, int):
-        return int(value)
-    raise TypeError(type(value).__name__)
 
 
 def _inherited_list(mkdocs_yml: Path, key: str) -> list:

@@ -119,6 +119,13 @@ def build_main(*args: str) -> int:
     return main(["build", "--quiet", *args])
 
 
+def build_dataset(jsonl: Path, work: Path, out: Path, source: Path = CORPUS, cwd: Path = ROOT) -> int:
+    """`build --dataset JSONL`, run in `cwd` (the project whose mkdocs.yml and docs/ it uses)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(cwd)
+        return build_main("--dataset", str(jsonl), "--source-root", str(source), "--work", str(work), "--out", str(out))
+
+
 # --- built sites, shared: tests read them and never change them -------------------------------
 @pytest.fixture(scope="session")
 def built_project(tmp_path_factory) -> Path:
@@ -276,3 +283,31 @@ def offline_page(browser, **kw):
     page.blocked = blocked  # type: ignore[attr-defined]
     page.errors = errors  # type: ignore[attr-defined]
     return page
+
+
+# --- forked children (generator/halves.py) ----------------------------------------------------
+@pytest.fixture
+def forks(monkeypatch) -> list[int]:
+    """The pids of the children this test forks (os.fork, recorded)."""
+    pids: list[int] = []
+    real = os.fork
+
+    def fork() -> int:
+        pid = real()
+        if pid:
+            pids.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    return pids
+
+
+def reaped(pids: list[int]) -> bool:
+    """Every child in pids has been waited for (waitpid on a reaped pid raises)."""
+    for pid in pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            continue
+        return False
+    return True

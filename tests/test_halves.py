@@ -8,37 +8,16 @@ import signal
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, ROOT
+from conftest import CORPUS, ROOT, reaped
 
 import generator.halves as halves
 from generator.pipeline import run
 
 
-@pytest.fixture
-def forks(monkeypatch):
-    """Split any list of two items or more; record the children forked."""
+@pytest.fixture(autouse=True)
+def split_anything(monkeypatch):
+    """Split any list of two items or more."""
     monkeypatch.setattr(halves, "MAP_AT", 2)
-    pids = []
-    real = os.fork
-
-    def fork():
-        pid = real()
-        if pid:
-            pids.append(pid)
-        return pid
-
-    monkeypatch.setattr(halves.os, "fork", fork)
-    return pids
-
-
-def reaped(pids: list[int]) -> bool:
-    for pid in pids:
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            continue
-        return False
-    return True
 
 
 def test_the_split_gives_the_serial_result_in_order(forks):

@@ -5,11 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ARTIFACTS, CORPUS, ROOT, Served, dumps, make_dataset, offline_page
+from conftest import ARTIFACTS, Served, build_dataset, dumps, make_dataset, offline_page
 from hostile import LONG, hostile_records
 from sitecheck import broken_links, text_of
-
-from generator.__main__ import main
 
 EXPECT_VISIBLE = {
     "script": "<script>window.__pwned_script = 1</script>",
@@ -42,25 +40,7 @@ def hostile_site(tmp_path_factory):
     records = hostile_records()
     jsonl = make_dataset(tmp / "ds", "hostile", [dumps(r) for _, r in records])
     before = jsonl.read_bytes()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(ROOT)
-        assert (
-            main(
-                [
-                    "build",
-                    "--dataset",
-                    str(jsonl),
-                    "--source-root",
-                    str(CORPUS),
-                    "--work",
-                    str(tmp / "w"),
-                    "--out",
-                    str(tmp / "site"),
-                    "--quiet",
-                ]
-            )
-            == 0
-        )
+    assert build_dataset(jsonl, tmp / "w", tmp / "site") == 0
     assert jsonl.read_bytes() == before
     return tmp / "site", [name for name, _ in records]
 

@@ -15,15 +15,13 @@ from conftest import (
     CORPUS,
     QUEUE,
     RETRY,
-    ROOT,
     WORKER,
     Served,
+    build_dataset,
     clean_records,
     make_dataset,
     offline_page,
 )
-
-from generator.__main__ import main
 
 pytestmark = pytest.mark.browser
 
@@ -93,25 +91,7 @@ def hostile_config_site(tmp_path_factory):
 
     root = tmp / "served"
     root.mkdir()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(ROOT)
-        assert (
-            main(
-                [
-                    "build",
-                    "--dataset",
-                    str(jsonl),
-                    "--source-root",
-                    str(source),
-                    "--work",
-                    str(tmp / "w"),
-                    "--out",
-                    str(root / "site"),
-                    "--quiet",
-                ]
-            )
-            == 0
-        )
+    assert build_dataset(jsonl, tmp / "w", root / "site", source=source) == 0
     server = Served(root)
     yield server.base + "/site/", root / "site", jsonl
     server.close()

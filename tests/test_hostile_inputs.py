@@ -23,6 +23,7 @@ from conftest import (
     ROOT,
     THINK,
     WORKER,
+    build_dataset,
     clean_records,
     dumps,
     make_dataset,
@@ -525,25 +526,7 @@ def hostile_build(tmp_path_factory):
         ),
         encoding="utf-8",
     )
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(project)
-        assert (
-            main(
-                [
-                    "build",
-                    "--dataset",
-                    str(jsonl),
-                    "--source-root",
-                    str(source),
-                    "--work",
-                    str(tmp / "w"),
-                    "--out",
-                    str(tmp / "site"),
-                    "--quiet",
-                ]
-            )
-            == 0
-        )
+    assert build_dataset(jsonl, tmp / "w", tmp / "site", source=source, cwd=project) == 0
     return tmp / "site"
 
 

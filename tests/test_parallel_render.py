@@ -10,6 +10,7 @@ import signal
 
 import jinja2
 import pytest
+from conftest import reaped
 from test_incremental import build_in
 from test_placement import fresh_site, leftovers, retitle, tree
 
@@ -21,19 +22,10 @@ FIRST_PAGE = "line-1/"  # its first: in this process's half
 
 
 @pytest.fixture
-def two_processes(monkeypatch):
-    """Fork for any render of two files or more (the committed dataset has 23 pages)."""
+def two_processes(monkeypatch, forks):
+    """Fork for any render of two files or more (the committed dataset has 23 pages); the
+    children forked."""
     monkeypatch.setattr(generator.place, "PARALLEL_AT", 2)
-    forks = []
-    real_fork = os.fork
-
-    def counting_fork():
-        pid = real_fork()
-        if pid:
-            forks.append(pid)
-        return pid
-
-    monkeypatch.setattr(generator.place.os, "fork", counting_fork)
     return forks
 
 
@@ -48,23 +40,12 @@ def fail_on(monkeypatch, page_dir: str, failure) -> None:
     monkeypatch.setattr(generator.plan, "render_page", render)
 
 
-def no_child_left(forks: list[int]) -> bool:
-    """Every forked child has been reaped (waitpid on a reaped pid raises)."""
-    for pid in forks:
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            continue
-        return False
-    return True
-
-
 def test_a_site_rendered_by_two_processes_equals_a_serial_build(project, tmp_path, two_processes):
     site = project / "site"
     retitle(project, "Every page changes")  # an update that renders every page again
     assert build_in(project, project / "build", site) == 0
     assert two_processes, "the render was not shared with a child"
-    assert no_child_left(two_processes)
+    assert reaped(two_processes)
     assert tree(site) == fresh_site(project, tmp_path, "serial")  # a subprocess: PARALLEL_AT as shipped
 
 
@@ -111,7 +92,7 @@ def test_a_failure_on_either_side_leaves_the_site_as_it_was(
     assert "Traceback" not in err and said in err, err
     assert tree(site) == before
     assert leftovers(site) == []
-    assert two_processes and no_child_left(two_processes)
+    assert two_processes and reaped(two_processes)
 
 
 def test_only_pure_files_are_rendered_in_the_child(tmp_path, monkeypatch):

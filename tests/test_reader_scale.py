@@ -7,9 +7,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from conftest import CORPUS, ROOT, Served
-
-from generator.__main__ import main
+from conftest import CORPUS, ROOT, Served, build_dataset
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 LIMIT = 1_000_000
@@ -24,25 +22,7 @@ def big_site(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("reader-10k")
     jsonl = write_dataset(tmp / "data", N, CORPUS)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(ROOT)
-        assert (
-            main(
-                [
-                    "build",
-                    "--dataset",
-                    str(jsonl),
-                    "--source-root",
-                    str(CORPUS),
-                    "--work",
-                    str(tmp / "work"),
-                    "--out",
-                    str(tmp / "site"),
-                    "--quiet",
-                ]
-            )
-            == 0
-        )
+    assert build_dataset(jsonl, tmp / "work", tmp / "site") == 0
     server = Served(tmp / "site")
     yield server.base
     server.close()

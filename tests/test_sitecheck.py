@@ -148,31 +148,12 @@ def test_a_damaged_copy_of_a_built_site_is_caught(fixture_site, tmp_path):
 def test_an_item_quoted_by_many_examples_links_only_filters_that_find_them(tmp_path, monkeypatch):
     """The examples table filters by the items the search database lists: a `use` item's
     "+N more" is text, not a link to a filter that would show no rows; a function's is a link."""
-    from conftest import CORPUS, ROOT, clean_records, dumps, make_dataset
-
-    from generator.__main__ import main
+    from conftest import build_dataset, clean_records, dumps, make_dataset
 
     first = clean_records()[0]  # quotes retry.rs's `use` lines, then run_with_retries
     lines = [dumps(first).replace(b"keeps retrying", f"keeps retrying ({n})".encode()) for n in range(14)]
     jsonl = make_dataset(tmp_path / "ds", "uses", lines)
-    monkeypatch.chdir(ROOT)
-    assert (
-        main(
-            [
-                "build",
-                "--dataset",
-                str(jsonl),
-                "--source-root",
-                str(CORPUS),
-                "--work",
-                str(tmp_path / "w"),
-                "--out",
-                str(tmp_path / "site"),
-                "--quiet",
-            ]
-        )
-        == 0
-    )
+    assert build_dataset(jsonl, tmp_path / "w", tmp_path / "site") == 0
     assert broken_links(tmp_path / "site") == []
     page = (tmp_path / "site/datasets/uses/source/server/svix-server/src/core/retry.rs/index.html").read_text()
     rows = {row.split("<td>", 2)[1].split("</td>")[0]: row for row in page.split("<tr ")[1:] if "+2 more" in row}
