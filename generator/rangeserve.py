@@ -47,6 +47,12 @@ class RangeRequestHandler(SimpleHTTPRequestHandler):
     """SimpleHTTPRequestHandler plus single-range GET/HEAD and `Accept-Ranges: bytes`."""
 
     _range: tuple[int, int] | None = None
+    # The search asks for many small ranges one after another: keep the connection open
+    # (HTTP/1.1) and send each answer at once (no Nagle: it held back a response's body until
+    # the browser's delayed acknowledgement, 40 ms a request). An idle connection ends after a while.
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    timeout = 60
 
     def send_head(self):
         self._range = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import urllib.request
 
 import pytest
@@ -74,5 +75,32 @@ def test_the_server_answers_range_requests(tmp_path):
         with urllib.request.urlopen(base + "/db.sqlite3") as r:  # no Range: the whole file
             assert r.status == 200 and len(r.read()) == 10240
     finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_the_server_keeps_the_connection_for_the_next_range(tmp_path):
+    """The search reads many ranges in a row: one connection serves them all, a redirect
+    included (each answer says its length). An error closes it, as http.server does."""
+    (tmp_path / "db.sqlite3").write_bytes(bytes(range(256)) * 40)
+    (tmp_path / "folder").mkdir()
+    httpd, base = serve_in_thread(tmp_path)
+    conn = http.client.HTTPConnection(*httpd.server_address[:2], timeout=10)
+    try:
+        socks = []
+        for path, headers, status in [
+            ("/db.sqlite3", {"Range": "bytes=0-4095"}, 206),
+            ("/folder", {}, 301),
+            ("/db.sqlite3", {"Range": "bytes=8192-"}, 206),
+            ("/db.sqlite3", {}, 200),
+        ]:
+            conn.request("GET", path, headers=headers)
+            r = conn.getresponse()
+            assert r.status == status and not r.will_close
+            r.read()
+            socks.append(conn.sock)
+        assert all(s is socks[0] for s in socks)
+    finally:
+        conn.close()
         httpd.shutdown()
         httpd.server_close()
