@@ -12,7 +12,6 @@ failed build leaves the previous site as it was.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import sys
 import threading
 import time
@@ -215,13 +214,8 @@ def index_search(site, work: Path, root: Path) -> tuple[_in_thread, Wanted, byte
     key = planned[2]
     indexing = _in_thread(searchdb.update, db, site.datasets, pages, code, planned)
 
-    def copy(fh) -> None:
-        indexing.join()
-        with open(db, "rb") as src:
-            shutil.copyfileobj(src, fh, 1 << 20)
-
     # The version file is the browser's cache key for the database.
-    return indexing, Wanted("data:searchdb:" + key, stream=copy), key.encode() + b"\n"
+    return indexing, Wanted("data:searchdb:" + key, path=db, ready=indexing.join), key.encode() + b"\n"
 
 
 def check_data_names(gen: Generated) -> None:

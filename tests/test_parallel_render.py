@@ -105,7 +105,8 @@ def test_only_pure_files_are_rendered_in_the_child(tmp_path, monkeypatch):
 
     wanted = {f"line-{i}/index.html": generator.place.Wanted(f"k{i}", make=whoami, pure=True) for i in range(6)}
     wanted["slots.html"] = generator.place.Wanted("s", make=whoami)
-    wanted["search/site.sqlite3"] = generator.place.Wanted("db", stream=lambda sink: sink.write(whoami()))
+    db = tmp_path / "db"  # written by `ready`, in the process that copies it
+    wanted["search/site.sqlite3"] = generator.place.Wanted("db", path=db, ready=lambda: db.write_bytes(whoami()))
     site = tmp_path / "site"
     assert generator.place.place(wanted, site, tmp_path / "manifest.json", None) == -1
     writer = {rel: (site / rel).read_text() for rel in wanted}

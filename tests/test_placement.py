@@ -403,3 +403,53 @@ def test_a_build_killed_at_any_point_of_placement_is_repaired_by_the_next(tmp_pa
         assert leftovers(site) == []
         current = title
     assert kills["render"] >= 3 and kills["commit"] >= 2, kills
+
+
+# --- copies: big files get their blocks first and are copied by the kernel -------------------
+
+
+def _copied(tmp_path, data: bytes) -> bytes:
+    import generator.place
+
+    src, dest = tmp_path / "src.bin", tmp_path / "dest.bin"
+    src.write_bytes(data)
+    generator.place._copy(src, dest, Path("site/dest.bin"))
+    return dest.read_bytes()
+
+
+@pytest.mark.parametrize("fails_after", [None, 0, 1])
+def test_a_big_copy_is_exact_whether_or_not_the_kernel_copies_it(tmp_path, monkeypatch, fails_after):
+    """copy_file_range may copy all, none or part of a file before failing (another file
+    system, an old kernel): the plain copy takes over where it stopped."""
+    import generator.place
+
+    monkeypatch.setattr(generator.place, "BIG_COPY", 1)
+    data = os.urandom(3 << 20) + b"tail"
+    if fails_after is not None:
+        real, calls = os.copy_file_range, []
+
+        def flaky(src, dst, count, *a):
+            calls.append(count)
+            if len(calls) > fails_after:
+                raise OSError(errno.EXDEV, "Invalid cross-device link")
+            return real(src, dst, min(count, 1 << 20), *a)
+
+        monkeypatch.setattr(generator.place.os, "copy_file_range", flaky)
+    assert _copied(tmp_path, data) == data
+
+
+def test_a_source_that_shrinks_during_a_big_copy_leaves_no_allocated_tail(tmp_path, monkeypatch):
+    """The copy's blocks are allocated for the size first seen; a shorter source (rewritten
+    meanwhile) must not leave zeros at the end of the copy."""
+    import generator.place
+
+    monkeypatch.setattr(generator.place, "BIG_COPY", 1)
+    real_fstat = os.fstat
+
+    def larger(fd):
+        st = real_fstat(fd)
+        return os.stat_result((*st[:6], st.st_size + 5000, *st[7:]))
+
+    monkeypatch.setattr(generator.place.os, "fstat", larger)
+    data = os.urandom(100_000)
+    assert _copied(tmp_path, data) == data
