@@ -11,7 +11,9 @@ failed build leaves the previous site as it was.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import sys
 import threading
 import time
@@ -66,8 +68,23 @@ def build_once(
             "rename one file"
         )
     make_work(work)
-    with exclusive(work, out):  # one build at a time per work folder and per site folder
+    with exclusive(work, out), collector_paused():  # one build at a time per work folder and per site folder
         return _build_locked(paths, source_root, work, out, site_url, say, live, timings, root, stems, compare)
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """Python's cyclic garbage collector paused for one build. A build makes almost no cyclic
+    garbage (80 objects after 10,000 records; reference counting frees the rest), but each
+    full collection walks every object the build holds: 0.1-0.15 s a build at 10,000 records,
+    and pages copied in the forked children (halves.py) for nothing."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _build_locked(

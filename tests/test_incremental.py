@@ -435,3 +435,33 @@ def test_with_source_date_epoch_a_cached_build_and_a_fresh_one_agree(project, tm
 def test_a_cached_build_on_a_later_day_dates_its_sitemap_like_a_fresh_one(project, tmp_path, monkeypatch):
     assert build_dated(project, project / "build", project / "site", "1700000000", monkeypatch) == "2023-11-14"
     assert build_dated(project, project / "build", project / "site", "1800000000", monkeypatch) == "2027-01-15"
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_build_pauses_the_garbage_collector_and_restores_it(project, monkeypatch, fails):
+    """The cyclic collector is off while a build runs (its full collections walk every object
+    the build holds) and on again afterwards, whether the build succeeded or failed."""
+    import gc
+
+    import generator.build
+
+    seen = []
+
+    def stages(*args, **kwargs):
+        seen.append(gc.isenabled())
+        if fails:
+            raise RuntimeError("a stage failed")
+        return True, []
+
+    monkeypatch.setattr(generator.build, "_build_locked", stages)
+    jsonl = project / "dataset/retry_state_machine.jsonl"
+    build = lambda: generator.build.build_once(  # noqa: E731
+        [jsonl], CORPUS, project / "build", project / "site", None, say=lambda msg: None, root=project
+    )
+    assert gc.isenabled()
+    if fails:
+        with pytest.raises(RuntimeError):
+            build()
+    else:
+        assert build() == (True, [])
+    assert seen == [False] and gc.isenabled()
