@@ -109,9 +109,10 @@ def _build_locked(
     gen = generate(results, work, root, site_url, timings, say, live=live, diffs=diffs)
     check_data_names(gen)
     t = time.perf_counter()
-    # The search database is written on a thread while mkdocs runs (a child process) and the
-    # example pages are written (sqlite3 lets go of the GIL): on two cores they overlap. Its
-    # key is known first, so the site's plan does not wait for it; placing its file does.
+    # A search database written afresh is written on a thread while mkdocs runs (a child
+    # process) and the example pages are written (sqlite3 lets go of the GIL): on two cores
+    # they overlap. Its key is known first, so the site's plan does not wait for it; placing
+    # its file does. An edit is applied to it at once (index_search).
     indexing, db_file, db_version = index_search(gen.site, work, root)
     gen = dataclasses.replace(gen, data={**gen.data, searchdb.VERSION_PATH: db_version})
     try:
@@ -207,11 +208,28 @@ class _in_thread(threading.Thread):
         super().join()
 
 
-def index_search(site, work: Path, root: Path) -> tuple[_in_thread, Wanted, bytes]:
-    """Start updating the search and table database in the work folder (searchdb.py) on a
-    thread. Returns the thread, the database's file of the site (searchdb.SITE_PATH, keyed by
-    the keys of its rows, which are known before the rows are built; copied once the thread is
-    done) and the bytes of its version file (searchdb.VERSION_PATH)."""
+class _finished:
+    """Work done already, with _in_thread's interface."""
+
+    def __init__(self, out, seconds: float):
+        self._out, self.seconds = out, seconds
+
+    def join(self, timeout=None):
+        return self._out
+
+    def join_timed(self) -> float:
+        return self.seconds
+
+    def join_quietly(self) -> None:
+        pass
+
+
+def index_search(site, work: Path, root: Path) -> tuple[_in_thread | _finished, Wanted, bytes]:
+    """Update the search and table database in the work folder (searchdb.py): an edit in
+    place, now; a database written afresh, on a thread. Returns the work (joined for its
+    result), the database's file of the site (searchdb.SITE_PATH, keyed by the keys of its
+    rows, which are known before the rows are built; copied once the work is done) and the
+    bytes of its version file (searchdb.VERSION_PATH)."""
     pages = []
     for page in site.pages:
         if page.standalone or page.template == "shell.md.j2":
@@ -229,7 +247,15 @@ def index_search(site, work: Path, root: Path) -> tuple[_in_thread, Wanted, byte
     code = code_digest()
     planned = searchdb.rows_wanted(site.datasets, pages, code)
     key = planned[2]
-    indexing = _in_thread(searchdb.update, db, site.datasets, pages, code, planned)
+    # An edit changes a few rows: done here and now, in milliseconds (on a thread, its many
+    # short steps would wait for the interpreter lock behind this thread's work). A database
+    # written afresh is seconds of SQLite, which lets go of the lock: that goes on a thread.
+    t = time.perf_counter()
+    done = searchdb.update_in_place(db, site.datasets, planned)
+    if done is not None:
+        indexing = _finished(done, time.perf_counter() - t)
+    else:
+        indexing = _in_thread(searchdb.write_afresh, db, site.datasets, planned)
 
     # The version file is the browser's cache key for the database.
     return indexing, Wanted("data:searchdb:" + key, path=db, ready=indexing.join), key.encode() + b"\n"

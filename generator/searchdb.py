@@ -437,22 +437,37 @@ def update(path: Path, datasets, pages, code_key: str, planned: tuple | None = N
     (`planned`: their rows_wanted, when already made): in place when it holds most of them
     already, else written afresh beside it and renamed.
     Returns {"key": digest of every row key, "inserted": n, "deleted": n}."""
-    wanted, wanted_f, all_keys = planned or rows_wanted(datasets, pages, code_key)
+    planned = planned or rows_wanted(datasets, pages, code_key)
+    done = update_in_place(path, datasets, planned)
+    return done if done is not None else write_afresh(path, datasets, planned)
+
+
+def update_in_place(path: Path, datasets, planned: tuple) -> dict | None:
+    """update(), when the file at `path` holds most of the rows already (an edit: a few rows
+    deleted and inserted, in milliseconds); None when it has to be written afresh."""
+    wanted, wanted_f, all_keys = planned
     con = open_db(path)
-    if con is not None:
-        try:
-            if con.execute("SELECT value FROM meta WHERE name = 'key'").fetchone() == (all_keys,):
-                return {"key": all_keys, "inserted": 0, "deleted": 0}
-            have = dict(con.execute("SELECT key, id FROM doc"))
-            if len(wanted.keys() - have.keys()) + len(have.keys() - wanted.keys()) <= max(64, len(wanted) // 4):
-                done = _update(con, have, wanted, wanted_f, datasets)
-                con.execute("INSERT OR REPLACE INTO meta VALUES ('key', ?)", (all_keys,))
-                con.commit()
-                return {"key": all_keys, **done}
-        except sqlite3.DatabaseError:
-            pass  # a damaged cache (its open transaction dies with the connection): written afresh below
-        finally:
-            con.close()
+    if con is None:
+        return None
+    try:
+        if con.execute("SELECT value FROM meta WHERE name = 'key'").fetchone() == (all_keys,):
+            return {"key": all_keys, "inserted": 0, "deleted": 0}
+        have = dict(con.execute("SELECT key, id FROM doc"))
+        if len(wanted.keys() - have.keys()) + len(have.keys() - wanted.keys()) > max(64, len(wanted) // 4):
+            return None
+        done = _update(con, have, wanted, wanted_f, datasets)
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('key', ?)", (all_keys,))
+        con.commit()
+        return {"key": all_keys, **done}
+    except sqlite3.DatabaseError:
+        return None  # a damaged cache (its open transaction dies with the connection): written afresh
+    finally:
+        con.close()
+
+
+def write_afresh(path: Path, datasets, planned: tuple) -> dict:
+    """update(), writing the file from nothing."""
+    wanted, wanted_f, all_keys = planned
     _fresh(path, wanted, wanted_f, datasets, all_keys)
     return {"key": all_keys, "inserted": len(wanted), "deleted": 0}
 
