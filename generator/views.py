@@ -160,6 +160,28 @@ class DatasetViews:
             hit = self._segments[key] = (segment_views(self, ex, path), ex.segments)
         return hit[0]
 
+    @cached_property
+    def quoted_blocks(self) -> dict[str, dict[int, list]]:
+        """Per source file, per shared Coverage (one code block): [its line ranges in the file,
+        its first MAX_LINKS_PER_ITEM examples, how many examples quote it]; one pass over the
+        examples for every source page (line_lookup)."""
+        by_path: dict[str, dict[int, list]] = defaultdict(dict)
+        for ex in self.examples:
+            cov = ex.coverage
+            if not cov.lines:
+                continue
+            ranges: dict[str, list] = {}
+            for p, s, e in cov.lines:
+                ranges.setdefault(p, []).append([s, e])
+            for p, rs in ranges.items():
+                b = by_path[p].get(id(cov))
+                if b is None:
+                    b = by_path[p][id(cov)] = [rs, [], 0]
+                if len(b[1]) < MAX_LINKS_PER_ITEM:
+                    b[1].append(ex)
+                b[2] += 1
+        return by_path
+
     def coverage_view(self, ex: Example, path: str):
         """coverage_view, made once for the examples that share their Coverage."""
         hit = self._coverage.get(id(ex.coverage))
@@ -461,18 +483,7 @@ def line_lookup(dv: DatasetViews, path_in_repo: str, page: str) -> dict:
     """Which examples quote which lines of one source file: one lookup per source page (a data
     file fetched on first hover or focus), never per-line lists in the HTML. Examples quoting
     one code block share an entry; an entry lists at most MAX_LINKS_PER_ITEM of them."""
-    blocks: dict[int, list] = {}
-    for ex in dv.examples:
-        cov = ex.coverage
-        ranges = [[s, e] for p, s, e in cov.lines if p == path_in_repo]
-        if not ranges:
-            continue
-        b = blocks.get(id(cov))
-        if b is None:
-            b = blocks[id(cov)] = [ranges, [], 0]
-        if len(b[1]) < MAX_LINKS_PER_ITEM:
-            b[1].append(ex)
-        b[2] += 1
+    blocks = dv.quoted_blocks.get(path_in_repo, {})
     listed: dict[str, int] = {}
     examples = []
     out_blocks = []
