@@ -36,7 +36,7 @@ from .memo import code_digest
 from .mkdocs_site import Generated, generate, run_mkdocs_if_needed
 from .pipeline import Timings, discover, run
 from .place import SiteUnchanged, Wanted, place
-from .plan import PlanError, plan_site
+from .plan import PlanError, begin_page_digests, plan_site
 
 
 def build_once(
@@ -108,6 +108,15 @@ def _build_locked(
     diffs = _compare(paths, results, compare, source_root, timings, say) if compare is not None else None
     gen = generate(results, work, root, site_url, timings, say, live=live, diffs=diffs)
     check_data_names(gen)
+    # The example pages' digests are begun now, on the other core (plan.begin_page_digests).
+    page_digests = begin_page_digests(gen.site)
+    try:
+        return _index_and_place(gen, page_digests, work, out, root, say, timings, t0, results)
+    finally:
+        page_digests.cancel()  # when planning never took them (a failure)
+
+
+def _index_and_place(gen: Generated, page_digests, work: Path, out: Path, root: Path, say, timings, t0, results):
     t = time.perf_counter()
     # A search database written afresh is written on a thread while mkdocs runs (a child
     # process) and the example pages are written (sqlite3 lets go of the GIL): on two cores
@@ -116,7 +125,7 @@ def _build_locked(
     indexing, db_file, db_version = index_search(gen.site, work, root)
     gen = dataclasses.replace(gen, data={**gen.data, searchdb.VERSION_PATH: db_version})
     try:
-        return _after_indexing(gen, db_file, work, out, say, timings, t, t0, results, indexing)
+        return _after_indexing(gen, db_file, page_digests, work, out, say, timings, t, t0, results, indexing)
     finally:
         indexing.join_quietly()
 
@@ -141,7 +150,17 @@ def _compare(paths, results, compare: str, source_root, timings: Timings, say) -
 
 
 def _after_indexing(
-    gen: Generated, db_file: Wanted, work: Path, out: Path, say, timings, t: float, t0: float, results, indexing
+    gen: Generated,
+    db_file: Wanted,
+    page_digests,
+    work: Path,
+    out: Path,
+    say,
+    timings,
+    t: float,
+    t0: float,
+    results,
+    indexing,
 ):
     ok, log, mkdocs_files = run_mkdocs_if_needed(gen, work, say)
     timings.add("mkdocs build", time.perf_counter() - t)
@@ -153,7 +172,7 @@ def _after_indexing(
     manifest = state.manifest_path(work, out)
     previous = state.previous_keys(out, manifest)
     try:
-        wanted, example_pages = plan_site(gen, mkdocs_files, work, out, previous)
+        wanted, example_pages = plan_site(gen, mkdocs_files, work, out, previous, page_digests)
     except PlanError as e:
         print(f"error: {e}; {out}/ was left as it was", file=sys.stderr)
         return False, results

@@ -24,21 +24,51 @@ def map_in_two(fn: Callable[[T], object], items: list[T]) -> list:
     """[fn(x) for x in items], the second half computed by a forked child. fn's results must
     be plain values (marshal: numbers, strings, bytes, tuples, lists, dicts, sets). If the child
     fails, this process computes its half again (a failure then surfaces here, as usual)."""
+    return begin(fn, items).result()
+
+
+class Begun:
+    """[fn(x) for x in items], begun: a forked child computes the items from `split` on at
+    once, while this process goes on with other work; result() computes the rest here and
+    joins the two. Call result() or cancel() (a build's clean-up: the child is killed and
+    reaped) once."""
+
+    def __init__(self, fn: Callable[[T], object], items: list[T], split: int):
+        self.fn, self.items, self.split = fn, items, split
+        self.pid, self.report = None, None
+        if split < len(items):
+            self.pid, self.report = fork(lambda: marshal.dumps([fn(x) for x in items[split:]]))
+
+    def result(self) -> list:
+        fn, items, split = self.fn, self.items, self.split
+        if self.pid is None:
+            return [fn(x) for x in items]
+        with self.report:
+            try:
+                first = [fn(x) for x in items[:split]]
+                data = self.report.read()
+            except BaseException:
+                self.cancel()
+                raise
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = None
+        if os.waitstatus_to_exitcode(status) == 0 and data:
+            return first + marshal.loads(data)
+        return first + [fn(x) for x in items[split:]]
+
+    def cancel(self) -> None:
+        if self.pid is not None:
+            kill(self.pid)
+            self.pid = None
+            self.report.close()
+
+
+def begin(fn: Callable[[T], object], items: list[T], share: float = 0.5) -> Begun:
+    """Begun(fn, items): the child takes `share` of the items (the last ones); none when they
+    are too few to be worth a fork (MAP_AT) or there is no fork."""
     if len(items) < MAP_AT or not hasattr(os, "fork"):
-        return [fn(x) for x in items]
-    mid = len(items) // 2
-    pid, report = fork(lambda: marshal.dumps([fn(x) for x in items[mid:]]))
-    with report:
-        try:
-            first = [fn(x) for x in items[:mid]]
-            data = report.read()
-        except BaseException:
-            kill(pid)
-            raise
-    _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) == 0 and data:
-        return first + marshal.loads(data)
-    return first + [fn(x) for x in items[mid:]]
+        return Begun(fn, items, len(items))
+    return Begun(fn, items, len(items) - int(len(items) * share))
 
 
 def fork(work: Callable[[], bytes]):

@@ -39,11 +39,17 @@ class PlanError(Exception):
 
 
 def plan_site(
-    gen: Generated, mkdocs_files: dict[str, str], work: Path, out: Path, previous: dict[str, str] | None
+    gen: Generated,
+    mkdocs_files: dict[str, str],
+    work: Path,
+    out: Path,
+    previous: dict[str, str] | None,
+    page_digests: halves.Begun | None = None,
 ) -> tuple[dict[str, Wanted], list[str]]:
     """Every file of the site, each with a key that changes when its bytes would. Nothing is
     rendered here: an example page is rendered (and framed by its dataset's shell page, as
-    mkdocs rendered it) only when it has to be written. Returns (files, the example pages' paths)."""
+    mkdocs rendered it) only when it has to be written. `page_digests`: begin_page_digests(gen.site),
+    begun earlier. Returns (files, the example pages' paths)."""
     site = gen.site
     built = work / "mkdocs-out"
     digests = mkdocs_files  # each output file by digest (mkdocs_site.run_mkdocs_if_needed)
@@ -57,7 +63,7 @@ def plan_site(
             path=source,
             source_stat=stat if digest else None,
         )
-    pages = example_files(site, built)
+    pages = example_files(site, built, page_digests or begin_page_digests(site))
     wanted.update(pages)
     return wanted, list(pages)
 
@@ -116,9 +122,26 @@ def example_frames(site: SiteViews, built: Path) -> dict[str, tuple[str, str, by
     return frames
 
 
-def example_files(site: SiteViews, built: Path) -> dict[str, Wanted]:
-    """One file per example page, keyed by example_page_key; made (rendered and framed) only
-    when written."""
+def begin_page_digests(site: SiteViews) -> halves.Begun:
+    """Begin example_page_digest for every example page of the site, most of them in a forked
+    child (halves.py) that starts now: they need only the views, so the child works while this
+    process writes the docs, applies the search database's edit and runs mkdocs."""
+
+    def file_and_digest(at: tuple[int, int]) -> tuple[str, bytes]:
+        page = example_page(site.datasets[at[0]], at[1])
+        return urls.site_file(page.path), example_page_digest(page)
+
+    at = [(d, i) for d, dv in enumerate(site.datasets) for i in range(len(dv.examples))]
+    return halves.begin(file_and_digest, at, share=CHILD_SHARE)
+
+
+# The child's share of the page digests: it starts that much earlier (see begin_page_digests).
+CHILD_SHARE = 2 / 3
+
+
+def example_files(site: SiteViews, built: Path, digests: halves.Begun) -> dict[str, Wanted]:
+    """One file per example page, keyed by its frame and example_page_digest (`digests`, begun
+    by begin_page_digests); made (rendered and framed) only when written."""
     frames = example_frames(site, built)
 
     def framed_page(dv, i: int) -> bytes:
@@ -130,23 +153,20 @@ def example_files(site: SiteViews, built: Path) -> dict[str, Wanted]:
         return (head + render_page(page) + tail).encode("utf-8")
 
     wanted: dict[str, Wanted] = {}
+    made = iter(digests.result())
     for dv in site.datasets:
         frame_key = frames[dv.stem][2]
-
-        def file_and_key(i: int, dv=dv, frame_key=frame_key) -> tuple[str, str]:
-            page = example_page(dv, i)
-            return urls.site_file(page.path), example_page_key(frame_key, page)
-
-        # every page's context is made to key it: on both cores (halves.py)
-        for i, (rel, key) in enumerate(halves.map_in_two(file_and_key, list(range(len(dv.examples))))):
+        for i in range(len(dv.examples)):
+            rel, digest = next(made)
+            key = hashlib.blake2b(frame_key + digest, digest_size=16).hexdigest()
             wanted[rel] = Wanted(key, make=functools.partial(framed_page, dv, i), pure=True)
     return wanted
 
 
-def example_page_key(frame_key: bytes, page: Page) -> str:
-    """An example page's key: its frame's, and a digest of what it is rendered from (its
-    path, title and context), so that nothing the page shows can be left out of it."""
-    return contexts.digest(page.view, b"\0".join([frame_key, page.path.encode(), page.title.encode(), b""])).hex()
+def example_page_digest(page: Page) -> bytes:
+    """A digest of what an example page is rendered from (its path, title and context), so
+    that nothing the page shows can be left out of its key (the key adds the page's frame)."""
+    return contexts.digest(page.view, b"\0".join([page.path.encode(), page.title.encode(), b""]))
 
 
 def _squeeze(frame: str) -> str:

@@ -65,3 +65,26 @@ def test_checks_on_two_cores_equal_checks_on_one(forks, monkeypatch):
     assert split.memo.findings == serial.memo.findings
     assert split.memo.lines == serial.memo.lines
     assert reaped(forks)
+
+
+def test_work_begun_early_gives_the_serial_result(forks):
+    """begin(): the child starts at once with its share (here two thirds, the last items);
+    result() later computes the rest here and joins them in order."""
+    here = os.getpid()
+    begun = halves.begin(lambda x: (x, os.getpid() == here), list(range(90)), share=2 / 3)
+    assert len(forks) == 1  # forked before result() is asked for
+    got = begun.result()
+    assert [x for x, _ in got] == list(range(90))
+    assert [mine for _, mine in got] == [True] * 30 + [False] * 60
+    assert reaped(forks)
+    begun.cancel()  # after result(): nothing left to do
+
+
+def test_work_begun_and_cancelled_leaves_no_child(forks):
+    """A build that fails before it needs the results cancels them: the child is killed and
+    reaped, however long its work."""
+    import time
+
+    begun = halves.begin(lambda x: time.sleep(60), list(range(10)))
+    begun.cancel()
+    assert len(forks) == 1 and reaped(forks)

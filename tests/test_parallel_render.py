@@ -113,3 +113,20 @@ def test_only_pure_files_are_rendered_in_the_child(tmp_path, monkeypatch):
     here = str(os.getpid())
     assert writer["slots.html"] == here and writer["search/site.sqlite3"] == here
     assert [writer[f"line-{i}/index.html"] == here for i in range(6)] == [True] * 3 + [False] * 3
+
+
+def test_a_build_failing_before_its_plan_leaves_no_child_behind(project, monkeypatch, forks, capsys):
+    """The example pages' digests are begun in a child before mkdocs runs; a build that fails
+    there (mkdocs failed) kills and reaps that child, and the site stays as it was."""
+    import generator.build
+    import generator.halves
+
+    monkeypatch.setattr(generator.halves, "MAP_AT", 2)  # the 23 pages are worth a fork here
+    monkeypatch.setattr(generator.build, "run_mkdocs_if_needed", lambda gen, work, say: (False, "mkdocs broke", {}))
+    site = project / "site"
+    retitle(project, "Never placed")
+    before = tree(site)
+    assert build_in(project, project / "build", site) == 1
+    assert "mkdocs build failed" in capsys.readouterr().err
+    assert forks and reaped(forks)
+    assert tree(site) == before
