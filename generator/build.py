@@ -110,24 +110,20 @@ def _build_locked(
     check_data_names(gen)
     # The example pages' digests are begun now, on the other core (plan.begin_page_digests).
     page_digests = begin_page_digests(gen.site)
+    indexing = None
     try:
-        return _index_and_place(gen, page_digests, work, out, root, say, timings, t0, results)
-    finally:
-        page_digests.cancel()  # when planning never took them (a failure)
-
-
-def _index_and_place(gen: Generated, page_digests, work: Path, out: Path, root: Path, say, timings, t0, results):
-    t = time.perf_counter()
-    # A search database written afresh is written on a thread while mkdocs runs (a child
-    # process) and the example pages are written (sqlite3 lets go of the GIL): on two cores
-    # they overlap. Its key is known first, so the site's plan does not wait for it; placing
-    # its file does. An edit is applied to it at once (index_search).
-    indexing, db_file, db_version = index_search(gen.site, work, root)
-    gen = dataclasses.replace(gen, data={**gen.data, searchdb.VERSION_PATH: db_version})
-    try:
+        t = time.perf_counter()
+        # A search database written afresh is written on a thread while mkdocs runs (a child
+        # process) and the example pages are written (sqlite3 lets go of the GIL): on two cores
+        # they overlap. Its key is known first, so the site's plan does not wait for it; placing
+        # its file does. An edit is applied to it at once (index_search).
+        indexing, db_file, db_version = index_search(gen.site, work, root)
+        gen = dataclasses.replace(gen, data={**gen.data, searchdb.VERSION_PATH: db_version})
         return _after_indexing(gen, db_file, page_digests, work, out, say, timings, t, t0, results, indexing)
     finally:
-        indexing.join_quietly()
+        page_digests.cancel()  # when planning never took them (a failure)
+        if indexing is not None:
+            indexing.join_quietly()
 
 
 def _compare(paths, results, compare: str, source_root, timings: Timings, say) -> dict:

@@ -44,7 +44,7 @@ def plan_site(
     work: Path,
     out: Path,
     previous: dict[str, str] | None,
-    page_digests: halves.Begun | None = None,
+    page_digests: halves.Begun,
 ) -> tuple[dict[str, Wanted], list[str]]:
     """Every file of the site, each with a key that changes when its bytes would. Nothing is
     rendered here: an example page is rendered (and framed by its dataset's shell page, as
@@ -63,7 +63,7 @@ def plan_site(
             path=source,
             source_stat=stat if digest else None,
         )
-    pages = example_files(site, built, page_digests or begin_page_digests(site))
+    pages = example_files(site, built, page_digests)
     wanted.update(pages)
     return wanted, list(pages)
 

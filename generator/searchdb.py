@@ -432,19 +432,11 @@ def rows_wanted(datasets, pages, code_key: str) -> tuple[dict, list, str]:
     return wanted, wanted_f, all_keys
 
 
-def update(path: Path, datasets, pages, code_key: str, planned: tuple | None = None) -> dict:
-    """Bring the database at `path` to the rows of `datasets` (DatasetViews) and `pages`
-    (`planned`: their rows_wanted, when already made): in place when it holds most of them
-    already, else written afresh beside it and renamed.
-    Returns {"key": digest of every row key, "inserted": n, "deleted": n}."""
-    planned = planned or rows_wanted(datasets, pages, code_key)
-    done = update_in_place(path, datasets, planned)
-    return done if done is not None else write_afresh(path, datasets, planned)
-
-
 def update_in_place(path: Path, datasets, planned: tuple) -> dict | None:
-    """update(), when the file at `path` holds most of the rows already (an edit: a few rows
-    deleted and inserted, in milliseconds); None when it has to be written afresh."""
+    """Bring the database at `path` to the rows of `datasets` (DatasetViews) and the pages
+    (`planned`: their rows_wanted) when it holds most of them already (an edit: a few rows
+    deleted and inserted, in milliseconds); None when it has to be written afresh.
+    Returns {"key": digest of every row key, "inserted": n, "deleted": n}."""
     wanted, wanted_f, all_keys = planned
     con = open_db(path)
     if con is None:
@@ -466,7 +458,7 @@ def update_in_place(path: Path, datasets, planned: tuple) -> dict | None:
 
 
 def write_afresh(path: Path, datasets, planned: tuple) -> dict:
-    """update(), writing the file from nothing."""
+    """update_in_place's work, writing the file from nothing (beside it, then renamed)."""
     wanted, wanted_f, all_keys = planned
     _fresh(path, wanted, wanted_f, datasets, all_keys)
     return {"key": all_keys, "inserted": len(wanted), "deleted": 0}

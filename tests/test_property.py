@@ -10,7 +10,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import PROMPT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -93,7 +92,7 @@ def test_example_pages_render_any_text(tmp_path, user, think, code):
     """The full views + templates path on a record with arbitrary text."""
     import shutil
 
-    from conftest import CONFIG, LOCK
+    from conftest import CONFIG, LOCK, record
 
     from generator.config import load_config
     from generator.lock import read_lock
@@ -101,14 +100,7 @@ def test_example_pages_render_any_text(tmp_path, user, think, code):
     from generator.render import render_page
     from generator.views import DatasetViews, example_page
 
-    rec = {
-        "type": "chatml",
-        "messages": [
-            {"role": "system", "content": PROMPT},
-            {"role": "user", "content": user},
-            {"role": "assistant", "content": f"<think>\n{think}\n</think>\n\n{code}"},
-        ],
-    }
+    rec = record(user, think, code)
     raw = orjson.dumps(rec)
     jsonl = tmp_path / "p.jsonl"
     jsonl.write_bytes(raw + b"\n")
