@@ -54,6 +54,12 @@ class RangeRequestHandler(SimpleHTTPRequestHandler):
     disable_nagle_algorithm = True
     timeout = 60
 
+    def handle_one_request(self):
+        try:
+            super().handle_one_request()
+        except (ConnectionResetError, BrokenPipeError):  # the browser left an open connection
+            self.close_connection = True
+
     def send_head(self):
         self._range = None
         path = self.translate_path(self.path)

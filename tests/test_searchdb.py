@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import http.client
+import socket
+import struct
+import threading
+import time
 import urllib.request
 
 import pytest
@@ -102,5 +106,28 @@ def test_the_server_keeps_the_connection_for_the_next_range(tmp_path):
         assert all(s is socks[0] for s in socks)
     finally:
         conn.close()
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_browser_dropping_a_kept_connection_is_not_an_error(tmp_path, capfd):
+    """A connection kept open between ranges may be reset by the browser (a tab closed, serve
+    stopped): the server closes its side quietly, with no traceback on its output."""
+    (tmp_path / "db.sqlite3").write_bytes(bytes(4096))
+    httpd, _ = serve_in_thread(tmp_path)
+    try:
+        before = threading.active_count()
+        sock = socket.create_connection(httpd.server_address[:2], timeout=10)
+        sock.sendall(b"GET /db.sqlite3 HTTP/1.1\r\nHost: 127.0.0.1\r\nRange: bytes=0-99\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 206")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # a reset, while the server waits for the next request
+        for _ in range(500):  # its thread ends once it has read the reset
+            if threading.active_count() <= before:
+                break
+            time.sleep(0.01)
+        assert threading.active_count() <= before
+        assert "Traceback" not in capfd.readouterr().err
+    finally:
         httpd.shutdown()
         httpd.server_close()
